@@ -1,0 +1,1 @@
+"""Loopin Analytics: the Django app (label "analytics")."""

@@ -1,0 +1,1 @@
+"""The FastAPI application: app factory, dependencies, error handlers, routers, schemas."""

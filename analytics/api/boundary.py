@@ -1,0 +1,40 @@
+"""The one boundary between async FastAPI and the sync Django ORM.
+
+Every ORM call from the API goes through `run_db`: it runs in the thread pool, closes stale
+connections before and after (CONN_MAX_AGE=0 closes them), and turns a database outage into
+`Unavailable` (503 with Retry-After) instead of a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import ParamSpec, TypeVar
+
+from django.db import InterfaceError, OperationalError, close_old_connections
+from starlette.concurrency import run_in_threadpool
+
+from analytics.errors import Unavailable
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+RETRY_AFTER_SECONDS = 5
+
+
+def _call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    close_old_connections()
+    try:
+        return fn(*args, **kwargs)
+    except (OperationalError, InterfaceError) as exc:
+        raise Unavailable(
+            "the analytics database is unavailable; retry later", retry_after=RETRY_AFTER_SECONDS,
+            code="database_unavailable",
+        ) from exc
+    finally:
+        close_old_connections()
+
+
+async def run_db(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run `fn(*args, **kwargs)` (ORM work) in the thread pool, safely."""
+    return await run_in_threadpool(partial(_call, fn, *args, **kwargs))

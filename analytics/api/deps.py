@@ -1,0 +1,73 @@
+"""Dependencies: who may call a route. Every route declares exactly one access policy.
+
+- `Public`: anyone (health, docs);
+- `WriteKey`: an ingestion write key (`X-API-Key: <key>` or `Authorization: Bearer <key>`);
+- `require_roles(...)`: a JWT bearer token with one of the roles (ARCHITECTURE.md §8).
+`tests/unit/api/test_route_access.py` fails when a route declares none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from analytics.api.boundary import run_db
+from analytics.errors import Forbidden, Unauthenticated
+from analytics.models import ApiKey
+from analytics.security.api_keys import api_key_authenticate
+from analytics.security.roles import Principal, Role
+from analytics.security.tokens import token_verify
+
+ACCESS_ATTRIBUTE = "__loopin_access__"
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def _declare(access: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(fn, ACCESS_ATTRIBUTE, access)
+        return fn
+
+    return mark
+
+
+@_declare("public")
+async def public_access() -> None:
+    """Anyone may call this route."""
+
+
+@_declare("write_key")
+async def write_key_access(request: Request) -> ApiKey:
+    key = request.headers.get("x-api-key") or _bearer(request)
+    return await run_db(api_key_authenticate, key)
+
+
+def require_roles(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
+    allowed = frozenset(roles)
+
+    @_declare("roles:" + ",".join(sorted(r.value for r in roles)))
+    async def role_access(request: Request) -> Principal:
+        token = _bearer(request)
+        if token is None:
+            raise Unauthenticated("a bearer token is required", code="missing_token")
+        principal = token_verify(token)
+        if principal.role not in allowed:
+            raise Forbidden(f"the role '{principal.role}' may not use this endpoint", code="forbidden_role")
+        request.state.principal = principal
+        return principal
+
+    return role_access
+
+
+Public = Depends(public_access)
+WriteKey = Annotated[ApiKey, Depends(write_key_access)]
+AdminOrAnalyst = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.ANALYST))]
+AdminOnly = Annotated[Principal, Depends(require_roles(Role.ADMIN))]

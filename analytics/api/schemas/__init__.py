@@ -1,0 +1,1 @@
+"""Pydantic models at the HTTP edge (…In for requests, …Out for responses)."""

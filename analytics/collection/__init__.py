@@ -1,0 +1,1 @@
+"""Collection: the one ingestion pipeline and its entry points."""

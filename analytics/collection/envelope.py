@@ -1,0 +1,332 @@
+"""One tracked event's envelope: validated, scrubbed, timed, enriched — ready to store.
+
+`prepare_event` is the only way a raw event becomes a row, for every source (HTTP, tracker,
+middleware, signal bridge, simulator). It never skips a step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid as uuid_lib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, StringConstraints
+from pydantic import ValidationError as PydanticValidationError
+
+from analytics.collection.enrichment import DEVICE_TYPES, parse_user_agent
+from analytics.collection.timing import TimeProblem, event_time
+from analytics.collection.tracking_plan import NAME_PATTERN, check_properties, event_type_for, revenue_of
+from analytics.models.events import EventType
+from analytics.privacy.network import truncate_ip
+from analytics.privacy.scrubbing import REDACTED, SECRET_KEYS, is_identifier_key, scrub_text
+
+MAX_EVENT_BYTES = 1024 * 1024
+MAX_DEPTH = 10
+MAX_STRING_CHARS = 64 * 1024
+
+_Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class EventEnvelope(BaseModel):
+    """The accepted shape of one tracked event (also the OpenAPI schema of the ingestion body).
+
+    Unknown top-level fields are refused (`unknown_field`) so a typo such as `propertes` never
+    loses data silently. `metadata` is an alias of `properties`; sending both is an error.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    event_type: EventType | None = None
+    uuid: uuid_lib.UUID | None = None
+    user_id: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | (
+        StrictInt | None
+    ) = None
+    anonymous_id: _Id | None = None
+    session_id: _Id | None = None
+    timestamp: str | datetime | None = None
+    sent_at: str | datetime | None = None
+    properties: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+
+
+ENVELOPE_FIELDS = frozenset(EventEnvelope.model_fields)
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+class EventRejected(Exception):
+    """The event cannot be stored; `code` is the first problem's, `problems` lists them all."""
+
+    def __init__(self, problems: list[Problem], *, uuid: uuid_lib.UUID | None = None) -> None:
+        super().__init__(problems[0].message)
+        self.problems = problems
+        self.code = problems[0].code
+        self.message = problems[0].message
+        self.uuid = uuid
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What the transport knows about the sender: received time, truncated IP, user agent."""
+
+    received_at: datetime
+    ip_prefix: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    """A valid, scrubbed, enriched tracked event: one row of `analytics_user_event`."""
+
+    uuid: uuid_lib.UUID
+    payload_hash: str
+    event_type: str
+    event_name: str
+    user_id: str | None
+    anonymous_id: str | None
+    session_id: str | None
+    timestamp: datetime
+    received_at: datetime
+    sent_at: datetime | None
+    properties: dict[str, Any]
+    context: dict[str, Any]
+    page_url: str
+    page_path: str
+    referrer: str
+    device_type: str
+    browser: str
+    os: str
+    city: str
+    country: str
+    ip_prefix: str
+    response_time_ms: float | None
+    status_code: int | None
+    listing_id: str | None
+    host_id: str | None
+    revenue_impact: Decimal | None
+    currency: str
+    source: str
+
+
+_PYDANTIC_CODES = {
+    "extra_forbidden": "unknown_field",
+    "missing": "missing_field",
+    "string_too_short": "missing_field",
+    "uuid_parsing": "invalid_uuid",
+    "uuid_type": "invalid_uuid",
+}
+
+
+def _problems_from_pydantic(error: PydanticValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        location = ".".join(str(part) for part in item["loc"])
+        top = str(item["loc"][0]) if item["loc"] else ""
+        code = _PYDANTIC_CODES.get(item["type"], "invalid_field")
+        if top == "event_name" and code == "missing_field":
+            message = "'event_name' is required and must not be empty"
+        elif code == "unknown_field":
+            message = f"unknown top-level field '{top}'; allowed: {', '.join(sorted(ENVELOPE_FIELDS))}"
+        else:
+            message = f"'{location}': {item['msg']}"
+        problems.append(Problem(location or top, code, message))
+    return problems
+
+
+def _clean(value: Any, *, path: str, depth: int, identifier: bool, problems: list[Problem]) -> Any:
+    """A JSON-safe, scrubbed copy of `value`; problems are appended instead of raised."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            problems.append(Problem(path, "invalid_characters", f"'{path}' contains a NUL character"))
+            return value
+        if len(value) > MAX_STRING_CHARS:
+            problems.append(Problem(path, "string_too_long", f"'{path}' is over {MAX_STRING_CHARS} characters"))
+            return value
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                problems.append(Problem(path, "invalid_characters", f"'{path}' contains a lone surrogate"))
+                return value
+        return scrub_text(value, identifier=identifier)
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            problems.append(Problem(path, "invalid_number", f"'{path}' must be a finite number"))
+        return value
+    if isinstance(value, Mapping):
+        if depth >= MAX_DEPTH:
+            problems.append(Problem(path, "nesting_too_deep", f"nesting deeper than {MAX_DEPTH} levels"))
+            return {}
+        cleaned: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                problems.append(Problem(path, "invalid_field", f"keys of '{path}' must be strings"))
+                continue
+            safe_key = _clean(key, path=path, depth=depth, identifier=True, problems=problems)
+            if key.lower() in SECRET_KEYS and item is not None:
+                cleaned[safe_key] = REDACTED
+                continue
+            cleaned[safe_key] = _clean(
+                item, path=f"{path}.{key}", depth=depth + 1, identifier=is_identifier_key(key), problems=problems
+            )
+        return cleaned
+    if isinstance(value, list | tuple):
+        if depth >= MAX_DEPTH:
+            problems.append(Problem(path, "nesting_too_deep", f"nesting deeper than {MAX_DEPTH} levels"))
+            return []
+        return [
+            _clean(item, path=path, depth=depth + 1, identifier=identifier, problems=problems) for item in value
+        ]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value) if value.is_finite() else _clean(float("nan"), path=path, depth=depth,
+                                                             identifier=identifier, problems=problems)
+    if isinstance(value, uuid_lib.UUID):
+        return str(value)
+    problems.append(Problem(path, "invalid_field", f"'{path}' has an unsupported type {type(value).__name__}"))
+    return None
+
+
+def _text(mapping: Mapping[str, Any], key: str, limit: int) -> str:
+    value = mapping.get(key)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _nested(mapping: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = mapping.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def payload_hash(payload: Mapping[str, Any]) -> str:
+    """A stable fingerprint of what the client sent (minus `sent_at`, which retries may change)."""
+    material = {key: value for key, value in payload.items() if key != "sent_at"}
+    return hashlib.sha256(orjson.dumps(material, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()[:32]
+
+
+def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int | None = None) -> PreparedEvent:
+    """Validate → normalise time → scrub → enrich one raw event; raises `EventRejected`."""
+    if not isinstance(raw, Mapping):
+        raise EventRejected([Problem("", "invalid_event", "each event must be a JSON object")])
+    raw_uuid = _uuid_or_none(raw.get("uuid"))
+    if size is not None and size > MAX_EVENT_BYTES:
+        raise EventRejected([Problem("", "event_too_large", "the event is over 1 MB")], uuid=raw_uuid)
+    try:
+        envelope = EventEnvelope.model_validate(raw)
+    except PydanticValidationError as error:
+        raise EventRejected(_problems_from_pydantic(error), uuid=raw_uuid) from None
+
+    problems: list[Problem] = []
+    name = envelope.event_name
+    if not NAME_PATTERN.match(name):
+        problems.append(
+            Problem("event_name", "invalid_event_name", "'event_name' must start with a letter or '$' and use "
+                    "letters, digits, spaces and _ . : / $ - only")
+        )
+    if envelope.properties is not None and envelope.metadata is not None:
+        problems.append(Problem("metadata", "metadata_conflict", "send 'properties' or 'metadata', not both"))
+    raw_properties = envelope.properties if envelope.properties is not None else (envelope.metadata or {})
+    properties = _clean(raw_properties, path="properties", depth=0, identifier=False, problems=problems)
+    context = _clean(envelope.context or {}, path="context", depth=0, identifier=False, problems=problems)
+    if not problems:
+        problems.extend(
+            Problem(f"properties.{p.field}", "invalid_property", p.message) for p in check_properties(name, properties)
+        )
+    try:
+        happened, sent = event_time(
+            timestamp=envelope.timestamp, sent_at=envelope.sent_at, received_at=request.received_at
+        )
+    except TimeProblem as problem:
+        problems.append(Problem(problem.field, problem.code, problem.message))
+    if problems:
+        raise EventRejected(problems, uuid=envelope.uuid or raw_uuid)
+
+    user_id = str(envelope.user_id) if envelope.user_id is not None else None
+    event_uuid = envelope.uuid or uuid_lib.uuid4()
+    fingerprint = payload_hash(
+        {
+            "event_name": name,
+            "event_type": envelope.event_type,
+            "user_id": user_id,
+            "anonymous_id": envelope.anonymous_id,
+            "session_id": envelope.session_id,
+            "timestamp": str(envelope.timestamp) if envelope.timestamp is not None else None,
+            "properties": properties,
+            "context": context,
+        }
+    )
+
+    # Enrichment: the IP and user agent are consumed here; only the truncated prefix and the
+    # parsed fields are kept.
+    context_ip = context.pop("ip", None)
+    ip_prefix = truncate_ip(context_ip) if isinstance(context_ip, str) and context_ip else request.ip_prefix
+    user_agent = context.pop("user_agent", None)
+    agent = parse_user_agent(user_agent if isinstance(user_agent, str) else request.user_agent)
+    page = _nested(context, "page")
+    device = _nested(context, "device")
+    location = _nested(context, "location")
+    claimed_device = device.get("type")
+    device_type = claimed_device if claimed_device in DEVICE_TYPES else agent.device_type
+
+    status_code = properties.get("status_code") if name == "api_request" else None
+    response_time = properties.get("response_time_ms") if name == "api_request" else None
+    currency = properties.get("currency")
+    return PreparedEvent(
+        uuid=event_uuid,
+        payload_hash=fingerprint,
+        event_type=event_type_for(name, envelope.event_type.value if envelope.event_type else None),
+        event_name=name,
+        user_id=user_id,
+        anonymous_id=envelope.anonymous_id,
+        session_id=envelope.session_id,
+        timestamp=happened,
+        received_at=request.received_at,
+        sent_at=sent,
+        properties=properties,
+        context=context,
+        page_url=_text(properties, "url", 2048) or _text(page, "url", 2048),
+        page_path=_text(properties, "path", 1024) or _text(page, "path", 1024) or _text(properties, "screen", 1024),
+        referrer=_text(properties, "referrer", 2048) or _text(page, "referrer", 2048),
+        device_type=device_type,
+        browser=agent.browser,
+        os=agent.os,
+        city=_text(location, "city", 100) or _text(properties, "city", 100),
+        country=_text(location, "country", 64) or _text(properties, "country", 64),
+        ip_prefix=ip_prefix,
+        response_time_ms=float(response_time) if isinstance(response_time, int | float) else None,
+        status_code=status_code if isinstance(status_code, int) else None,
+        listing_id=properties.get("listing_id") if isinstance(properties.get("listing_id"), str) else None,
+        host_id=properties.get("host_id") if isinstance(properties.get("host_id"), str) else None,
+        revenue_impact=revenue_of(name, properties),
+        currency=currency if isinstance(currency, str) and len(currency) == 3 else "",
+        source=source,
+    )
+
+
+def _uuid_or_none(value: Any) -> uuid_lib.UUID | None:
+    if isinstance(value, uuid_lib.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid_lib.UUID(value)
+        except ValueError:
+            return None
+    return None

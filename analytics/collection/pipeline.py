@@ -1,0 +1,205 @@
+"""The one ingestion pipeline for every source.
+
+validate → normalise time → enabled/consent check → privacy scrub → enrich → bulk insert (unique
+uuid) → commit → answer. After the commit, `events_stored` is sent so processing is enqueued;
+if that fails, the sweeper finds the rows by `processed_at IS NULL`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuid_lib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import transaction
+
+from analytics import clock
+from analytics.collection.envelope import (
+    MAX_EVENT_BYTES,
+    EventRejected,
+    PreparedEvent,
+    Problem,
+    RequestContext,
+    prepare_event,
+)
+from analytics.collection.signals import events_stored
+from analytics.collection.storage import insert_new_events, stored_hashes
+from analytics.models import FailedEvent, UserConsent
+from analytics.privacy.scrubbing import scrub_for_quarantine
+
+logger = logging.getLogger(__name__)
+
+STORED = "stored"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+DROPPED = "dropped"
+UUID_CONFLICT = "uuid_conflict"
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What happened to one event of a batch."""
+
+    index: int
+    uuid: str | None
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    problems: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcomes: tuple[EventOutcome, ...]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, outcomes: list[EventOutcome]) -> IngestResult:
+        counts = {STORED: 0, DUPLICATE: 0, REJECTED: 0, DROPPED: 0}
+        for outcome in outcomes:
+            counts[outcome.status] += 1
+        return cls(tuple(sorted(outcomes, key=lambda o: o.index)), counts)
+
+    @property
+    def stored(self) -> int:
+        return self.counts[STORED]
+
+    @property
+    def duplicates(self) -> int:
+        return self.counts[DUPLICATE]
+
+    @property
+    def rejected(self) -> int:
+        return self.counts[REJECTED]
+
+    @property
+    def dropped(self) -> int:
+        return self.counts[DROPPED]
+
+
+def _event_size(raw: Any) -> int:
+    try:
+        return len(orjson.dumps(raw, default=str))
+    except (TypeError, orjson.JSONEncodeError):
+        return 0  # not JSON-serialisable as given; validation reports the offending value
+
+
+def _quarantine_row(raw: Any, rejection: EventRejected, *, source: str, request: RequestContext) -> FailedEvent:
+    payload = scrub_for_quarantine(raw)
+    encoded = orjson.dumps(payload, default=str)
+    if len(encoded) > MAX_EVENT_BYTES:
+        payload = {"_truncated": True, "preview": encoded[:65536].decode("utf-8", "replace")}
+    return FailedEvent(
+        received_at=request.received_at,
+        source=source,
+        reason=rejection.code,
+        error_message=rejection.message,
+        error_details={"problems": [p.as_dict() for p in rejection.problems]},
+        event_uuid=str(rejection.uuid) if rejection.uuid else "",
+        payload=payload,
+    )
+
+
+def _rejected(index: int, rejection: EventRejected) -> EventOutcome:
+    return EventOutcome(
+        index=index,
+        uuid=str(rejection.uuid) if rejection.uuid else None,
+        status=REJECTED,
+        reason=rejection.code,
+        message=rejection.message,
+        problems=tuple(p.as_dict() for p in rejection.problems),
+    )
+
+
+def _opted_out(user_ids: set[str]) -> set[str]:
+    if not user_ids:
+        return set()
+    return set(
+        UserConsent.objects.filter(user_id__in=user_ids, analytics_opt_out=True).values_list("user_id", flat=True)
+    )
+
+
+def event_ingest(*, batch: Sequence[Any], source: str, request: RequestContext | None = None) -> IngestResult:
+    """Ingest `batch` (raw event mappings) from `source`; returns one outcome per event, in order.
+
+    The result is returned only after the stored rows and the quarantined rejects are committed.
+    Database errors propagate (the API answers 503); nothing is half-written because everything
+    happens in one transaction.
+    """
+    request = request or RequestContext(received_at=clock.now())
+    if not settings.ANALYTICS_ENABLED:
+        return IngestResult.of(
+            [
+                EventOutcome(index=i, uuid=None, status=DROPPED, reason="analytics_disabled",
+                             message="analytics collection is disabled (ANALYTICS_ENABLED=false)")
+                for i in range(len(batch))
+            ]
+        )
+
+    outcomes: list[EventOutcome] = []
+    failed: list[FailedEvent] = []
+    prepared: list[tuple[int, PreparedEvent]] = []
+    for index, raw in enumerate(batch):
+        try:
+            event = prepare_event(raw, source=source, request=request, size=_event_size(raw))
+        except EventRejected as rejection:
+            outcomes.append(_rejected(index, rejection))
+            failed.append(_quarantine_row(raw, rejection, source=source, request=request))
+            continue
+        prepared.append((index, event))
+
+    opted_out = _opted_out({event.user_id for _, event in prepared if event.user_id})
+    first_by_uuid: dict[uuid_lib.UUID, PreparedEvent] = {}
+    to_insert: list[tuple[int, PreparedEvent]] = []
+    for index, event in prepared:
+        if event.user_id in opted_out:
+            outcomes.append(EventOutcome(index=index, uuid=str(event.uuid), status=DROPPED, reason="opted_out",
+                                         message="the user opted out of analytics"))
+            continue
+        earlier = first_by_uuid.get(event.uuid)
+        if earlier is None:
+            first_by_uuid[event.uuid] = event
+            to_insert.append((index, event))
+        elif earlier.payload_hash == event.payload_hash:
+            outcomes.append(EventOutcome(index=index, uuid=str(event.uuid), status=DUPLICATE))
+        else:
+            rejection = EventRejected(
+                [Problem("uuid", UUID_CONFLICT, "this uuid was sent earlier in the batch with a different payload")],
+                uuid=event.uuid,
+            )
+            outcomes.append(_rejected(index, rejection))
+            failed.append(_quarantine_row(batch[index], rejection, source=source, request=request))
+
+    with transaction.atomic():
+        inserted = insert_new_events([event for _, event in to_insert])
+        existing = stored_hashes(e.uuid for _, e in to_insert if e.uuid not in inserted)
+        for index, event in to_insert:
+            if event.uuid in inserted:
+                outcomes.append(EventOutcome(index=index, uuid=str(event.uuid), status=STORED))
+            elif existing.get(event.uuid) == event.payload_hash:
+                outcomes.append(EventOutcome(index=index, uuid=str(event.uuid), status=DUPLICATE))
+            else:
+                rejection = EventRejected(
+                    [Problem("uuid", UUID_CONFLICT, "this uuid is already stored with a different payload")],
+                    uuid=event.uuid,
+                )
+                outcomes.append(_rejected(index, rejection))
+                failed.append(_quarantine_row(batch[index], rejection, source=source, request=request))
+        if failed:
+            FailedEvent.objects.bulk_create(failed, batch_size=500)
+        if inserted:
+            count = len(inserted)
+            transaction.on_commit(
+                lambda: events_stored.send_robust(sender=event_ingest, count=count, source=source), robust=True
+            )
+
+    result = IngestResult.of(outcomes)
+    logger.info(
+        "ingest.batch_stored source=%s sent=%d stored=%d duplicates=%d rejected=%d dropped=%d",
+        source, len(batch), result.stored, result.duplicates, result.rejected, result.dropped,
+    )
+    return result

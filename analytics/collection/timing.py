@@ -1,0 +1,68 @@
+"""Event time: parsed, corrected for client clock skew, clamped or refused (docs/tracking-plan.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_CLAMP = timedelta(hours=1)
+FUTURE_LIMIT = timedelta(days=365)
+
+
+class TimeProblem(ValueError):
+    def __init__(self, field_name: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.code = code
+        self.message = message
+
+
+def parse_instant(field_name: str, value: object) -> datetime:
+    """An ISO 8601 string (or aware datetime) as aware UTC; naive values are read as UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise TimeProblem(field_name, "invalid_timestamp", f"'{field_name}' is not ISO 8601") from exc
+    else:
+        raise TimeProblem(field_name, "invalid_timestamp", f"'{field_name}' must be an ISO 8601 string")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise TimeProblem(field_name, "timestamp_out_of_range", f"'{field_name}' is out of range") from exc
+
+
+def _check_range(field_name: str, instant: datetime, received_at: datetime) -> None:
+    if instant < EARLIEST:
+        raise TimeProblem(field_name, "timestamp_out_of_range", f"'{field_name}' is before 2000-01-01")
+    if instant > received_at + FUTURE_LIMIT:
+        raise TimeProblem(field_name, "timestamp_out_of_range", f"'{field_name}' is more than a year ahead")
+
+
+def event_time(*, timestamp: object, sent_at: object, received_at: datetime) -> tuple[datetime, datetime | None]:
+    """(when it happened, when the client sent it), both aware UTC.
+
+    With `sent_at`, the client's clock offset (`received_at - sent_at`) is added to `timestamp`.
+    After correction: before 2000-01-01 or more than a year ahead → refused; more than an hour
+    ahead → clamped to `received_at`. No timestamp means "now" (`received_at`).
+    """
+    sent = parse_instant("sent_at", sent_at) if sent_at is not None else None
+    if sent is not None:
+        _check_range("sent_at", sent, received_at)
+    if timestamp is None:
+        return received_at, sent
+    happened = parse_instant("timestamp", timestamp)
+    _check_range("timestamp", happened, received_at)
+    if sent is not None:
+        try:
+            happened = happened + (received_at - sent)
+        except OverflowError as exc:
+            raise TimeProblem("timestamp", "timestamp_out_of_range", "'timestamp' is out of range") from exc
+        _check_range("timestamp", happened, received_at)
+    if happened > received_at + FUTURE_CLAMP:
+        happened = received_at
+    return happened, sent

@@ -1,0 +1,43 @@
+"""People-level records: sessions and consent."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Session(models.Model):
+    """A visit: client `session_id`, or assigned server-side (30 min inactivity, 24 h cap)."""
+
+    session_id = models.CharField(max_length=128, unique=True)
+    user_id = models.CharField(max_length=128, null=True, blank=True)
+    anonymous_id = models.CharField(max_length=128, null=True, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    duration_seconds = models.FloatField(default=0)
+    event_count = models.PositiveIntegerField(default=0)
+    entry_screen = models.CharField(max_length=1024, blank=True, default="")
+    exit_screen = models.CharField(max_length=1024, blank=True, default="")
+
+    class Meta:
+        db_table = "analytics_session"
+        indexes = [
+            models.Index(fields=["user_id", "started_at"], name="se_user_started"),
+            models.Index(fields=["started_at"], name="se_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.session_id}"
+
+
+class UserConsent(models.Model):
+    """A user's analytics consent. Opted-out users' events are dropped at the door."""
+
+    user_id = models.CharField(max_length=128, unique=True)
+    analytics_opt_out = models.BooleanField(default=False)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_user_consent"
+
+    def __str__(self) -> str:
+        return f"consent {self.user_id}: {'opted out' if self.analytics_opt_out else 'in'}"

@@ -1,0 +1,1 @@
+"""Operational state of the service: health and worker heartbeats."""

@@ -1,0 +1,1 @@
+"""Privacy rules: IP truncation, PII scrubbing, consent."""

@@ -1,0 +1,1 @@
+"""Security: write keys, JWT, roles and scoping, the audit log."""

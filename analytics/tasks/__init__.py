@@ -1,0 +1,10 @@
+"""Celery tasks (thin) and the one beat schedule.
+
+`from analytics.tasks import process_new_events` works as documented; each task parses its
+arguments and calls one service.
+"""
+
+from analytics.tasks import dispatch, worker  # noqa: F401  (connect signal receivers)
+from analytics.tasks.processing import process_new_events
+
+__all__ = ["process_new_events"]

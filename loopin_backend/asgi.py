@@ -1,0 +1,31 @@
+"""One ASGI application for the whole service.
+
+FastAPI answers `/api/analytics/*`, `/api/docs` and `/api/openapi.json`; Prometheus answers
+`/metrics`; Django answers everything else (`/admin/`, later `/dashboard/`). Serve it with
+`uvicorn loopin_backend.asgi:application`.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopin_backend.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+from prometheus_client import make_asgi_app  # noqa: E402
+from starlette.staticfiles import StaticFiles  # noqa: E402
+
+from analytics.api.app import create_app  # noqa: E402
+
+django_application = get_asgi_application()
+
+application = create_app()
+application.mount("/metrics", make_asgi_app(), name="prometheus")
+application.mount(
+    "/static", StaticFiles(packages=[("django.contrib.admin", "static")], check_dir=False), name="static"
+)
+application.mount("/", django_application, name="django")

@@ -1,0 +1,224 @@
+"""Every setting of the service, read from the environment (and `.env`) in one typed place.
+
+`Env` is the typed view of the environment; the Django settings below are derived from it and
+nothing else in the code reads `os.environ`. See docs/operations.md for the meaning of each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+from typing import Literal
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VERSION = "0.1.0"
+
+# A key that only development may use. Production refuses it (and anything that looks like it).
+DEVELOPMENT_SECRET_KEY = "loopin-analytics-development-secret-key-not-for-production"  # noqa: S105
+_INSECURE_MARKERS = ("django-insecure", "development", "changeme", "change-me", "secret-key-here")
+
+
+class Env(BaseSettings):
+    """The environment, typed. Field names are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=BASE_DIR / ".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    DEBUG: bool = False
+    SECRET_KEY: str = ""
+    ALLOWED_HOSTS: str = "*"
+    DATABASE_URL: str = ""
+    ANALYTICS_DATA_DIR: Path = Path("var")
+    CELERY_BROKER_URL: str = ""
+    CELERY_RESULT_BACKEND: str = ""
+    ANALYTICS_ENABLED: bool = True
+    ANALYTICS_BATCH_SIZE: int = Field(default=1000, ge=1, le=10_000)
+    ANALYTICS_RETENTION_DAYS: int = Field(default=395, ge=1)
+    ANALYTICS_TIME_ZONE: str = "Asia/Kolkata"
+    ANALYTICS_TRUSTED_PROXIES: str = ""
+    ANALYTICS_SWEEP_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
+    ANALYTICS_WORKER_HEARTBEAT_SECONDS: float = Field(default=15.0, gt=0)
+    POSTHOG_API_KEY: str = ""
+    POSTHOG_HOST: str = "https://us.i.posthog.com"
+    OPENAI_API_KEY: str = ""
+    AI_SERVICES_ENABLED: bool = True
+    JWT_ALGORITHM: Literal["HS256", "RS256"] = "HS256"
+    JWT_SECRET_KEY: str = ""
+    JWT_PRIVATE_KEY: str = ""
+    JWT_PUBLIC_KEY: str = ""
+    JWT_KEY_ID: str = ""
+    JWT_AUDIENCE: str = "loopin-analytics"
+    JWT_ISSUER: str = "loopin"
+    JWT_DEFAULT_TTL_MINUTES: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    LOG_LEVEL: str = "INFO"
+
+    @field_validator("ANALYTICS_TIME_ZONE")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+def _looks_insecure(secret: str) -> bool:
+    lowered = secret.lower()
+    return len(secret) < 32 or any(marker in lowered for marker in _INSECURE_MARKERS)
+
+
+def _pem(value: str) -> str:
+    """PEM keys may arrive with literal `\\n` from an env file."""
+    return value.replace("\\n", "\n").strip()
+
+
+ENV = Env()
+
+DEBUG = ENV.DEBUG
+if ENV.SECRET_KEY:
+    SECRET_KEY = ENV.SECRET_KEY
+elif DEBUG:
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+else:
+    raise ImproperlyConfigured("SECRET_KEY is not set; production mode (DEBUG off) refuses to start without it")
+if not DEBUG and _looks_insecure(SECRET_KEY):
+    raise ImproperlyConfigured("SECRET_KEY is a development or weak key; production mode refuses it")
+
+ALLOWED_HOSTS = [host.strip() for host in ENV.ALLOWED_HOSTS.split(",") if host.strip()]
+
+DATA_DIR = (ENV.ANALYTICS_DATA_DIR if ENV.ANALYTICS_DATA_DIR.is_absolute() else BASE_DIR / ENV.ANALYTICS_DATA_DIR)
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- JWT -------------------------------------------------------------------------------------------
+JWT_ALGORITHM = ENV.JWT_ALGORITHM
+JWT_AUDIENCE = ENV.JWT_AUDIENCE
+JWT_ISSUER = ENV.JWT_ISSUER
+JWT_DEFAULT_TTL_MINUTES = ENV.JWT_DEFAULT_TTL_MINUTES
+if JWT_ALGORITHM == "HS256":
+    if ENV.JWT_SECRET_KEY:
+        JWT_SIGNING_KEY = ENV.JWT_SECRET_KEY
+    elif DEBUG:
+        # The server and `issue_token` derive the same development key from SECRET_KEY.
+        JWT_SIGNING_KEY = hmac.new(SECRET_KEY.encode(), b"loopin-analytics-jwt-dev", hashlib.sha256).hexdigest()
+    else:
+        raise ImproperlyConfigured("JWT_SECRET_KEY is not set; production mode refuses to start without it")
+    if not DEBUG and _looks_insecure(JWT_SIGNING_KEY):
+        raise ImproperlyConfigured("JWT_SECRET_KEY is a development or weak key; production mode refuses it")
+    JWT_VERIFYING_KEY = JWT_SIGNING_KEY
+else:
+    JWT_SIGNING_KEY = _pem(ENV.JWT_PRIVATE_KEY)
+    JWT_VERIFYING_KEY = _pem(ENV.JWT_PUBLIC_KEY)
+    if not JWT_VERIFYING_KEY:
+        raise ImproperlyConfigured("JWT_ALGORITHM=RS256 needs JWT_PUBLIC_KEY (and JWT_PRIVATE_KEY to sign)")
+JWT_KEY_ID = ENV.JWT_KEY_ID or hashlib.sha256(JWT_VERIFYING_KEY.encode()).hexdigest()[:16]
+
+# --- Analytics -------------------------------------------------------------------------------------
+ANALYTICS_ENABLED = ENV.ANALYTICS_ENABLED
+ANALYTICS_BATCH_SIZE = ENV.ANALYTICS_BATCH_SIZE
+ANALYTICS_RETENTION_DAYS = ENV.ANALYTICS_RETENTION_DAYS
+ANALYTICS_TIME_ZONE = ENV.ANALYTICS_TIME_ZONE
+ANALYTICS_TRUSTED_PROXIES = [p.strip() for p in ENV.ANALYTICS_TRUSTED_PROXIES.split(",") if p.strip()]
+ANALYTICS_SWEEP_INTERVAL_SECONDS = ENV.ANALYTICS_SWEEP_INTERVAL_SECONDS
+ANALYTICS_WORKER_HEARTBEAT_SECONDS = ENV.ANALYTICS_WORKER_HEARTBEAT_SECONDS
+POSTHOG_API_KEY = ENV.POSTHOG_API_KEY
+POSTHOG_HOST = ENV.POSTHOG_HOST
+OPENAI_API_KEY = ENV.OPENAI_API_KEY
+AI_SERVICES_ENABLED = ENV.AI_SERVICES_ENABLED
+
+# --- Django ----------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "analytics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "loopin_backend.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "loopin_backend.asgi.application"
+
+_database_url = ENV.DATABASE_URL or f"sqlite:///{DATA_DIR / 'analytics.sqlite3'}"
+# Connections are closed after every request/task (CONN_MAX_AGE=0): a database restart never
+# leaves a broken connection behind in a pool.
+DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+    }
+    # A file, not Django's in-memory default: the API reaches the ORM from worker threads, which
+    # must see committed rows exactly as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_analytics.sqlite3")}
+else:
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": ENV.LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Celery ----------------------------------------------------------------------------------------
+# Tasks run in-process (same code paths) whenever CELERY_BROKER_URL is unset: the embedded mode.
+CELERY_EMBEDDED = not ENV.CELERY_BROKER_URL
+CELERY_BROKER_URL = ENV.CELERY_BROKER_URL or "memory://"
+CELERY_RESULT_BACKEND = ENV.CELERY_RESULT_BACKEND or None
+CELERY_TASK_ALWAYS_EAGER = CELERY_EMBEDDED
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

@@ -1,0 +1,46 @@
+"""Fixtures shared by every tier: an HTTP client for the one ASGI app, keys, tokens, frozen time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from analytics import clock
+from analytics.security.api_keys import api_key_create
+from analytics.security.tokens import token_issue
+
+
+@pytest.fixture
+def client(transactional_db: None) -> Iterator[TestClient]:
+    """The whole ASGI application over HTTP. API tests commit for real (the API's ORM calls run in
+    worker threads with their own connections), so this needs `transactional_db`."""
+    from loopin_backend.asgi import application
+
+    with TestClient(application) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def write_key(transactional_db: None) -> str:
+    return api_key_create(name="tests").key
+
+
+@pytest.fixture
+def key_headers(write_key: str) -> dict[str, str]:
+    return {"X-API-Key": write_key}
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_issue(role='admin', sub='test-admin')}"}
+
+
+@pytest.fixture
+def frozen_now() -> Iterator[datetime]:
+    instant = datetime.fromisoformat("2026-03-10T12:00:00+00:00")
+    clock.freeze(instant)
+    yield instant
+    clock.freeze(None)

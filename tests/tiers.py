@@ -1,0 +1,152 @@
+"""`make test`: run every test tier whose prerequisites exist; name each skipped tier and why.
+
+Tiers (ARCHITECTURE.md §10):
+- unit — SQLite, tasks in-process; always runs;
+- integration — the real PostgreSQL (127.0.0.1:5432) and Redis, a real Celery worker process.
+With CI=true a skipped tier is a failure. The last line totals the tests of every tier.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+
+def _port_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _redis_answers() -> bool:
+    try:
+        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=2) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _missing_integration() -> str | None:
+    if not _port_answers(PG_HOST, PG_PORT):
+        return f"PostgreSQL does not answer on {PG_HOST}:{PG_PORT}"
+    if not _redis_answers():
+        return f"Redis does not answer PING on {REDIS_HOST}:{REDIS_PORT}"
+    if shutil.which("redis-server") is None:
+        return "the redis-server binary (for private broker instances) is not installed"
+    return None
+
+
+@dataclass
+class Tier:
+    name: str
+    paths: list[str]
+    env: dict[str, str]
+    missing: Callable[[], str | None] = lambda: None
+    extra_args: list[str] = field(default_factory=list)
+
+
+def _base_env(data_dir: Path) -> dict[str, str]:
+    return {
+        "DEBUG": "true",
+        "SECRET_KEY": "test-only-secret-key-for-the-loopin-analytics-suite",
+        "ANALYTICS_DATA_DIR": str(data_dir),
+        "DATABASE_URL": "",
+        "CELERY_BROKER_URL": "",
+        "CELERY_RESULT_BACKEND": "",
+        "POSTHOG_API_KEY": "",
+        "OPENAI_API_KEY": "",
+        "JWT_SECRET_KEY": "",
+        "ANALYTICS_ENABLED": "true",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _tiers(work: Path) -> list[Tier]:
+    return [
+        Tier("unit", ["tests/unit"], _base_env(work / "unit")),
+        Tier(
+            "integration",
+            ["tests/integration"],
+            {
+                **_base_env(work / "integration"),
+                "DATABASE_URL": f"postgres://postgres@{PG_HOST}:{PG_PORT}/loopin_analytics",
+                # The broker is a private redis-server behind a TCP proxy started by the fixtures;
+                # tests/integration/conftest.py points CELERY_BROKER_URL at it.
+                "LOOPIN_TEST_INTEGRATION": "1",
+            },
+            missing=_missing_integration,
+            extra_args=["--create-db"],
+        ),
+    ]
+
+
+def _counts(junit: Path) -> tuple[int, int, int]:
+    """(passed, failed, skipped) from a pytest junit report."""
+    if not junit.exists():
+        return 0, 0, 0
+    root = ET.parse(junit).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root)
+    tests = failures = skipped = 0
+    for suite in suites:
+        tests += int(suite.get("tests", 0))
+        failures += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped += int(suite.get("skipped", 0))
+    return tests - failures - skipped, failures, skipped
+
+
+def main(argv: list[str]) -> int:
+    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    selected = set(argv) if argv else None
+    work = Path(tempfile.mkdtemp(prefix="loopin-tests-"))
+    totals = [0, 0, 0]
+    failed_tiers: list[str] = []
+    skipped_tiers: list[str] = []
+    for tier in _tiers(work):
+        if selected and tier.name not in selected:
+            continue
+        reason = tier.missing()
+        if reason:
+            line = f"SKIPPED tier '{tier.name}': {reason}"
+            print(line, flush=True)
+            skipped_tiers.append(line)
+            continue
+        Path(tier.env["ANALYTICS_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+        junit = work / f"{tier.name}.xml"
+        env = {**os.environ, **tier.env}
+        print(f"=== tier '{tier.name}' ===", flush=True)
+        command = [sys.executable, "-m", "pytest", *tier.paths, f"--junitxml={junit}", "-q", *tier.extra_args]
+        code = subprocess.call(command, cwd=ROOT, env=env)
+        passed, failed, skipped = _counts(junit)
+        totals[0] += passed
+        totals[1] += failed
+        totals[2] += skipped
+        if code != 0:
+            failed_tiers.append(f"{tier.name} (pytest exit {code})")
+    for line in skipped_tiers:
+        print(line)
+    if failed_tiers:
+        print("FAILED tiers: " + ", ".join(failed_tiers))
+    if skipped_tiers and ci:
+        print("CI=true: a skipped tier is a failure")
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"total: {totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
+    return 1 if failed_tiers or (skipped_tiers and ci) or totals[0] == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
