@@ -7,10 +7,9 @@ from typing import Any
 from django.conf import settings
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import ORJSONResponse
 
 from analytics.api.errors import install_error_handlers
-from analytics.api.routers import events, health
+from analytics.api.routers import events, health, quarantine
 from analytics.api.schemas.events import BatchIn
 from analytics.collection.envelope import EventEnvelope
 
@@ -41,10 +40,10 @@ def create_app() -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        default_response_class=ORJSONResponse,
     )
     install_error_handlers(app)
     app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(quarantine.router, prefix=API_PREFIX)
     app.include_router(events.router, prefix=API_PREFIX)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from analytics.api.responses import JSONBytesResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from analytics.errors import (
@@ -49,8 +49,8 @@ _HTTP_CODES = {
 
 
 def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> ORJSONResponse:
-    return ORJSONResponse(
+                   headers: dict[str, str] | None = None) -> JSONBytesResponse:
+    return JSONBytesResponse(
         {"error": {"code": code, "message": message, "details": details if details is not None else {}}},
         status_code=status,
         headers=headers,
@@ -64,7 +64,7 @@ def status_of(error: AnalyticsError) -> int:
     return 500
 
 
-async def _domain_error(request: Request, error: Exception) -> ORJSONResponse:
+async def _domain_error(request: Request, error: Exception) -> JSONBytesResponse:
     assert isinstance(error, AnalyticsError)
     headers: dict[str, str] = {}
     if isinstance(error, Unavailable):
@@ -74,7 +74,7 @@ async def _domain_error(request: Request, error: Exception) -> ORJSONResponse:
     return error_response(status_of(error), error.code, error.message, error.details, headers or None)
 
 
-async def _validation_error(request: Request, error: Exception) -> ORJSONResponse:
+async def _validation_error(request: Request, error: Exception) -> JSONBytesResponse:
     assert isinstance(error, RequestValidationError)
     problems = [
         {"field": ".".join(str(p) for p in item.get("loc", ())), "code": item.get("type", "invalid"),
@@ -84,7 +84,7 @@ async def _validation_error(request: Request, error: Exception) -> ORJSONRespons
     return error_response(422, "validation_failed", "the request is invalid", {"problems": problems})
 
 
-async def _http_error(request: Request, error: Exception) -> ORJSONResponse:
+async def _http_error(request: Request, error: Exception) -> JSONBytesResponse:
     assert isinstance(error, StarletteHTTPException)
     code = _HTTP_CODES.get(error.status_code, "http_error")
     return error_response(error.status_code, code, str(error.detail), None, dict(error.headers or {}) or None)

@@ -123,12 +123,15 @@ def _opted_out(user_ids: set[str]) -> set[str]:
     )
 
 
-def event_ingest(*, batch: Sequence[Any], source: str, request: RequestContext | None = None) -> IngestResult:
+def event_ingest(
+    *, batch: Sequence[Any], source: str, request: RequestContext | None = None, quarantine: bool = True
+) -> IngestResult:
     """Ingest `batch` (raw event mappings) from `source`; returns one outcome per event, in order.
 
     The result is returned only after the stored rows and the quarantined rejects are committed.
     Database errors propagate (the API answers 503); nothing is half-written because everything
-    happens in one transaction.
+    happens in one transaction. Rejected events are kept in `FailedEvent` unless `quarantine` is
+    off (a replay of the quarantine does not quarantine again).
     """
     request = request or RequestContext(received_at=clock.now())
     if not settings.ANALYTICS_ENABLED:
@@ -189,7 +192,7 @@ def event_ingest(*, batch: Sequence[Any], source: str, request: RequestContext |
                 )
                 outcomes.append(_rejected(index, rejection))
                 failed.append(_quarantine_row(batch[index], rejection, source=source, request=request))
-        if failed:
+        if failed and quarantine:
             FailedEvent.objects.bulk_create(failed, batch_size=500)
         if inserted:
             count = len(inserted)

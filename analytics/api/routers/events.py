@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
+from analytics.api.responses import JSONBytesResponse
 
 from analytics import clock
 from analytics.api.body import read_json_body
@@ -75,13 +75,13 @@ def _result_out(outcome: EventOutcome) -> dict[str, Any]:
                413: {"description": "event over 1 MB"}, 422: {"description": "invalid event"},
                503: {"description": "database unavailable; retry after Retry-After seconds"}},
 )
-async def track(request: Request, key: WriteKey) -> ORJSONResponse:
+async def track(request: Request, key: WriteKey) -> JSONBytesResponse:
     """Store one tracked event. 200 means it is committed (`stored`), was already stored
     (`duplicate`), or was deliberately not stored (`dropped`, with the reason)."""
     async with _ingest_slot():
         body = await read_json_body(request, limit=MAX_EVENT_BYTES, what="event")
         if not settings.ANALYTICS_ENABLED:
-            return ORJSONResponse({"uuid": None, "status": "dropped", "reason": _DISABLED})
+            return JSONBytesResponse({"uuid": None, "status": "dropped", "reason": _DISABLED})
         if not isinstance(body, dict):
             raise ValidationFailed("the body must be one event object", code="invalid_event")
         result = await run_db(event_ingest, batch=[body], source=EventSource.HTTP, request=_request_context(request))
@@ -97,7 +97,7 @@ async def track(request: Request, key: WriteKey) -> ORJSONResponse:
     body_out: dict[str, Any] = {"uuid": outcome.uuid, "status": outcome.status}
     if outcome.status not in ("stored", DUPLICATE):
         body_out["reason"] = outcome.reason
-    return ORJSONResponse(body_out)
+    return JSONBytesResponse(body_out)
 
 
 def _events_of(body: Any) -> list[Any]:
@@ -138,21 +138,21 @@ def _events_of(body: Any) -> list[Any]:
     responses={413: {"description": "over 10,000 events or 20 MB"},
                503: {"description": "database unavailable; retry after Retry-After seconds"}},
 )
-async def batch(request: Request, key: WriteKey) -> ORJSONResponse:
+async def batch(request: Request, key: WriteKey) -> JSONBytesResponse:
     """Store each valid event; reject invalid ones one by one. `stored + duplicates + rejected
     (+ dropped) == sent`, with a reason for every rejected event."""
     async with _ingest_slot():
         body = await read_json_body(request, limit=MAX_BODY_BYTES, what="batch")
         events = _events_of(body)
         if not settings.ANALYTICS_ENABLED:
-            return ORJSONResponse({
+            return JSONBytesResponse({
                 "status": "dropped", "reason": _DISABLED, "stored": 0, "duplicates": 0, "rejected": 0,
                 "dropped": len(events),
                 "results": [{"index": i, "uuid": None, "status": "dropped", "reason": _DISABLED}
                             for i in range(len(events))],
             })
         result = await run_db(event_ingest, batch=events, source=EventSource.HTTP, request=_request_context(request))
-    return ORJSONResponse({
+    return JSONBytesResponse({
         "stored": result.stored,
         "duplicates": result.duplicates,
         "rejected": result.rejected,

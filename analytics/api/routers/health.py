@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
+from analytics.api.responses import JSONBytesResponse
 
 from analytics.api.boundary import run_db
 from analytics.api.deps import Public
@@ -13,7 +13,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", dependencies=[Public], summary="Service health")
-async def health() -> ORJSONResponse:
+async def health() -> JSONBytesResponse:
     """200 while the service can take events (database up); 503 when it cannot."""
     report = await run_db(health_report)
-    return ORJSONResponse(report.body, status_code=200 if report.healthy else 503)
+    return JSONBytesResponse(report.body, status_code=200 if report.healthy else 503)

@@ -1,0 +1,69 @@
+"""Every route declares its access, and what it declares is the role table (ARCHITECTURE.md §8).
+
+The test walks the published OpenAPI schema, so a new route that is missing from ACCESS below
+fails here until its access is declared and checked.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from analytics.security.tokens import token_issue
+
+# (method, path) → who may call it: "public", "write_key" or the roles allowed.
+ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
+    ("GET", "/api/analytics/health"): "public",
+    ("POST", "/api/analytics/events/track"): "write_key",
+    ("POST", "/api/analytics/events/batch"): "write_key",
+    ("GET", "/api/analytics/events/failed"): frozenset({"admin"}),
+    ("POST", "/api/analytics/events/failed/replay"): frozenset({"admin"}),
+}
+ROLES = ("admin", "analyst", "host")
+
+
+def _operations(client: TestClient) -> list[tuple[str, str]]:
+    schema = client.get("/api/openapi.json").json()
+    return sorted(
+        (method.upper(), path) for path, item in schema["paths"].items() for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    )
+
+
+def _call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> int:
+    concrete = re.sub(r"\{[^}]+\}", "1", path)
+    kwargs: dict[str, object] = {"headers": headers}
+    if method in ("POST", "PUT", "PATCH"):
+        kwargs["json"] = {}
+    return client.request(method, concrete, **kwargs).status_code  # type: ignore[arg-type]
+
+
+def test_every_published_route_is_in_the_role_table(client: TestClient) -> None:
+    assert set(_operations(client)) == set(ACCESS)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(ACCESS))
+def test_route_refuses_callers_the_role_table_does_not_allow(
+    client: TestClient, write_key: str, method: str, path: str
+) -> None:
+    access = ACCESS[(method, path)]
+    anonymous = _call(client, method, path, {})
+    if access == "public":
+        assert anonymous not in (401, 403)
+        return
+    assert anonymous == 401
+    if access == "write_key":
+        token = token_issue(role="admin", sub="admin")
+        assert _call(client, method, path, {"Authorization": f"Bearer {token}"}) == 401
+        assert _call(client, method, path, {"X-API-Key": write_key}) not in (401, 403)
+        return
+    assert _call(client, method, path, {"X-API-Key": write_key}) == 401
+    for role in ROLES:
+        token = token_issue(role=role, sub=f"t-{role}", host_id="h1" if role == "host" else None)
+        status = _call(client, method, path, {"Authorization": f"Bearer {token}"})
+        if role in access:  # type: ignore[operator]
+            assert status not in (401, 403), (role, status)
+        else:
+            assert status in (403, 404), (role, status)
