@@ -222,3 +222,6 @@ CELERY_RESULT_BACKEND = ENV.CELERY_RESULT_BACKEND or None
 CELERY_TASK_ALWAYS_EAGER = CELERY_EMBEDDED
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# `python manage.py test analytics` runs the pytest tiers (tests/tiers.py).
+TEST_RUNNER = "loopin_backend.test_runner.PytestTierRunner"
