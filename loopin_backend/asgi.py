@@ -28,4 +28,4 @@ application.mount("/metrics", make_asgi_app(), name="prometheus")
 application.mount(
     "/static", StaticFiles(packages=[("django.contrib.admin", "static")], check_dir=False), name="static"
 )
-application.mount("/", django_application, name="django")
+application.mount("/", django_application, name="django")  # type: ignore[arg-type]

@@ -9,11 +9,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from analytics.api.errors import install_error_handlers
+from analytics.api.observability import RequestMetricsMiddleware
 from analytics.api.routers import events, health, quarantine
 from analytics.api.schemas.events import BatchIn
 from analytics.collection.envelope import EventEnvelope
 
-API_PREFIX = "/api/analytics"
 _DOCUMENTED_BODIES = (EventEnvelope, BatchIn)
 
 
@@ -42,8 +42,9 @@ def create_app() -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     install_error_handlers(app)
-    app.include_router(health.router, prefix=API_PREFIX)
-    app.include_router(quarantine.router, prefix=API_PREFIX)
-    app.include_router(events.router, prefix=API_PREFIX)
+    app.add_middleware(RequestMetricsMiddleware)
+    app.include_router(health.router)
+    app.include_router(quarantine.router)
+    app.include_router(events.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

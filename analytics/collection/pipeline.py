@@ -29,6 +29,7 @@ from analytics.collection.envelope import (
 from analytics.collection.signals import events_stored
 from analytics.collection.storage import insert_new_events, stored_hashes
 from analytics.models import FailedEvent, UserConsent
+from analytics.operations.telemetry import INGESTED
 from analytics.privacy.scrubbing import scrub_for_quarantine
 
 logger = logging.getLogger(__name__)
@@ -97,8 +98,9 @@ def _quarantine_row(raw: Any, rejection: EventRejected, *, source: str, request:
         received_at=request.received_at,
         source=source,
         reason=rejection.code,
-        error_message=rejection.message,
-        error_details={"problems": [p.as_dict() for p in rejection.problems]},
+        # Problem paths and messages can quote the client's own keys (an email used as a key).
+        error_message=str(scrub_for_quarantine(rejection.message)),
+        error_details={"problems": scrub_for_quarantine([p.as_dict() for p in rejection.problems])},
         event_uuid=str(rejection.uuid) if rejection.uuid else "",
         payload=payload,
     )
@@ -158,6 +160,7 @@ def event_ingest(
     opted_out = _opted_out({event.user_id for _, event in prepared if event.user_id})
     first_by_uuid: dict[uuid_lib.UUID, PreparedEvent] = {}
     to_insert: list[tuple[int, PreparedEvent]] = []
+    copies: list[tuple[int, PreparedEvent]] = []  # same uuid and payload as an earlier event of the batch
     for index, event in prepared:
         if event.user_id in opted_out:
             outcomes.append(EventOutcome(index=index, uuid=str(event.uuid), status=DROPPED, reason="opted_out",
@@ -168,30 +171,43 @@ def event_ingest(
             first_by_uuid[event.uuid] = event
             to_insert.append((index, event))
         elif earlier.payload_hash == event.payload_hash:
-            outcomes.append(EventOutcome(index=index, uuid=str(event.uuid), status=DUPLICATE))
+            copies.append((index, event))
         else:
-            rejection = EventRejected(
+            conflict = EventRejected(
                 [Problem("uuid", UUID_CONFLICT, "this uuid was sent earlier in the batch with a different payload")],
                 uuid=event.uuid,
             )
-            outcomes.append(_rejected(index, rejection))
-            failed.append(_quarantine_row(batch[index], rejection, source=source, request=request))
+            outcomes.append(_rejected(index, conflict))
+            failed.append(_quarantine_row(batch[index], conflict, source=source, request=request))
 
     with transaction.atomic():
         inserted = insert_new_events([event for _, event in to_insert])
         existing = stored_hashes(e.uuid for _, e in to_insert if e.uuid not in inserted)
+        conflicting: set[uuid_lib.UUID] = set()
         for index, event in to_insert:
             if event.uuid in inserted:
                 outcomes.append(EventOutcome(index=index, uuid=str(event.uuid), status=STORED))
             elif existing.get(event.uuid) == event.payload_hash:
                 outcomes.append(EventOutcome(index=index, uuid=str(event.uuid), status=DUPLICATE))
             else:
-                rejection = EventRejected(
+                conflicting.add(event.uuid)
+                conflict = EventRejected(
                     [Problem("uuid", UUID_CONFLICT, "this uuid is already stored with a different payload")],
                     uuid=event.uuid,
                 )
-                outcomes.append(_rejected(index, rejection))
-                failed.append(_quarantine_row(batch[index], rejection, source=source, request=request))
+                outcomes.append(_rejected(index, conflict))
+                failed.append(_quarantine_row(batch[index], conflict, source=source, request=request))
+        # A copy shares its first occurrence's fate: `duplicate` only if that one is stored.
+        for index, event in copies:
+            if event.uuid in conflicting:
+                conflict = EventRejected(
+                    [Problem("uuid", UUID_CONFLICT, "this uuid is already stored with a different payload")],
+                    uuid=event.uuid,
+                )
+                outcomes.append(_rejected(index, conflict))
+                failed.append(_quarantine_row(batch[index], conflict, source=source, request=request))
+            else:
+                outcomes.append(EventOutcome(index=index, uuid=str(event.uuid), status=DUPLICATE))
         if failed and quarantine:
             FailedEvent.objects.bulk_create(failed, batch_size=500)
         if inserted:
@@ -201,6 +217,9 @@ def event_ingest(
             )
 
     result = IngestResult.of(outcomes)
+    for status, count in result.counts.items():
+        if count:
+            INGESTED.labels(source, status).inc(count)
     logger.info(
         "ingest.batch_stored source=%s sent=%d stored=%d duplicates=%d rejected=%d dropped=%d",
         source, len(batch), result.stored, result.duplicates, result.rejected, result.dropped,

@@ -13,6 +13,7 @@ from analytics.api.responses import JSONBytesResponse
 from analytics import clock
 from analytics.api.body import read_json_body
 from analytics.api.boundary import run_db
+from analytics.api.paths import API_PREFIX
 from analytics.api.deps import WriteKey
 from analytics.api.schemas.events import BatchIn, BatchOut, TrackOut
 from analytics.collection.envelope import MAX_EVENT_BYTES, EventEnvelope, RequestContext
@@ -21,7 +22,7 @@ from analytics.errors import Conflict, PayloadTooLarge, ValidationFailed
 from analytics.models.events import EventSource
 from analytics.privacy.network import client_ip_prefix
 
-router = APIRouter(prefix="/events", tags=["ingestion"])
+router = APIRouter(prefix=f"{API_PREFIX}/events", tags=["ingestion"])
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_BATCH_EVENTS = 10_000

@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from analytics.api.responses import JSONBytesResponse
 
 from analytics.api.boundary import run_db
+from analytics.api.paths import API_PREFIX
 from analytics.api.deps import Public
 from analytics.operations.health import health_report
 
-router = APIRouter(tags=["health"])
+router = APIRouter(prefix=API_PREFIX, tags=["health"])
 
 
 @router.get("/health", dependencies=[Public], summary="Service health")

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from analytics.api.boundary import run_db
+from analytics.api.paths import API_PREFIX
 from analytics.api.deps import AdminOnly
 from analytics.api.schemas.quarantine import FailedEventOut, FailedEventPageOut, ReplayIn, ReplayOut
 from analytics.collection.quarantine import failed_event_list, failed_event_replay
 from analytics.errors import ValidationFailed
 
-router = APIRouter(prefix="/events/failed", tags=["ingestion"])
+router = APIRouter(prefix=f"{API_PREFIX}/events/failed", tags=["ingestion"])
 
 
 @router.get("", response_model=FailedEventPageOut, summary="List refused events")
