@@ -3,7 +3,7 @@
 from analytics.models.events import FailedEvent, UserEvent
 from analytics.models.listings import EventListing
 from analytics.models.operations import WorkerHeartbeat
-from analytics.models.people import Session, UserConsent
+from analytics.models.people import IdentityLink, Session, SessionCursor, UserConsent
 from analytics.models.security import ApiKey, AuditLog
 
 __all__ = [
@@ -11,7 +11,9 @@ __all__ = [
     "AuditLog",
     "EventListing",
     "FailedEvent",
+    "IdentityLink",
     "Session",
+    "SessionCursor",
     "UserConsent",
     "UserEvent",
     "WorkerHeartbeat",

@@ -41,3 +41,40 @@ class UserConsent(models.Model):
 
     def __str__(self) -> str:
         return f"consent {self.user_id}: {'opted out' if self.analytics_opt_out else 'in'}"
+
+
+class IdentityLink(models.Model):
+    """`anonymous_id` is known to be `user_id` (from identify, or an event carrying both ids).
+
+    The anonymous history is merged into the user: stored events and sessions with only this
+    anonymous id get the user id (analytics/collection/identity.py).
+    """
+
+    anonymous_id = models.CharField(max_length=128, unique=True)
+    user_id = models.CharField(max_length=128)
+    linked_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_identity_link"
+        indexes = [models.Index(fields=["user_id"], name="il_user")]
+
+    def __str__(self) -> str:
+        return f"{self.anonymous_id} → {self.user_id}"
+
+
+class SessionCursor(models.Model):
+    """The open server-side session of one actor (`u:<user_id>` or `a:<anonymous_id>`).
+
+    Used when a client sends no `session_id`: 30 minutes of inactivity or 24 hours close it.
+    """
+
+    actor_key = models.CharField(max_length=140, unique=True)
+    session_id = models.CharField(max_length=128)
+    started_at = models.DateTimeField()
+    last_event_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_session_cursor"
+
+    def __str__(self) -> str:
+        return f"{self.actor_key}: {self.session_id}"
