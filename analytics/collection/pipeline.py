@@ -1,8 +1,9 @@
 """The one ingestion pipeline for every source.
 
-validate → normalise time → enabled/consent check → privacy scrub → enrich → bulk insert (unique
-uuid) → commit → answer. After the commit, `events_stored` is sent so processing is enqueued;
-if that fails, the sweeper finds the rows by `processed_at IS NULL`.
+validate → normalise time → enabled/consent check → privacy scrub → enrich (user agent, server-side
+session when the client sent none) → bulk insert (unique uuid) → commit → answer. After the commit,
+`events_stored` is sent so processing is enqueued; if that fails, the sweeper finds the rows by
+`processed_at IS NULL`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from analytics.collection.envelope import (
     RequestContext,
     prepare_event,
 )
+from analytics.collection.sessions import assign_sessions
 from analytics.collection.signals import events_stored
 from analytics.collection.storage import insert_new_events, stored_hashes
 from analytics.models import FailedEvent, UserConsent
@@ -181,7 +183,9 @@ def event_ingest(
             failed.append(_quarantine_row(batch[index], conflict, source=source, request=request))
 
     with transaction.atomic():
-        inserted = insert_new_events([event for _, event in to_insert])
+        sessioned = assign_sessions([event for _, event in to_insert])
+        to_insert = [(index, event) for (index, _), event in zip(to_insert, sessioned, strict=True)]
+        inserted = insert_new_events(sessioned)
         existing = stored_hashes(e.uuid for _, e in to_insert if e.uuid not in inserted)
         conflicting: set[uuid_lib.UUID] = set()
         for index, event in to_insert:
