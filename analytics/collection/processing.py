@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from analytics import clock
+from analytics.collection.forwarding import posthog_outbox_add
 from analytics.collection.identity import link_identities
 from analytics.collection.listings import update_listings
 from analytics.collection.pending import PENDING_COLUMNS, PendingEvent, Step
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 # The processing steps, in order. Later capabilities (sentiment, sessions, rollup days, PostHog
 # forwarding) register here.
-STEPS: list[Step] = [link_identities, update_listings, update_sessions]
+STEPS: list[Step] = [link_identities, update_listings, update_sessions, posthog_outbox_add]
 
 
 def process_pending_events(*, chunk_size: int = 2000, max_chunks: int = 50) -> int:

@@ -1,6 +1,7 @@
 """Models, one module per aggregate."""
 
 from analytics.models.events import FailedEvent, UserEvent
+from analytics.models.forwarding import ForwardingOutbox
 from analytics.models.listings import EventListing
 from analytics.models.operations import WorkerHeartbeat
 from analytics.models.people import IdentityLink, Session, SessionCursor, UserConsent
@@ -11,6 +12,7 @@ __all__ = [
     "AuditLog",
     "EventListing",
     "FailedEvent",
+    "ForwardingOutbox",
     "IdentityLink",
     "Session",
     "SessionCursor",

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from analytics import clock
+from analytics.collection.forwarding import posthog_backlog
 from analytics.collection.processing import processing_backlog
 from analytics.models import WorkerHeartbeat
 
@@ -71,6 +72,9 @@ def health_report() -> HealthReport:
             "unprocessed_events": count,
             "oldest_unprocessed_age_seconds": round((now - oldest).total_seconds(), 3) if oldest else None,
         }
+        outbox = posthog_backlog()
+        if settings.POSTHOG_API_KEY or outbox["outbox_pending"] or outbox["outbox_parked"]:
+            body["integrations"]["posthog"].update(outbox)
         checks["workers"] = _workers_status()
         database_ok = True
     except DatabaseError as exc:

@@ -15,4 +15,10 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": settings.ANALYTICS_SWEEP_INTERVAL_SECONDS,
             "options": {"queue": "ingest", "expires": settings.ANALYTICS_SWEEP_INTERVAL_SECONDS * 5},
         },
+        # PostHog forwarding: drains the outbox (a no-op while POSTHOG_API_KEY is unset).
+        "forward-to-posthog": {
+            "task": "analytics.tasks.forwarding.forward_to_posthog",
+            "schedule": 15.0,
+            "options": {"queue": "default", "expires": 60},
+        },
     }
