@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Strict, StrictInt, StrictStr, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
 from analytics.collection.enrichment import DEVICE_TYPES, parse_user_agent
@@ -24,11 +24,13 @@ from analytics.collection.timing import TimeProblem, event_time
 from analytics.collection.tracking_plan import NAME_PATTERN, check_properties, event_type_for, revenue_of
 from analytics.models.events import EventType
 from analytics.privacy.network import truncate_ip
-from analytics.privacy.scrubbing import REDACTED, SECRET_KEYS, is_identifier_key, scrub_text
+from analytics.privacy.scrubbing import REDACTED, key_rules, scrub_text
 
 MAX_EVENT_BYTES = 1024 * 1024
 MAX_DEPTH = 10
 MAX_STRING_CHARS = 64 * 1024
+# The integers JSON storage can carry (orjson, which the PostgreSQL insert path uses: i64..u64).
+MIN_INTEGER, MAX_INTEGER = -(2**63), 2**64 - 1
 
 _Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
@@ -50,8 +52,9 @@ class EventEnvelope(BaseModel):
     ) = None
     anonymous_id: _Id | None = None
     session_id: _Id | None = None
-    timestamp: str | datetime | None = None
-    sent_at: str | datetime | None = None
+    # ISO 8601 strings (or datetimes from the in-process tracker); numbers are not read as epochs.
+    timestamp: str | Annotated[datetime, Strict()] | None = None
+    sent_at: str | Annotated[datetime, Strict()] | None = None
     properties: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     context: dict[str, Any] | None = None
@@ -130,6 +133,7 @@ _PYDANTIC_CODES = {
     "string_too_short": "missing_field",
     "uuid_parsing": "invalid_uuid",
     "uuid_type": "invalid_uuid",
+    "string_unicode": "invalid_characters",
 }
 
 
@@ -149,29 +153,58 @@ def _problems_from_pydantic(error: PydanticValidationError) -> list[Problem]:
     return problems
 
 
+def _clean_text(value: str, path: str, identifier: bool, problems: list[Problem]) -> str:
+    """A string checked (NUL, length, lone surrogates) and scrubbed; problems are appended."""
+    if "\x00" in value:
+        problems.append(Problem(path, "invalid_characters", f"'{path}' contains a NUL character"))
+        return value
+    if len(value) > MAX_STRING_CHARS:
+        problems.append(Problem(path, "string_too_long", f"'{path}' is over {MAX_STRING_CHARS} characters"))
+        return value
+    if not value.isascii() and not _encodable(value):
+        problems.append(Problem(path, "invalid_characters", f"'{path}' contains a lone surrogate"))
+        return value
+    return scrub_text(value, identifier=identifier)
+
+
+# Property keys are a small vocabulary repeated in every event. A key that passes its checks and
+# scrubbing unchanged is remembered with its rules, so later events pay one lookup for it; keys
+# that are refused or changed (an email used as a key) are never kept. Emptied when full.
+_KNOWN_KEYS_MAX = 10_000
+_known_keys: dict[str, tuple[str, bool, bool]] = {}
+
+
+def _clean_key(key: str, path: str, problems: list[Problem]) -> tuple[str, bool, bool]:
+    """(the checked and scrubbed key, its value is a secret, its value is an identifier)."""
+    reported = len(problems)
+    safe_key = _clean_text(key, path, True, problems)
+    secret, identifier = key_rules(key)
+    if safe_key == key and len(problems) == reported and len(key) <= 256:
+        if len(_known_keys) >= _KNOWN_KEYS_MAX:
+            _known_keys.clear()
+        _known_keys[key] = (key, secret, identifier)
+    return safe_key, secret, identifier
+
+
 def _clean(value: Any, *, path: str, depth: int, identifier: bool, problems: list[Problem]) -> Any:
-    """A JSON-safe, scrubbed copy of `value`; problems are appended instead of raised."""
+    """A JSON-safe, scrubbed copy of `value`; problems are appended instead of raised.
+
+    Runs for every value of every event, so strings (most values) are handled inline below
+    rather than by a recursive call each.
+    """
     if isinstance(value, str):
-        if "\x00" in value:
-            problems.append(Problem(path, "invalid_characters", f"'{path}' contains a NUL character"))
-            return value
-        if len(value) > MAX_STRING_CHARS:
-            problems.append(Problem(path, "string_too_long", f"'{path}' is over {MAX_STRING_CHARS} characters"))
-            return value
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                problems.append(Problem(path, "invalid_characters", f"'{path}' contains a lone surrogate"))
-                return value
-        return scrub_text(value, identifier=identifier)
-    if value is None or isinstance(value, bool | int):
+        return _clean_text(value, path, identifier, problems)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not MIN_INTEGER <= value <= MAX_INTEGER:
+            problems.append(Problem(path, "invalid_number", f"'{path}' is outside the 64-bit integer range"))
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
             problems.append(Problem(path, "invalid_number", f"'{path}' must be a finite number"))
         return value
-    if isinstance(value, Mapping):
+    if isinstance(value, dict | Mapping):  # dict first: the ABC check is slow
         if depth >= MAX_DEPTH:
             problems.append(Problem(path, "nesting_too_deep", f"nesting deeper than {MAX_DEPTH} levels"))
             return {}
@@ -180,13 +213,15 @@ def _clean(value: Any, *, path: str, depth: int, identifier: bool, problems: lis
             if not isinstance(key, str):
                 problems.append(Problem(path, "invalid_field", f"keys of '{path}' must be strings"))
                 continue
-            safe_key = _clean(key, path=path, depth=depth, identifier=True, problems=problems)
-            if key.lower() in SECRET_KEYS and item is not None:
+            safe_key, secret, identifier_key = _known_keys.get(key) or _clean_key(key, path, problems)
+            if secret and item is not None:
                 cleaned[safe_key] = REDACTED
-                continue
-            cleaned[safe_key] = _clean(
-                item, path=f"{path}.{key}", depth=depth + 1, identifier=is_identifier_key(key), problems=problems
-            )
+            elif isinstance(item, str):
+                cleaned[safe_key] = _clean_text(item, f"{path}.{key}", identifier_key, problems)
+            else:
+                cleaned[safe_key] = _clean(
+                    item, path=f"{path}.{key}", depth=depth + 1, identifier=identifier_key, problems=problems
+                )
         return cleaned
     if isinstance(value, list | tuple):
         if depth >= MAX_DEPTH:
@@ -241,6 +276,12 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
             Problem("event_name", "invalid_event_name", "'event_name' must start with a letter or '$' and use "
                     "letters, digits, spaces and _ . : / $ - only")
         )
+    for id_field in ("user_id", "anonymous_id", "session_id"):
+        id_value = getattr(envelope, id_field)
+        if isinstance(id_value, str) and ("\x00" in id_value or not _encodable(id_value)):
+            problems.append(
+                Problem(id_field, "invalid_characters", f"'{id_field}' contains a NUL or a lone surrogate")
+            )
     if envelope.properties is not None and envelope.metadata is not None:
         problems.append(Problem("metadata", "metadata_conflict", "send 'properties' or 'metadata', not both"))
     raw_properties = envelope.properties if envelope.properties is not None else (envelope.metadata or {})
@@ -319,6 +360,16 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
         currency=currency if isinstance(currency, str) and len(currency) == 3 else "",
         source=source,
     )
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _uuid_or_none(value: Any) -> uuid_lib.UUID | None:

@@ -17,6 +17,9 @@ LISTING_EVENTS = ("event_created", "event_updated", "event_cancelled")
 
 
 _LISTING_FIELDS = ("host_id", "title", "category", "city", "venue_type", "currency")
+_MAX_LENGTH = {name: EventListing._meta.get_field(name).max_length or 0 for name in _LISTING_FIELDS}
+_MAX_PRICE = Decimal(10) ** 10  # DecimalField(max_digits=12, decimal_places=2)
+_MAX_CAPACITY = 2_147_483_647
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -39,12 +42,17 @@ def _apply(listing: EventListing, event: PendingEvent) -> None:
     """Fold one listing event into the listing. Older-than-state events only fill blanks."""
     newer = event.timestamp >= listing.state_at
     props = event.properties
-    values: dict[str, Any] = {name: props.get(name) for name in _LISTING_FIELDS if isinstance(props.get(name), str)}
-    if isinstance(props.get("capacity"), int) and not isinstance(props.get("capacity"), bool):
-        values["capacity"] = props["capacity"]
-    for key in ("price",):
-        if key in props and _decimal(props[key]) is not None:
-            values[key] = _decimal(props[key])
+    # Values are cut to the columns' sizes: the tracking plan admits longer strings and larger
+    # prices than the listing table holds, and one such event must not wedge processing.
+    values: dict[str, Any] = {
+        name: props[name][: _MAX_LENGTH[name]] for name in _LISTING_FIELDS if isinstance(props.get(name), str)
+    }
+    capacity = props.get("capacity")
+    if isinstance(capacity, int) and not isinstance(capacity, bool) and 0 <= capacity <= _MAX_CAPACITY:
+        values["capacity"] = capacity
+    price = _decimal(props.get("price"))
+    if price is not None and abs(price) < _MAX_PRICE:
+        values["price"] = price
     for key in ("starts_at", "ends_at"):
         if _instant(props.get(key)) is not None:
             values[key] = _instant(props[key])

@@ -105,3 +105,4 @@ def test_replayed_events_without_session_id_keep_the_same_server_side_session() 
 def test_unattributed_events_get_no_session() -> None:
     _ingest(event(user_id=None, anonymous_id=None, session_id=None))
     assert UserEvent.objects.get().session_id is None
+

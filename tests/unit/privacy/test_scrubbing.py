@@ -1,0 +1,161 @@
+"""PII scrubbing and IP truncation: the rules, and that they reach every string at any depth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from analytics.collection.envelope import RequestContext, prepare_event
+from analytics.privacy.network import client_ip_prefix, truncate_ip
+from analytics.privacy.scrubbing import scrub_for_quarantine, scrub_text
+from tests.factories import event, nested
+
+RECEIVED = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("write to priya.sharma@example.com today", "write to [email] today"),
+        ("a+tag@mail.example.co.in", "[email]"),
+        ("call +91 98765 43210 now", "call [phone] now"),
+        ("+919876543210", "[phone]"),
+        ("98765 43210", "[phone]"),
+        ("98765.43210", "[phone]"),
+        ("987-654-3210", "[phone]"),
+        ("(987) 654-3210", "[phone]"),
+        ("+1 (415) 555-0100", "[phone]"),
+        ("9876543210", "[phone]"),
+        ("seen from 203.0.113.77", "seen from 203.0.113.0"),
+        ("v6 2001:db8:1:2::5 here", "v6 2001:db8:1:: here"),
+    ],
+)
+def test_pii_in_text_is_scrubbed(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-03-10",
+        "at 12:30:15",
+        "ticket 12345",
+        "price 4999.50",
+        "version 1.2.3",
+        "'; DROP TABLE analytics_user_event; --",
+        "<script>alert(1)</script>",
+        "/events/12345/checkout",
+    ],
+)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert scrub_text(text) == text
+
+
+def test_identifier_values_are_not_read_as_phones() -> None:
+    assert scrub_text("9876543210", identifier=True) == "9876543210"
+
+
+@pytest.mark.parametrize(
+    ("ip", "prefix"),
+    [
+        ("203.0.113.77", "203.0.113.0/24"),
+        ("2001:db8:1:2::5", "2001:db8:1::/48"),
+        ("[2001:db8:abcd:12::1]", "2001:db8:abcd::/48"),
+        ("::ffff:203.0.113.77", "203.0.113.0/24"),
+        ("not-an-ip", ""),
+    ],
+)
+def test_ip_is_truncated_to_24_or_48(ip: str, prefix: str) -> None:
+    assert truncate_ip(ip) == prefix
+
+
+def test_forwarded_for_is_ignored_from_an_untrusted_peer() -> None:
+    headers = {"x-forwarded-for": "198.51.100.23"}
+    assert client_ip_prefix(peer="203.0.113.77", headers=headers, trusted_proxies=[]) == "203.0.113.0/24"
+    assert (
+        client_ip_prefix(peer="203.0.113.77", headers=headers, trusted_proxies=["10.0.0.0/8"])
+        == "203.0.113.0/24"
+    )
+
+
+def test_forwarded_for_is_honoured_from_a_trusted_proxy() -> None:
+    headers = {"x-forwarded-for": "6.6.6.6, 198.51.100.23, 10.0.0.9"}
+    # The right-most hop that is not a trusted proxy is the client; the left-most can be forged.
+    assert (
+        client_ip_prefix(peer="10.0.0.5", headers=headers, trusted_proxies=["10.0.0.0/8"])
+        == "198.51.100.0/24"
+    )
+
+
+def prepare(**fields: Any) -> Any:
+    return prepare_event(event(**fields), source="tracker", request=RequestContext(received_at=RECEIVED))
+
+
+def test_pii_is_scrubbed_from_properties_and_context_at_any_depth() -> None:
+    pii = "priya@example.com +91 98765 43210 from 203.0.113.77"
+    clean = "[email] [phone] from 203.0.113.0"
+    prepared = prepare(
+        properties={"note": pii, "list": [pii, {"deep": pii}], "deepest": nested(9, leaf=pii)},
+        context={"page": {"title": pii}, "extra": [[pii]], "ip": "203.0.113.77"},
+    )
+    assert prepared.properties == {
+        "note": clean,
+        "list": [clean, {"deep": clean}],
+        "deepest": nested(9, leaf=clean),
+    }
+    assert prepared.context == {"page": {"title": clean}, "extra": [[clean]]}
+    assert prepared.ip_prefix == "203.0.113.0/24"
+
+
+def test_pii_in_property_keys_is_scrubbed() -> None:
+    assert prepare(properties={"priya@example.com": "x"}).properties == {"[email]": "x"}
+
+
+def test_ids_under_id_keys_are_not_mistaken_for_phones() -> None:
+    properties = {
+        "order_id": "9876543210",
+        "listing_id": "98765-43210",
+        "payment": {"txn_id": "9876543210"},
+        "id": "9876543210",
+        "ticket_uuid": "9876543210",
+        "note": "9876543210",
+    }
+    prepared = prepare(event_name="custom_thing", properties=properties)
+    assert prepared.properties == {**properties, "note": "[phone]"}
+
+
+def test_secret_bearing_keys_are_redacted() -> None:
+    prepared = prepare(
+        properties={
+            "password": "hunter2",
+            "otp": "123456",
+            "phone": "98765",
+            "Email": "x@y.io",
+            "nested": {"token": "abc"},
+        }
+    )
+    assert prepared.properties == {
+        "password": "[redacted]",
+        "otp": "[redacted]",
+        "phone": "[redacted]",
+        "Email": "[redacted]",
+        "nested": {"token": "[redacted]"},
+    }
+
+
+def test_context_ip_is_truncated_and_wins_over_the_connection() -> None:
+    request = RequestContext(received_at=RECEIVED, ip_prefix="192.0.2.0/24")
+    v6 = prepare_event(event(context={"ip": "2001:db8:1:2::5"}), source="http", request=request)
+    assert v6.ip_prefix == "2001:db8:1::/48"
+    assert prepare_event(event(), source="http", request=request).ip_prefix == "192.0.2.0/24"
+
+
+def test_quarantine_scrub_never_refuses_and_removes_pii() -> None:
+    raw = {"a\x00": "x\ud800 priya@example.com", "n": float("nan"), "deep": nested(20), "password": "p"}
+    scrubbed = scrub_for_quarantine(raw)
+    text = repr(scrubbed)
+    assert "priya@example.com" not in text and "\x00" not in text and "\ud800" not in text
+    assert scrubbed["password"] == "[redacted]"
+    assert scrubbed["n"] == "nan"
