@@ -8,6 +8,8 @@ FastAPI answers `/api/analytics/*`, `/api/docs` and `/api/openapi.json`; Prometh
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopin_backend.settings")
 
@@ -15,15 +17,31 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 from prometheus_client import make_asgi_app  # noqa: E402
 from starlette.staticfiles import StaticFiles  # noqa: E402
 
 from analytics.api.app import create_app  # noqa: E402
+from analytics.tasks.embedded_scheduler import EmbeddedScheduler  # noqa: E402
 
 django_application = get_asgi_application()
 
-application = create_app()
+
+@asynccontextmanager
+async def lifespan(app: object) -> AsyncIterator[None]:
+    """Embedded mode has no beat process: the server runs the schedule in a thread."""
+    scheduler = EmbeddedScheduler() if settings.CELERY_EMBEDDED and settings.ANALYTICS_EMBEDDED_SCHEDULER else None
+    if scheduler is not None:
+        scheduler.start()
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+
+
+application = create_app(lifespan=lifespan)
 application.mount("/metrics", make_asgi_app(), name="prometheus")
 application.mount(
     "/static", StaticFiles(packages=[("django.contrib.admin", "static")], check_dir=False), name="static"

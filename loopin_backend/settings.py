@@ -45,6 +45,10 @@ class Env(BaseSettings):
     ANALYTICS_TRUSTED_PROXIES: str = ""
     ANALYTICS_SWEEP_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
     ANALYTICS_WORKER_HEARTBEAT_SECONDS: float = Field(default=15.0, gt=0)
+    ANALYTICS_EMBEDDED_SCHEDULER: bool = True
+    ANALYTICS_BUFFER_SIZE: int = Field(default=10_000, ge=1, le=1_000_000)
+    ANALYTICS_BUFFER_FLUSH_SECONDS: float = Field(default=1.0, gt=0, le=300)
+    ANALYTICS_SKIP_PATHS: str = "health,healthz,/static/,/media/,/admin/,/favicon.ico,/api/analytics/"
     POSTHOG_API_KEY: str = ""
     POSTHOG_HOST: str = "https://us.i.posthog.com"
     OPENAI_API_KEY: str = ""
@@ -129,6 +133,15 @@ ANALYTICS_TIME_ZONE = ENV.ANALYTICS_TIME_ZONE
 ANALYTICS_TRUSTED_PROXIES = [p.strip() for p in ENV.ANALYTICS_TRUSTED_PROXIES.split(",") if p.strip()]
 ANALYTICS_SWEEP_INTERVAL_SECONDS = ENV.ANALYTICS_SWEEP_INTERVAL_SECONDS
 ANALYTICS_WORKER_HEARTBEAT_SECONDS = ENV.ANALYTICS_WORKER_HEARTBEAT_SECONDS
+# Embedded mode only: the server process runs the beat schedule itself (no beat process exists).
+ANALYTICS_EMBEDDED_SCHEDULER = ENV.ANALYTICS_EMBEDDED_SCHEDULER
+# Host-side collection (request middleware, signal bridge): an in-process buffer written in bulk.
+ANALYTICS_BUFFER_SIZE = ENV.ANALYTICS_BUFFER_SIZE
+ANALYTICS_BUFFER_FLUSH_SECONDS = ENV.ANALYTICS_BUFFER_FLUSH_SECONDS
+ANALYTICS_SKIP_PATHS = [p.strip() for p in ENV.ANALYTICS_SKIP_PATHS.split(",") if p.strip()]
+# Host model changes → tracked events (analytics/collection/signal_bridge.py). Python, not the
+# environment: a host project sets it in its own settings module. Empty = the bridge is off.
+ANALYTICS_SIGNAL_BRIDGE: list[dict[str, object]] = []
 POSTHOG_API_KEY = ENV.POSTHOG_API_KEY
 POSTHOG_HOST = ENV.POSTHOG_HOST
 OPENAI_API_KEY = ENV.OPENAI_API_KEY

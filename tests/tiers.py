@@ -51,6 +51,20 @@ def _missing_integration() -> str | None:
     return None
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _integration_broker_env() -> dict[str, str]:
+    """The integration tier's broker: a private redis-server behind a TCP proxy that the tests close
+    and reopen. Django reads CELERY_BROKER_URL when pytest-django loads the settings, before any
+    conftest runs, so the proxy's port is chosen here; tests/integration/conftest.py listens on it."""
+    port = _free_port()
+    return {"CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0", "LOOPIN_TEST_BROKER_PROXY_PORT": str(port)}
+
+
 @dataclass
 class Tier:
     name: str
@@ -72,6 +86,8 @@ def _base_env(data_dir: Path) -> dict[str, str]:
         "OPENAI_API_KEY": "",
         "JWT_SECRET_KEY": "",
         "ANALYTICS_ENABLED": "true",
+        # Tests drive periodic tasks themselves; no background beat thread in the server under test.
+        "ANALYTICS_EMBEDDED_SCHEDULER": "false",
         "LOG_LEVEL": "WARNING",
     }
 
@@ -85,8 +101,7 @@ def _tiers(work: Path) -> list[Tier]:
             {
                 **_base_env(work / "integration"),
                 "DATABASE_URL": f"postgres://postgres@{PG_HOST}:{PG_PORT}/loopin_analytics",
-                # The broker is a private redis-server behind a TCP proxy started by the fixtures;
-                # tests/integration/conftest.py points CELERY_BROKER_URL at it.
+                **_integration_broker_env(),
                 "LOOPIN_TEST_INTEGRATION": "1",
             },
             missing=_missing_integration,
@@ -99,7 +114,7 @@ def _counts(junit: Path) -> tuple[int, int, int]:
     """(passed, failed, skipped) from a pytest junit report."""
     if not junit.exists():
         return 0, 0, 0
-    root = ET.parse(junit).getroot()
+    root = ET.parse(junit).getroot()  # noqa: S314  (our own pytest report)
     suites = [root] if root.tag == "testsuite" else list(root)
     tests = failures = skipped = 0
     for suite in suites:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from fastapi import FastAPI
+from starlette.types import StatelessLifespan as Lifespan
 from fastapi.openapi.utils import get_openapi
 
 from analytics.api.errors import install_error_handlers
@@ -32,8 +33,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def create_app() -> FastAPI:
+def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
+    """The API. `lifespan` lets the deployable project attach run-mode work (the embedded beat)."""
     app = FastAPI(
+        lifespan=lifespan,
         title="Loopin Analytics",
         version=settings.VERSION,
         description="Collection, business intelligence and AI for the Loopin events marketplace.",
