@@ -44,5 +44,8 @@ app.conf.update(
     broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600},
     redis_socket_connect_timeout=2,
     worker_hijack_root_logger=False,
+    # Tasks are late-acked and idempotent: a task running when the broker connection drops is
+    # cancelled and redelivered rather than finished unacknowledged.
+    worker_cancel_long_running_tasks_on_connection_loss=True,
 )
 app.autodiscover_tasks(["analytics"])

@@ -200,7 +200,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # must see committed rows exactly as in production.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_analytics.sqlite3")}
 else:
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    # Bounded waits on a database that stops answering: connect in 5 s, and TCP keepalives plus a
+    # user timeout so a dead peer is noticed in about 30 s instead of the kernel's minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+         "keepalives_count": 3, "tcp_user_timeout": 30000}
+    )
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

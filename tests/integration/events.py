@@ -1,0 +1,34 @@
+"""Tracked events for the integration tests (raw bodies as a client would send them)."""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from typing import Any
+
+
+def page_view(uuid: str | None = None, *, user_id: str = "u-1", path: str = "/home") -> dict[str, Any]:
+    return {
+        "uuid": uuid or str(uuid_lib.uuid4()),
+        "event_name": "page_view",
+        "user_id": user_id,
+        "properties": {"path": path},
+    }
+
+
+def listing_created(listing_id: str, *, host_id: str = "h-7") -> dict[str, Any]:
+    return {
+        "uuid": str(uuid_lib.uuid4()),
+        "event_name": "event_created",
+        "user_id": host_id,
+        "timestamp": "2026-03-01T10:00:00Z",
+        "properties": {
+            "listing_id": listing_id,
+            "host_id": host_id,
+            "category": "music",
+            "city": "Bengaluru",
+            "price": 499.5,
+            "currency": "INR",
+            "capacity": 40,
+            "starts_at": "2026-04-01T18:30:00+05:30",
+        },
+    }

@@ -1,0 +1,106 @@
+"""FAULT: the database is unreachable. The real server (uvicorn) answers 503 + Retry-After in the
+error shape instead of hanging or answering 500, stores nothing half-way, and recovers by itself
+when the database returns (no restart)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Callable
+
+import httpx
+from django.conf import settings
+
+from analytics.models import FailedEvent, UserEvent
+from analytics.security.api_keys import api_key_create
+from tests.integration.events import page_view
+from tests.integration.proxy import TcpProxy
+
+TRACK = "/api/analytics/events/track"
+BATCH = "/api/analytics/events/batch"
+HEALTH = "/api/analytics/health"
+# Not a speed assertion: a request that takes this long is hanging on the dead database.
+HANG_SECONDS = 15.0
+
+
+def _assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"].isdigit() and int(response.headers["retry-after"]) > 0
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert error["code"] == "database_unavailable"
+    assert error["message"]
+
+
+def test_database_outage_answers_503_with_retry_after_and_recovers_without_restart(
+    transactional_db: None,
+    database_proxy: TcpProxy,
+    database_proxy_url: str,
+    uvicorn_server: Callable[..., str],
+) -> None:
+    key = api_key_create(name="db-outage").key  # committed: the server reads it through the proxy
+    base_url = uvicorn_server(DATABASE_URL=database_proxy_url, CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
+    headers = {"X-API-Key": key}
+    with httpx.Client(base_url=base_url, timeout=HANG_SECONDS) as http:
+        before = page_view(path="/before")
+        assert http.post(TRACK, json=before, headers=headers).json() == {
+            "uuid": before["uuid"],
+            "status": "stored",
+        }
+        assert database_proxy.accepted > 0  # the server really reaches the database through the proxy
+        assert http.get(HEALTH).status_code == 200
+
+        database_proxy.close()
+        during = page_view(path="/during")
+        _assert_unavailable(http.post(TRACK, json=during, headers=headers))
+        _assert_unavailable(http.post(BATCH, json={"events": [page_view(), page_view()]}, headers=headers))
+        health = http.get(HEALTH)
+        assert health.status_code == 503, health.text
+        assert health.json()["status"] == "unavailable"
+        assert health.json()["checks"]["database"]["status"] == "unreachable"
+        assert set(map(str, UserEvent.objects.values_list("uuid", flat=True))) == {before["uuid"]}
+
+        database_proxy.open()
+        response = http.post(TRACK, json=during, headers=headers)  # the client's retry
+        assert response.status_code == 200, response.text
+        assert response.json() == {"uuid": during["uuid"], "status": "stored"}
+        assert http.post(TRACK, json=during, headers=headers).json()["status"] == "duplicate"
+        assert http.get(HEALTH).status_code == 200
+
+    stored = sorted(UserEvent.objects.values_list("page_path", flat=True))
+    assert stored == ["/before", "/during"]
+    assert FailedEvent.objects.count() == 0
+
+
+def test_database_that_accepts_but_never_answers_gets_503_within_the_connect_timeout(
+    transactional_db: None,
+    database_proxy: TcpProxy,
+    database_proxy_url: str,
+    uvicorn_server: Callable[..., str],
+) -> None:
+    """A hung database (TCP accepted, no answer) must not hang concurrent senders: each gets a 503
+    once the connect timeout (settings: connect_timeout=5) runs out, and nothing is stored."""
+    key = api_key_create(name="db-stall").key
+    base_url = uvicorn_server(DATABASE_URL=database_proxy_url, CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
+    database_proxy.stall()
+    with httpx.Client(
+        base_url=base_url, timeout=HANG_SECONDS, limits=httpx.Limits(max_connections=6)
+    ) as http:
+
+        def send(_: int) -> float:
+            started = time.monotonic()
+            _assert_unavailable(http.post(TRACK, json=page_view(), headers={"X-API-Key": key}))
+            return time.monotonic() - started
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+            waited = list(pool.map(send, range(6)))
+        assert database_proxy.accepted >= 6
+        health = http.get(HEALTH)
+        assert health.status_code == 503
+        assert health.json()["checks"]["database"]["status"] == "unreachable"
+
+        database_proxy.open()
+        event = page_view(path="/after-stall")
+        assert http.post(TRACK, json=event, headers={"X-API-Key": key}).json()["status"] == "stored"
+    assert all(seconds < HANG_SECONDS for seconds in waited), waited
+    assert list(UserEvent.objects.values_list("page_path", flat=True)) == ["/after-stall"]
