@@ -8,9 +8,16 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from loopin_backend.celery import app
-
         from analytics import tasks  # noqa: F401  (registers tasks and signal receivers)
         from analytics.tasks.schedule import beat_schedule
+        from loopin_backend.celery import app
 
         app.conf.beat_schedule = beat_schedule()
+
+        from django.conf import settings
+
+        bridge = getattr(settings, "ANALYTICS_SIGNAL_BRIDGE", None)
+        if bridge:  # host model changes → tracked events (set in a host project's settings)
+            from analytics.collection.signal_bridge import signal_bridge_connect
+
+            signal_bridge_connect(bridge)

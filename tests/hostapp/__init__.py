@@ -1,0 +1,1 @@
+"""A small Loopin-like host platform for the collection tests: models, Django views, a FastAPI app."""

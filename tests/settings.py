@@ -1,0 +1,17 @@
+"""The test suite's settings: the analytics service's own, plus a host platform living beside it.
+
+A host project installs the analytics app, the request middleware and the signal bridge in its own
+settings; this module does the same for `tests/hostapp`, so the service's settings stay free of
+test branches (ARCHITECTURE.md §2).
+"""
+
+from loopin_backend.settings import *  # noqa: F403
+from loopin_backend.settings import INSTALLED_APPS, MIDDLEWARE
+from tests.hostapp.bridge import SIGNAL_BRIDGE
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.hostapp"]
+
+# The host tracks its requests: the analytics middleware goes first (outermost).
+MIDDLEWARE = ["analytics.middleware.AnalyticsMiddleware", *MIDDLEWARE]
+
+ANALYTICS_SIGNAL_BRIDGE = SIGNAL_BRIDGE
