@@ -19,13 +19,14 @@ from analytics.collection.identity import link_identities
 from analytics.collection.listings import update_listings
 from analytics.collection.pending import PENDING_COLUMNS, PendingEvent, Step
 from analytics.collection.sessions import update_sessions
+from analytics.metrics.dirty import mark_metric_days_dirty
 from analytics.models import UserEvent
 
 logger = logging.getLogger(__name__)
 
 # The processing steps, in order. Later capabilities (sentiment, sessions, rollup days, PostHog
 # forwarding) register here.
-STEPS: list[Step] = [link_identities, update_listings, update_sessions, posthog_outbox_add]
+STEPS: list[Step] = [mark_metric_days_dirty, link_identities, update_listings, update_sessions, posthog_outbox_add]
 
 
 def process_pending_events(*, chunk_size: int = 2000, max_chunks: int = 50) -> int:

@@ -3,6 +3,14 @@
 from analytics.models.events import FailedEvent, UserEvent
 from analytics.models.forwarding import ForwardingOutbox
 from analytics.models.listings import EventListing
+from analytics.models.metrics import (
+    BusinessMetric,
+    DailyEventRollup,
+    DailyUserActivity,
+    DailyUserEvent,
+    MetricDirtyDay,
+    UserFirstActivity,
+)
 from analytics.models.operations import WorkerHeartbeat
 from analytics.models.people import IdentityLink, Session, SessionCursor, UserConsent
 from analytics.models.security import ApiKey, AuditLog
@@ -10,13 +18,19 @@ from analytics.models.security import ApiKey, AuditLog
 __all__ = [
     "ApiKey",
     "AuditLog",
+    "BusinessMetric",
+    "DailyEventRollup",
+    "DailyUserActivity",
+    "DailyUserEvent",
     "EventListing",
     "FailedEvent",
     "ForwardingOutbox",
     "IdentityLink",
+    "MetricDirtyDay",
     "Session",
     "SessionCursor",
     "UserConsent",
     "UserEvent",
+    "UserFirstActivity",
     "WorkerHeartbeat",
 ]

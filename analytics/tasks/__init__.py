@@ -6,6 +6,7 @@ arguments and calls one service.
 
 from analytics.tasks import dispatch, worker  # noqa: F401  (connect signal receivers)
 from analytics.tasks.forwarding import forward_to_posthog
+from analytics.tasks.metrics import process_daily_metrics_calculation
 from analytics.tasks.processing import process_new_events
 
-__all__ = ["forward_to_posthog", "process_new_events"]
+__all__ = ["forward_to_posthog", "process_daily_metrics_calculation", "process_new_events"]

@@ -21,4 +21,10 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 15.0,
             "options": {"queue": "default", "expires": 60},
         },
+        # Business metrics: rollups of dirty days, then the metrics of every period they affect.
+        "metrics-hourly": {
+            "task": "analytics.tasks.metrics.process_daily_metrics_calculation",
+            "schedule": 3600.0,
+            "options": {"queue": "default", "expires": 3000},
+        },
     }

@@ -1,0 +1,184 @@
+"""Business metrics (KPIs, KRIs, KRs) per period and breakdown, and the daily rollups they read.
+
+Everything here is derived from tracked events and rebuilt by `manage.py backfill_metrics`.
+A "day" is a business day in settings.ANALYTICS_TIME_ZONE (analytics/metrics/periods.py).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class MetricType(models.TextChoices):
+    KPI = "kpi"
+    KRI = "kri"
+    KR = "kr"
+
+
+class PeriodType(models.TextChoices):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class MetricStatus(models.TextChoices):
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+    NO_DATA = "no_data"
+
+
+class ChangeDirection(models.TextChoices):
+    UP = "up"
+    DOWN = "down"
+    FLAT = "flat"
+    NONE = ""
+
+
+class BusinessMetric(models.Model):
+    """One metric's value for one period and one breakdown (the documented `BusinessMetric`).
+
+    `breakdown_key` is "" for the whole platform, else "<dimension>=<value>" (e.g. "platform=ios");
+    `dimensions` holds the same as JSON. `value` is None when the metric has no data for the period
+    (an empty denominator) — which is not the same as 0.
+    """
+
+    metric_type = models.CharField(max_length=3, choices=MetricType.choices)
+    metric_name = models.CharField(max_length=100)
+    category = models.CharField(max_length=32, blank=True, default="")
+    unit = models.CharField(max_length=16, blank=True, default="")
+    value = models.FloatField(null=True, blank=True)
+    previous_value = models.FloatField(null=True, blank=True)
+    change_percentage = models.FloatField(null=True, blank=True)
+    change_direction = models.CharField(max_length=4, choices=ChangeDirection.choices, blank=True, default="")
+    target_value = models.FloatField(null=True, blank=True)
+    warning_threshold = models.FloatField(null=True, blank=True)
+    critical_threshold = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=MetricStatus.choices, default=MetricStatus.NO_DATA)
+    is_alert_triggered = models.BooleanField(default=False)
+    period_type = models.CharField(max_length=5, choices=PeriodType.choices)
+    period_start = models.DateField(help_text="First business day of the period")
+    period_end = models.DateField(help_text="Last business day of the period (inclusive)")
+    breakdown_key = models.CharField(max_length=200, blank=True, default="")
+    dimensions = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_business_metric"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric_name", "period_type", "period_start", "breakdown_key"],
+                name="bm_unique_period",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["period_type", "period_start"], name="bm_period"),
+            models.Index(fields=["is_alert_triggered", "period_start"], name="bm_alerts"),
+        ]
+
+    def __str__(self) -> str:
+        key = f" [{self.breakdown_key}]" if self.breakdown_key else ""
+        return f"{self.metric_name} {self.period_type} {self.period_start}{key} = {self.value}"
+
+
+class MetricDirtyDay(models.Model):
+    """A business day whose rollups (and the metrics that read them) must be recomputed.
+
+    `token` changes on every re-mark, so a recompute deletes only the marks it has seen: a day
+    marked again while it runs stays dirty for the next run.
+    """
+
+    day = models.DateField(unique=True)
+    token = models.CharField(max_length=32)
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_metric_dirty_day"
+
+    def __str__(self) -> str:
+        return f"dirty {self.day}"
+
+
+class DailyUserActivity(models.Model):
+    """Identified users' user-initiated activity (every event but api_request / app_error) per
+    business day × platform × city. An active user of a period is a user with a row in it."""
+
+    day = models.DateField()
+    user_id = models.CharField(max_length=128)
+    platform = models.CharField(max_length=16, blank=True, default="")
+    city = models.CharField(max_length=100, blank=True, default="")
+    events = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_user_activity"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "user_id", "platform", "city"], name="dua_unique"),
+        ]
+        indexes = [models.Index(fields=["user_id", "day"], name="dua_user_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} active {self.day}"
+
+
+class DailyUserEvent(models.Model):
+    """How many times each identified user did each tracked event per business day (any event)."""
+
+    day = models.DateField()
+    user_id = models.CharField(max_length=128)
+    event_name = models.CharField(max_length=200)
+    events = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_user_event"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "event_name", "user_id"], name="due_unique"),
+        ]
+        indexes = [models.Index(fields=["user_id", "day"], name="due_user_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.event_name} ×{self.events} {self.day}"
+
+
+class DailyEventRollup(models.Model):
+    """Tracked events (identified or not) per business day × event name × listing × platform × city.
+
+    `amount` sums `revenue_impact`; `seats` sums the `seats` of requests and check-ins;
+    `rating_sum` sums review ratings; `server_errors` counts api_request with status ≥ 500.
+    """
+
+    day = models.DateField()
+    event_name = models.CharField(max_length=200)
+    listing_id = models.CharField(max_length=64, blank=True, default="")
+    platform = models.CharField(max_length=16, blank=True, default="")
+    city = models.CharField(max_length=100, blank=True, default="")
+    events = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    seats = models.BigIntegerField(default=0)
+    rating_sum = models.BigIntegerField(default=0)
+    server_errors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "analytics_daily_event_rollup"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "event_name", "listing_id", "platform", "city"], name="der_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["event_name", "day"], name="der_name_day")]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} ×{self.events} {self.day}"
+
+
+class UserFirstActivity(models.Model):
+    """Each identified user's first active business day: the retention cohort."""
+
+    user_id = models.CharField(max_length=128, unique=True)
+    first_day = models.DateField()
+
+    class Meta:
+        db_table = "analytics_user_first_activity"
+        indexes = [models.Index(fields=["first_day"], name="ufa_first_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} first active {self.first_day}"

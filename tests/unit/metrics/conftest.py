@@ -1,0 +1,1 @@
+from tests.unit.metrics.support import now  # noqa: F401  (fixture)
