@@ -5,7 +5,17 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from analytics.models import ApiKey, AuditLog, EventListing, FailedEvent, Session, UserConsent, UserEvent
+from analytics.models import (
+    Alert,
+    AlertNotification,
+    ApiKey,
+    AuditLog,
+    EventListing,
+    FailedEvent,
+    Session,
+    UserConsent,
+    UserEvent,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -68,3 +78,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
 class UserConsentAdmin(admin.ModelAdmin):
     list_display = ("user_id", "analytics_opt_out", "updated_at")
     search_fields = ("user_id",)
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    """Alerts change state through the API (audit-logged), so the admin only shows them."""
+
+    list_display = ("opened_at", "severity", "state", "metric_name", "value", "threshold", "period_start")
+    list_filter = ("state", "severity", "source")
+    search_fields = ("metric_name", "dedup_key")
+    date_hierarchy = "opened_at"
+
+
+@admin.register(AlertNotification)
+class AlertNotificationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "alert", "kind", "channel", "status", "attempts", "sent_at", "last_error")
+    list_filter = ("status", "channel", "kind")

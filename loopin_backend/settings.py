@@ -62,6 +62,31 @@ class Env(BaseSettings):
     JWT_ISSUER: str = "loopin"
     JWT_DEFAULT_TTL_MINUTES: int = Field(default=60, ge=1, le=60 * 24 * 30)
     LOG_LEVEL: str = "INFO"
+    # Alerting (analytics/metrics/alerting/, docs/operations.md "Alerting").
+    ANALYTICS_ALERT_COOLDOWN_MINUTES: int = Field(default=60, ge=0, le=60 * 24 * 30)
+    ANALYTICS_ALERT_BREAKDOWNS: bool = False
+    ANALYTICS_ALERT_WEBHOOK_URL: str = ""
+    ANALYTICS_ALERT_WEBHOOK_SECRET: str = ""
+    ANALYTICS_ALERT_WEBHOOK_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=60)
+    ANALYTICS_ALERT_EMAILS: str = ""
+    ANALYTICS_ALERT_DELIVERY_MAX_ATTEMPTS: int = Field(default=8, ge=1, le=50)
+    EMAIL_BACKEND: str = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST: str = "localhost"
+    EMAIL_PORT: int = Field(default=25, ge=1, le=65535)
+    EMAIL_HOST_USER: str = ""
+    EMAIL_HOST_PASSWORD: str = ""
+    EMAIL_USE_TLS: bool = False
+    EMAIL_USE_SSL: bool = False
+    EMAIL_TIMEOUT: float = Field(default=10.0, gt=0, le=120)
+    DEFAULT_FROM_EMAIL: str = "loopin-analytics@localhost"
+
+    @field_validator("ANALYTICS_ALERT_WEBHOOK_URL")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise ValueError("ANALYTICS_ALERT_WEBHOOK_URL must be an http:// or https:// URL")
+        return value
 
     @field_validator("ANALYTICS_TIME_ZONE")
     @classmethod
@@ -146,6 +171,27 @@ POSTHOG_API_KEY = ENV.POSTHOG_API_KEY
 POSTHOG_HOST = ENV.POSTHOG_HOST
 OPENAI_API_KEY = ENV.OPENAI_API_KEY
 AI_SERVICES_ENABLED = ENV.AI_SERVICES_ENABLED
+# Alerting: a resolved alert's key does not reopen within the cooldown; channels switch on when set.
+ANALYTICS_ALERT_COOLDOWN_MINUTES = ENV.ANALYTICS_ALERT_COOLDOWN_MINUTES
+ANALYTICS_ALERT_BREAKDOWNS = ENV.ANALYTICS_ALERT_BREAKDOWNS
+ANALYTICS_ALERT_WEBHOOK_URL = ENV.ANALYTICS_ALERT_WEBHOOK_URL
+ANALYTICS_ALERT_WEBHOOK_SECRET = ENV.ANALYTICS_ALERT_WEBHOOK_SECRET
+ANALYTICS_ALERT_WEBHOOK_TIMEOUT_SECONDS = ENV.ANALYTICS_ALERT_WEBHOOK_TIMEOUT_SECONDS
+ANALYTICS_ALERT_EMAILS = [a.strip() for a in ENV.ANALYTICS_ALERT_EMAILS.split(",") if a.strip()]
+ANALYTICS_ALERT_DELIVERY_MAX_ATTEMPTS = ENV.ANALYTICS_ALERT_DELIVERY_MAX_ATTEMPTS
+# Django's e-mail backend (alert e-mails).
+if ENV.EMAIL_USE_TLS and ENV.EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive")
+EMAIL_BACKEND = ENV.EMAIL_BACKEND
+EMAIL_HOST = ENV.EMAIL_HOST
+EMAIL_PORT = ENV.EMAIL_PORT
+EMAIL_HOST_USER = ENV.EMAIL_HOST_USER
+EMAIL_HOST_PASSWORD = ENV.EMAIL_HOST_PASSWORD
+EMAIL_USE_TLS = ENV.EMAIL_USE_TLS
+EMAIL_USE_SSL = ENV.EMAIL_USE_SSL
+EMAIL_TIMEOUT = ENV.EMAIL_TIMEOUT
+DEFAULT_FROM_EMAIL = ENV.DEFAULT_FROM_EMAIL
+SERVER_EMAIL = ENV.DEFAULT_FROM_EMAIL
 
 # --- Django ----------------------------------------------------------------------------------------
 INSTALLED_APPS = [

@@ -11,7 +11,17 @@ from fastapi.openapi.utils import get_openapi
 
 from analytics.api.errors import install_error_handlers
 from analytics.api.observability import RequestMetricsMiddleware
-from analytics.api.routers import events, health, quarantine
+from analytics.api.routers import (
+    alerts,
+    analyses,
+    events,
+    export,
+    health,
+    hosts,
+    metrics,
+    overview,
+    quarantine,
+)
 from analytics.api.schemas.events import BatchIn
 from analytics.collection.envelope import EventEnvelope
 
@@ -49,5 +59,11 @@ def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(quarantine.router)
     app.include_router(events.router)
+    app.include_router(alerts.router)
+    app.include_router(overview.router)
+    app.include_router(metrics.router)
+    app.include_router(analyses.router)
+    app.include_router(hosts.router)
+    app.include_router(export.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -58,3 +58,5 @@ Public = Depends(public_access)
 WriteKey = Annotated[ApiKey, Depends(write_key_access)]
 AdminOrAnalyst = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.ANALYST))]
 AdminOnly = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+# Hosts too: the route scopes through a selector that takes the caller (analytics/metrics/hosts.py).
+HostScope = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.ANALYST, Role.HOST))]

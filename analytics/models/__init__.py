@@ -1,5 +1,6 @@
 """Models, one module per aggregate."""
 
+from analytics.models.alerts import Alert, AlertDeliveryAttempt, AlertNotification
 from analytics.models.events import FailedEvent, UserEvent
 from analytics.models.forwarding import ForwardingOutbox
 from analytics.models.listings import EventListing
@@ -16,6 +17,9 @@ from analytics.models.people import IdentityLink, Session, SessionCursor, UserCo
 from analytics.models.security import ApiKey, AuditLog
 
 __all__ = [
+    "Alert",
+    "AlertDeliveryAttempt",
+    "AlertNotification",
     "ApiKey",
     "AuditLog",
     "BusinessMetric",

@@ -5,8 +5,15 @@ arguments and calls one service.
 """
 
 from analytics.tasks import dispatch, worker  # noqa: F401  (connect signal receivers)
+from analytics.tasks.alerts import deliver_alert_notifications, evaluate_alerts
 from analytics.tasks.forwarding import forward_to_posthog
 from analytics.tasks.metrics import process_daily_metrics_calculation
 from analytics.tasks.processing import process_new_events
 
-__all__ = ["forward_to_posthog", "process_daily_metrics_calculation", "process_new_events"]
+__all__ = [
+    "deliver_alert_notifications",
+    "evaluate_alerts",
+    "forward_to_posthog",
+    "process_daily_metrics_calculation",
+    "process_new_events",
+]

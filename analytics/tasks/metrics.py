@@ -1,4 +1,5 @@
-"""Metric tasks: rollups of dirty days, then the metrics they affect (hourly, and on demand)."""
+"""Metric tasks: rollups of dirty days, then the metrics they affect (hourly, and on demand), then
+the alert checks."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError, close_old_connections
 
 from analytics.metrics import MetricsProcessor
+from analytics.tasks.alerts import enqueue_evaluation
 
 
 @shared_task(
@@ -25,6 +27,8 @@ def process_daily_metrics_calculation(date: str | None = None) -> dict[str, int]
     close_old_connections()
     try:
         result = MetricsProcessor.process_daily_metrics(date)
-        return {"days_rebuilt": result.days_rebuilt, "periods": result.periods, "rows": result.rows}
     finally:
         close_old_connections()
+    # Alert checks after each run, as a task of their own: a failure there never fails this one.
+    enqueue_evaluation()
+    return {"days_rebuilt": result.days_rebuilt, "periods": result.periods, "rows": result.rows}

@@ -27,4 +27,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 3600.0,
             "options": {"queue": "default", "expires": 3000},
         },
+        # Alerts are evaluated by the metrics task after each run (analytics/tasks/alerts.py); this
+        # delivers what they owe and retries failed deliveries once their backoff has passed.
+        "deliver-alert-notifications": {
+            "task": "analytics.tasks.alerts.deliver_alert_notifications",
+            "schedule": 30.0,
+            "options": {"queue": "default", "expires": 120},
+        },
     }

@@ -20,6 +20,21 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/api/analytics/events/batch"): "write_key",
     ("GET", "/api/analytics/events/failed"): frozenset({"admin"}),
     ("POST", "/api/analytics/events/failed/replay"): frozenset({"admin"}),
+    ("GET", "/api/analytics/alerts"): frozenset({"admin", "analyst"}),
+    ("POST", "/api/analytics/alerts/{alert_id}/acknowledge"): frozenset({"admin"}),
+    ("POST", "/api/analytics/alerts/{alert_id}/resolve"): frozenset({"admin"}),
+    ("GET", "/api/analytics/overview"): frozenset({"admin", "analyst"}),
+    ("GET", "/api/analytics/metrics"): frozenset({"admin", "analyst"}),
+    ("GET", "/api/analytics/metrics/{metric_name}"): frozenset({"admin", "analyst"}),
+    ("POST", "/api/analytics/metrics/calculate"): frozenset({"admin"}),
+    ("GET", "/api/analytics/trends"): frozenset({"admin", "analyst"}),
+    ("POST", "/api/analytics/funnels"): frozenset({"admin", "analyst"}),
+    ("GET", "/api/analytics/retention"): frozenset({"admin", "analyst"}),
+    ("GET", "/api/analytics/lifecycle"): frozenset({"admin", "analyst"}),
+    ("GET", "/api/analytics/stickiness"): frozenset({"admin", "analyst"}),
+    ("GET", "/api/analytics/sessions"): frozenset({"admin", "analyst"}),
+    ("GET", "/api/analytics/hosts/{host_id}/overview"): frozenset({"admin", "analyst", "host"}),
+    ("GET", "/api/analytics/export/events"): frozenset({"admin"}),
 }
 ROLES = ("admin", "analyst", "host")
 

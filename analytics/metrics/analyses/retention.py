@@ -1,0 +1,142 @@
+"""Retention tables: cohorts by first active business day (or week), classic "on day n" retention.
+
+Reads the rollups only: `UserFirstActivity` (each identified user's first active business day, the
+cohort) and `DailyUserActivity` (who was active on which business day). The same definitions as the
+`retention_rate_{1,7,30}d` metrics (docs/metrics.md): a member counts as retained at interval n when
+active on exactly first day + n (week cohorts: any day of cohort week + n); an interval is only
+reported once it is complete (it ended before the current business day) — an incomplete cell is null,
+not 0%.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, DateField, OuterRef, Subquery
+from django.db.models.functions import TruncWeek
+
+from analytics.errors import ValidationFailed
+from analytics.metrics.analyses import DateRange, as_date, percent, week_start
+from analytics.metrics.periods import business_today
+from analytics.models import DailyUserActivity, UserFirstActivity
+
+CLASSIC_DAYS = (1, 7, 30)
+MAX_INTERVALS = 92
+
+
+@dataclass(frozen=True)
+class RetentionQuery:
+    range: DateRange  # cohorts whose first active day (week) starts in the range
+    period: str = "day"  # cohort and interval size: day or week
+    intervals: int = 31  # report intervals 0 … intervals-1
+
+    def __post_init__(self) -> None:
+        if self.period not in ("day", "week"):
+            raise ValidationFailed("period is day or week", code="invalid_period")
+        if not 1 <= self.intervals <= MAX_INTERVALS:
+            raise ValidationFailed(f"intervals is 1…{MAX_INTERVALS}", code="invalid_intervals")
+
+
+@dataclass(frozen=True)
+class RetentionCohort:
+    cohort_start: date
+    size: int
+    retained: list[int | None]  # per interval; None: the interval is not complete yet
+    rates: list[float | None]  # percent of the cohort
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    period: str
+    cohorts: list[RetentionCohort]
+    # Classic D1/D7/D30 over the range's day cohorts whose day n is complete (the metrics' definition).
+    classic: dict[str, float | None]
+
+
+def _step(period: str) -> int:
+    return 1 if period == "day" else 7
+
+
+def retention_run(*, query: RetentionQuery) -> RetentionResult:
+    """Of the people who first used Loopin on a day (week), what share came back n days (weeks) later?"""
+    today = business_today()
+    step = _step(query.period)
+    rng = query.range
+    first_from = rng.date_from if query.period == "day" else week_start(rng.date_from)
+    first_to = rng.date_to if query.period == "day" else week_start(rng.date_to) + timedelta(days=6)
+    sizes: dict[date, int] = defaultdict(int)
+    cohort_rows = (
+        UserFirstActivity.objects.filter(first_day__gte=first_from, first_day__lte=first_to)
+        .values("first_day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in cohort_rows:
+        key = row["first_day"] if query.period == "day" else week_start(row["first_day"])
+        sizes[key] += row["n"]
+
+    first = Subquery(
+        UserFirstActivity.objects.filter(user_id=OuterRef("user_id")).values("first_day")[:1],
+        output_field=DateField(),
+    )
+    last_day = first_to + timedelta(days=step * query.intervals)
+    activity = DailyUserActivity.objects.filter(day__gte=first_from, day__lte=last_day).annotate(first=first)
+    activity = activity.filter(first__gte=first_from, first__lte=first_to)
+    if query.period == "day":
+        grouped = activity.values("first", "day")
+        cohort_key, active_key = "first", "day"
+    else:
+        grouped = activity.annotate(
+            cw=TruncWeek("first", output_field=DateField()), aw=TruncWeek("day", output_field=DateField())
+        ).values("cw", "aw")
+        cohort_key, active_key = "cw", "aw"
+    counts: dict[tuple[date, int], int] = {}
+    for row in grouped.annotate(n=Count("user_id", distinct=True)).order_by():
+        cohort, active = as_date(row[cohort_key]), as_date(row[active_key])
+        n = (active - cohort).days // step
+        if 0 <= n < query.intervals:
+            counts[(cohort, n)] = row["n"]
+
+    cohorts = []
+    for cohort_start in sorted(sizes):
+        retained: list[int | None] = []
+        rates: list[float | None] = []
+        for n in range(query.intervals):
+            complete = cohort_start + timedelta(days=step * (n + 1) - 1) < today
+            value = counts.get((cohort_start, n), 0) if complete else None
+            retained.append(value)
+            rates.append(None if value is None else percent(value, sizes[cohort_start]))
+        cohorts.append(RetentionCohort(cohort_start, sizes[cohort_start], retained, rates))
+    return RetentionResult(query.period, cohorts, classic_retention(rng=rng, today=today))
+
+
+def classic_retention(*, rng: DateRange, today: date) -> dict[str, float | None]:
+    """D1/D7/D30 ("on day n") over the range's cohort days whose day n is before today."""
+    result: dict[str, float | None] = {}
+    first = Subquery(
+        UserFirstActivity.objects.filter(user_id=OuterRef("user_id")).values("first_day")[:1],
+        output_field=DateField(),
+    )
+    for n in CLASSIC_DAYS:
+        last_cohort = min(rng.date_to, today - timedelta(days=n + 1))
+        if last_cohort < rng.date_from:
+            result[f"d{n}"] = None
+            continue
+        size = UserFirstActivity.objects.filter(
+            first_day__gte=rng.date_from, first_day__lte=last_cohort
+        ).count()
+        pairs = (
+            DailyUserActivity.objects.filter(
+                day__gte=rng.date_from + timedelta(days=n), day__lte=last_cohort + timedelta(days=n)
+            )
+            .annotate(first=first)
+            .filter(first__gte=rng.date_from, first__lte=last_cohort)
+            .values("first", "day")
+            .annotate(k=Count("user_id", distinct=True))
+            .order_by()
+        )
+        retained = sum(row["k"] for row in pairs if (as_date(row["day"]) - as_date(row["first"])).days == n)
+        result[f"d{n}"] = percent(retained, size)
+    return result

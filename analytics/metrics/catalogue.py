@@ -1,0 +1,192 @@
+"""Selectors over stored metrics: the catalogue with each metric's current status, and one metric's
+history with its breakdowns. Reads `BusinessMetric` only (index `bm_period` / the unique key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Max, Q
+
+from analytics.errors import ValidationFailed
+from analytics.metrics.periods import Period, business_today
+from analytics.metrics.registry import MetricDefinition, metric_get, metric_list
+from analytics.models import BusinessMetric
+
+# The newest stored period of a metric is never older than this (a month period starts ≤ 31 days ago);
+# bounding the scan keeps the catalogue and the overview's cards cheap however long the history.
+_RECENT_DAYS = 45
+MAX_HISTORY_DAYS = 731
+
+
+@dataclass(frozen=True)
+class MetricCard:
+    """A metric's latest whole-platform value (of its primary period type) with its status."""
+
+    metric_name: str
+    metric_type: str
+    category: str
+    unit: str
+    question: str
+    direction: str
+    periods: tuple[str, ...]
+    breakdowns: tuple[str, ...]
+    period_type: str
+    period_start: date | None
+    period_end: date | None
+    value: float | None
+    previous_value: float | None
+    change_percentage: float | None
+    change_direction: str
+    target_value: float | None
+    warning_threshold: float | None
+    critical_threshold: float | None
+    status: str
+    is_alert_triggered: bool
+
+
+def _card(definition: MetricDefinition, row: BusinessMetric | None) -> MetricCard:
+    return MetricCard(
+        metric_name=definition.name,
+        metric_type=definition.kind.value,
+        category=definition.category,
+        unit=definition.unit.value,
+        question=definition.question,
+        direction=definition.direction.value,
+        periods=definition.periods,
+        breakdowns=definition.breakdowns,
+        period_type=row.period_type if row else definition.periods[0],
+        period_start=row.period_start if row else None,
+        period_end=row.period_end if row else None,
+        value=row.value if row else None,
+        previous_value=row.previous_value if row else None,
+        change_percentage=row.change_percentage if row else None,
+        change_direction=row.change_direction if row else "",
+        target_value=definition.target,
+        warning_threshold=definition.warning,
+        critical_threshold=definition.critical,
+        status=row.status if row else "no_data",
+        is_alert_triggered=row.is_alert_triggered if row else False,
+    )
+
+
+def metric_cards(*, today: date | None = None) -> list[MetricCard]:
+    """Every registered metric's current card: the newest stored whole-platform row of its primary
+    period type that has a value (else the newest row, else no data) — e.g. retention's current day
+    is not mature yet, so its card shows the newest mature day."""
+    today = today or business_today()
+    definitions = metric_list()
+    since = today - timedelta(days=_RECENT_DAYS)
+    recent = BusinessMetric.objects.filter(breakdown_key="", period_start__gte=since, period_start__lte=today)
+    latest_any: dict[tuple[str, str], date] = {}
+    latest_valued: dict[tuple[str, str], date] = {}
+    for row in (
+        recent.values("metric_name", "period_type")
+        .annotate(any=Max("period_start"), valued=Max("period_start", filter=Q(value__isnull=False)))
+        .order_by()
+    ):
+        key = (row["metric_name"], row["period_type"])
+        latest_any[key] = row["any"]
+        if row["valued"] is not None:
+            latest_valued[key] = row["valued"]
+    wanted = Q(pk__in=[])
+    for definition in definitions:
+        key = (definition.name, definition.periods[0])
+        start = latest_valued.get(key) or latest_any.get(key)
+        if start is not None:
+            wanted |= Q(metric_name=key[0], period_type=key[1], period_start=start)
+    rows = {(r.metric_name, r.period_type): r for r in recent.filter(wanted)}
+    return [_card(d, rows.get((d.name, d.periods[0]))) for d in definitions]
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    period_type: str
+    period_start: date
+    period_end: date
+    breakdown_key: str
+    dimensions: dict[str, Any]
+    value: float | None
+    previous_value: float | None
+    change_percentage: float | None
+    change_direction: str
+    status: str
+    is_alert_triggered: bool
+
+
+@dataclass(frozen=True)
+class MetricHistory:
+    card: MetricCard
+    definition: str
+    period_type: str
+    points: list[MetricPoint]  # whole platform, oldest first
+    breakdowns: dict[str, list[MetricPoint]]  # dimension → rows (every value, oldest first)
+
+
+def metric_history(
+    *,
+    metric_name: str,
+    period_type: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    breakdown: str | None = None,
+) -> MetricHistory:
+    """A metric's stored values over time, whole-platform and per breakdown value. Unknown name → NotFound."""
+    definition = metric_get(metric_name)
+    period_type = period_type or definition.periods[0]
+    if period_type not in definition.periods:
+        raise ValidationFailed(
+            f"{metric_name} is stored per {', '.join(definition.periods)}, not {period_type!r}",
+            code="invalid_period",
+            details={"periods": list(definition.periods)},
+        )
+    if breakdown is not None and breakdown not in definition.breakdowns:
+        raise ValidationFailed(
+            f"{metric_name} has no {breakdown!r} breakdown",
+            code="invalid_breakdown",
+            details={"breakdowns": list(definition.breakdowns)},
+        )
+    today = business_today()
+    date_to = date_to or today
+    date_from = date_from or (
+        date_to - timedelta(days={"day": 29, "week": 7 * 11, "month": 365}[period_type])
+    )
+    if date_from > date_to:
+        raise ValidationFailed("date_from is after date_to", code="invalid_date_range")
+    if (date_to - date_from).days > MAX_HISTORY_DAYS:
+        raise ValidationFailed(f"a history spans at most {MAX_HISTORY_DAYS} days", code="range_too_long")
+    first = Period.containing(period_type, date_from).start
+    rows = BusinessMetric.objects.filter(
+        metric_name=metric_name, period_type=period_type, period_start__gte=first, period_start__lte=date_to
+    ).order_by("period_start", "breakdown_key")
+    dims = [breakdown] if breakdown else list(definition.breakdowns)
+    wanted = Q(breakdown_key="")
+    for dim in dims:
+        wanted |= Q(breakdown_key__startswith=f"{dim}=")
+    points: list[MetricPoint] = []
+    by_dim: dict[str, list[MetricPoint]] = {dim: [] for dim in dims}
+    for row in rows.filter(wanted):
+        point = MetricPoint(
+            row.period_type,
+            row.period_start,
+            row.period_end,
+            row.breakdown_key,
+            row.dimensions,
+            row.value,
+            row.previous_value,
+            row.change_percentage,
+            row.change_direction,
+            row.status,
+            row.is_alert_triggered,
+        )
+        if not row.breakdown_key:
+            points.append(point)
+        else:
+            dim = row.breakdown_key.split("=", 1)[0]
+            if dim in by_dim:
+                by_dim[dim].append(point)
+    card = next(c for c in metric_cards(today=today) if c.metric_name == metric_name)
+    return MetricHistory(
+        card=card, definition=definition.definition, period_type=period_type, points=points, breakdowns=by_dim
+    )
