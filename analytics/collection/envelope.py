@@ -153,25 +153,36 @@ def _problems_from_pydantic(error: PydanticValidationError) -> list[Problem]:
     return problems
 
 
+# Keys and short values recur in almost every event (property names, user agents, paths, cities).
+# One that passed its checks and scrubbing unchanged is remembered, so later events pay a single
+# lookup for it; anything refused, or changed by scrubbing (an email, a phone number, a whole IP),
+# is never kept. Each memo is emptied when full, which bounds memory without locking.
+_MEMO_CHARS = 256
+_MEMO_SIZE = 20_000
+_known_texts: tuple[set[str], set[str]] = (set(), set())  # by `identifier`
+_known_keys: dict[str, tuple[str, bool, bool]] = {}  # key -> (key, its value is secret, is an identifier)
+
+
 def _clean_text(value: str, path: str, identifier: bool, problems: list[Problem]) -> str:
     """A string checked (NUL, length, lone surrogates) and scrubbed; problems are appended."""
+    known = _known_texts[identifier]
+    if len(value) <= _MEMO_CHARS and value in known:
+        return value
     if "\x00" in value:
         problems.append(Problem(path, "invalid_characters", f"'{path}' contains a NUL character"))
         return value
     if len(value) > MAX_STRING_CHARS:
         problems.append(Problem(path, "string_too_long", f"'{path}' is over {MAX_STRING_CHARS} characters"))
         return value
-    if not value.isascii() and not _encodable(value):
+    if not _encodable(value):
         problems.append(Problem(path, "invalid_characters", f"'{path}' contains a lone surrogate"))
         return value
-    return scrub_text(value, identifier=identifier)
-
-
-# Property keys are a small vocabulary repeated in every event. A key that passes its checks and
-# scrubbing unchanged is remembered with its rules, so later events pay one lookup for it; keys
-# that are refused or changed (an email used as a key) are never kept. Emptied when full.
-_KNOWN_KEYS_MAX = 10_000
-_known_keys: dict[str, tuple[str, bool, bool]] = {}
+    scrubbed = scrub_text(value, identifier=identifier)
+    if scrubbed == value and len(value) <= _MEMO_CHARS:
+        if len(known) >= _MEMO_SIZE:
+            known.clear()
+        known.add(value)
+    return scrubbed
 
 
 def _clean_key(key: str, path: str, problems: list[Problem]) -> tuple[str, bool, bool]:
@@ -179,8 +190,8 @@ def _clean_key(key: str, path: str, problems: list[Problem]) -> tuple[str, bool,
     reported = len(problems)
     safe_key = _clean_text(key, path, True, problems)
     secret, identifier = key_rules(key)
-    if safe_key == key and len(problems) == reported and len(key) <= 256:
-        if len(_known_keys) >= _KNOWN_KEYS_MAX:
+    if safe_key == key and len(problems) == reported and len(key) <= _MEMO_CHARS:
+        if len(_known_keys) >= _MEMO_SIZE:
             _known_keys.clear()
         _known_keys[key] = (key, secret, identifier)
     return safe_key, secret, identifier
@@ -261,13 +272,12 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
     """Validate → normalise time → scrub → enrich one raw event; raises `EventRejected`."""
     if not isinstance(raw, Mapping):
         raise EventRejected([Problem("", "invalid_event", "each event must be a JSON object")])
-    raw_uuid = _uuid_or_none(raw.get("uuid"))
     if size is not None and size > MAX_EVENT_BYTES:
-        raise EventRejected([Problem("", "event_too_large", "the event is over 1 MB")], uuid=raw_uuid)
+        raise EventRejected([Problem("", "event_too_large", "the event is over 1 MB")], uuid=_raw_uuid(raw))
     try:
         envelope = EventEnvelope.model_validate(raw)
     except PydanticValidationError as error:
-        raise EventRejected(_problems_from_pydantic(error), uuid=raw_uuid) from None
+        raise EventRejected(_problems_from_pydantic(error), uuid=_raw_uuid(raw)) from None
 
     problems: list[Problem] = []
     name = envelope.event_name
@@ -298,7 +308,7 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
     except TimeProblem as problem:
         problems.append(Problem(problem.field, problem.code, problem.message))
     if problems:
-        raise EventRejected(problems, uuid=envelope.uuid or raw_uuid)
+        raise EventRejected(problems, uuid=envelope.uuid or _raw_uuid(raw))
 
     user_id = str(envelope.user_id) if envelope.user_id is not None else None
     event_uuid = envelope.uuid or uuid_lib.uuid4()
@@ -370,6 +380,11 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _raw_uuid(raw: Mapping[str, Any]) -> uuid_lib.UUID | None:
+    """The uuid a refused event carried, if readable (worked out only for refusals)."""
+    return _uuid_or_none(raw.get("uuid"))
 
 
 def _uuid_or_none(value: Any) -> uuid_lib.UUID | None:

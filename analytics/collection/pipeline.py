@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from analytics import clock
 from analytics.collection.envelope import (
@@ -119,9 +119,20 @@ def _rejected(index: int, rejection: EventRejected) -> EventOutcome:
     )
 
 
+_OPTED_OUT_SQL = (
+    f"SELECT user_id FROM {UserConsent._meta.db_table} WHERE analytics_opt_out AND user_id = ANY(%s)"  # noqa: S608
+)
+
+
 def _opted_out(user_ids: set[str]) -> set[str]:
     if not user_ids:
         return set()
+    if connection.vendor == "postgresql":
+        # One array parameter: an ORM `IN` list of a placeholder per user costs ~4 ms of Python per
+        # 1,000-event batch to build and bind (docs/benchmarks.md).
+        with connection.cursor() as cursor:
+            cursor.execute(_OPTED_OUT_SQL, [list(user_ids)])
+            return {row[0] for row in cursor.fetchall()}
     return set(
         UserConsent.objects.filter(user_id__in=user_ids, analytics_opt_out=True).values_list("user_id", flat=True)
     )

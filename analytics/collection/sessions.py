@@ -109,7 +109,14 @@ def assign_sessions(events: Sequence[PreparedEvent]) -> list[PreparedEvent]:
     if created:
         SessionCursor.objects.bulk_create(created, batch_size=500, ignore_conflicts=True)
     if changed:
-        SessionCursor.objects.bulk_update(changed, ["session_id", "started_at", "last_event_at"], batch_size=500)
+        # The rows exist and are locked by this transaction; one upsert rewrites them. (`bulk_update`
+        # builds a CASE expression per row and field: ~10 ms of Python per 1,000-event batch.)
+        SessionCursor.objects.bulk_create(
+            [SessionCursor(actor_key=c.actor_key, session_id=c.session_id, started_at=c.started_at,
+                           last_event_at=c.last_event_at) for c in changed],
+            batch_size=500, update_conflicts=True, unique_fields=["actor_key"],
+            update_fields=["session_id", "started_at", "last_event_at"],
+        )
     return result
 
 

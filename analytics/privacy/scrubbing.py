@@ -105,30 +105,8 @@ def _ipv6_replacement(match: re.Match[str]) -> str:
     return socket.inet_ntop(socket.AF_INET6, packed[:6] + bytes(10))
 
 
-# Short texts that scrubbing leaves unchanged (user agents, paths, names, versions) recur in almost
-# every event; they are remembered, by `identifier`, so the patterns run once per distinct text.
-# Only unchanged texts are kept, so no email, phone number or whole IP is ever held here; the
-# sets are emptied when full, which bounds memory without any locking.
-_MEMO_CHARS = 256
-_MEMO_SIZE = 20_000
-_unchanged: tuple[set[str], set[str]] = (set(), set())
-
-
 def scrub_text(text: str, *, identifier: bool = False) -> str:
     """The text with emails and phone numbers masked and IP literals truncated."""
-    short = len(text) <= _MEMO_CHARS
-    unchanged = _unchanged[identifier]
-    if short and text in unchanged:
-        return text
-    scrubbed = _scrub(text, identifier)
-    if short and scrubbed == text:
-        if len(unchanged) >= _MEMO_SIZE:
-            unchanged.clear()
-        unchanged.add(text)
-    return scrubbed
-
-
-def _scrub(text: str, identifier: bool) -> str:
     if "@" in text:
         text = _EMAIL.sub(EMAIL_MARK, text)
     if _DIGIT.search(text) is not None:
