@@ -124,8 +124,7 @@ USER_AGENTS = (
     "Chrome/124.0.6367.82 Safari/537.36",
     "Mozilla/5.0 (iPad; CPU OS 17_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.3 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.67",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
@@ -763,9 +762,7 @@ def machine() -> str:
 
 
 def main() -> None:
-    say(
-        f"bench-ingest: {EVENTS:,} events, batches of {BATCH:,}, {CLIENTS} clients, {WORKERS} uvicorn workers"
-    )
+    say(f"bench-ingest: {EVENTS:,} events, batches of {BATCH:,}, {CLIENTS} clients, {WORKERS} uvicorn workers")
     say(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} (other work on it skews the figures)")
     data_dir = tempfile.mkdtemp(prefix="loopin-bench-")
     env = _server_env(data_dir)
@@ -811,17 +808,13 @@ def main() -> None:
                 try:
                     seconds, stored = send_all(base, key, bodies)
                 except SystemExit as failure:
-                    raise SystemExit(
-                        f"{failure}\nserver log, last lines:\n{log_path.read_text()[-3000:]}"
-                    ) from None
+                    raise SystemExit(f"{failure}\nserver log, last lines:\n{log_path.read_text()[-3000:]}") from None
                 cpu_used = CpuUse.now(process.pid).since(cpu_before)
                 sampler.stop()
                 worker_hwm = sampler.worker_high_water_kib()
             rows = _count(conn)
             if stored != EVENTS or rows != EVENTS:
-                raise SystemExit(
-                    f"expected {EVENTS} stored and in the table; got stored={stored}, rows={rows}"
-                )
+                raise SystemExit(f"expected {EVENTS} stored and in the table; got stored={stored}, rows={rows}")
             http_rate = EVENTS / seconds
             say(
                 f"http: {EVENTS:,} events in {seconds:.2f} s = {http_rate:,.0f} events/s "

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopin_backend.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -44,9 +44,7 @@ async def lifespan(app: object) -> AsyncIterator[None]:
 
 application = create_app(lifespan=lifespan)
 application.mount("/metrics", make_asgi_app(), name="prometheus")
-application.mount(
-    "/static", StaticFiles(packages=[("django.contrib.admin", "static")], check_dir=False), name="static"
-)
+application.mount("/static", StaticFiles(packages=[("django.contrib.admin", "static")], check_dir=False), name="static")
 application.mount("/", django_application, name="django")  # type: ignore[arg-type]
 
 # What is loaded by now lives as long as the process. Moving it out of the cyclic collector's

@@ -124,7 +124,7 @@ if not DEBUG and _looks_insecure(SECRET_KEY):
 
 ALLOWED_HOSTS = [host.strip() for host in ENV.ALLOWED_HOSTS.split(",") if host.strip()]
 
-DATA_DIR = (ENV.ANALYTICS_DATA_DIR if ENV.ANALYTICS_DATA_DIR.is_absolute() else BASE_DIR / ENV.ANALYTICS_DATA_DIR)
+DATA_DIR = ENV.ANALYTICS_DATA_DIR if ENV.ANALYTICS_DATA_DIR.is_absolute() else BASE_DIR / ENV.ANALYTICS_DATA_DIR
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- JWT -------------------------------------------------------------------------------------------
@@ -249,8 +249,14 @@ else:
     # Bounded waits on a database that stops answering: connect in 5 s, and TCP keepalives plus a
     # user timeout so a dead peer is noticed in about 30 s instead of the kernel's minutes.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
-         "keepalives_count": 3, "tcp_user_timeout": 30000}
+        {
+            "connect_timeout": 5,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 30000,
+        }
     )
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
 

@@ -27,7 +27,5 @@ def row_text(row: models.Model) -> str:
     parts = []
     for field in row._meta.concrete_fields:
         value = getattr(row, field.attname)
-        parts.append(
-            orjson.dumps(value, default=str).decode() if isinstance(value, dict | list) else str(value)
-        )
+        parts.append(orjson.dumps(value, default=str).decode() if isinstance(value, dict | list) else str(value))
     return "\n".join(parts)

@@ -7,8 +7,7 @@ from datetime import datetime
 from typing import Any
 
 CHROME_ON_WINDOWS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/120.0.0.0 Safari/537.36"
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 )
 SAFARI_ON_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -54,9 +53,7 @@ def listing_created(*, listing_id: str, timestamp: datetime | str, **properties:
     return event(event_name="event_created", user_id="host-1", timestamp=_iso(timestamp), properties=props)
 
 
-def listing_event(
-    name: str, *, listing_id: str, timestamp: datetime | str, **properties: Any
-) -> dict[str, Any]:
+def listing_event(name: str, *, listing_id: str, timestamp: datetime | str, **properties: Any) -> dict[str, Any]:
     """event_updated / event_cancelled for a listing."""
     return event(
         event_name=name,

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from fastapi import FastAPI
-from starlette.types import StatelessLifespan as Lifespan
 from fastapi.openapi.utils import get_openapi
+from starlette.types import StatelessLifespan as Lifespan
 
 from analytics.api.errors import install_error_handlers
 from analytics.api.observability import RequestMetricsMiddleware

@@ -25,8 +25,9 @@ async def read_json_body(request: Request, *, limit: int, what: str = "request b
         raise UnsupportedMediaType("send the body as application/json", code="unsupported_media_type")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > DRAIN_LIMIT:
-        raise PayloadTooLarge(f"the {what} is over {limit} bytes", code="payload_too_large",
-                              details={"limit_bytes": limit})
+        raise PayloadTooLarge(
+            f"the {what} is over {limit} bytes", code="payload_too_large", details={"limit_bytes": limit}
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -38,8 +39,9 @@ async def read_json_body(request: Request, *, limit: int, what: str = "request b
         if size > DRAIN_LIMIT:
             break
     if size > limit:
-        raise PayloadTooLarge(f"the {what} is over {limit} bytes", code="payload_too_large",
-                              details={"limit_bytes": limit})
+        raise PayloadTooLarge(
+            f"the {what} is over {limit} bytes", code="payload_too_large", details={"limit_bytes": limit}
+        )
     body = b"".join(chunks)
     if not body.strip():
         raise BadRequest("the request body is empty", code="invalid_json")

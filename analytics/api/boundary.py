@@ -28,7 +28,8 @@ def _call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return fn(*args, **kwargs)
     except (OperationalError, InterfaceError) as exc:
         raise Unavailable(
-            "the analytics database is unavailable; retry later", retry_after=RETRY_AFTER_SECONDS,
+            "the analytics database is unavailable; retry later",
+            retry_after=RETRY_AFTER_SECONDS,
             code="database_unavailable",
         ) from exc
     finally:

@@ -21,6 +21,7 @@ from analytics.security.api_keys import api_key_authenticate
 from analytics.security.roles import Principal, Role
 from analytics.security.tokens import token_verify
 
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")

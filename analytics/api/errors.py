@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from analytics.api.responses import JSONBytesResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from analytics.api.responses import JSONBytesResponse
 from analytics.errors import (
     AnalyticsError,
     BadRequest,
@@ -48,8 +48,9 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONBytesResponse:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONBytesResponse:
     return JSONBytesResponse(
         {"error": {"code": code, "message": message, "details": details if details is not None else {}}},
         status_code=status,
@@ -77,8 +78,11 @@ async def _domain_error(request: Request, error: Exception) -> JSONBytesResponse
 async def _validation_error(request: Request, error: Exception) -> JSONBytesResponse:
     assert isinstance(error, RequestValidationError)
     problems = [
-        {"field": ".".join(str(p) for p in item.get("loc", ())), "code": item.get("type", "invalid"),
-         "message": item.get("msg", "")}
+        {
+            "field": ".".join(str(p) for p in item.get("loc", ())),
+            "code": item.get("type", "invalid"),
+            "message": item.get("msg", ""),
+        }
         for item in error.errors()
     ]
     return error_response(422, "validation_failed", "the request is invalid", {"problems": problems})

@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from analytics.operations.telemetry import LATENCY, REQUESTS
 
+
 class RequestMetricsMiddleware:
     """Counts and times every `/api/` request by its route template (never the raw path)."""
 

@@ -238,14 +238,15 @@ def _clean(value: Any, *, path: str, depth: int, identifier: bool, problems: lis
         if depth >= MAX_DEPTH:
             problems.append(Problem(path, "nesting_too_deep", f"nesting deeper than {MAX_DEPTH} levels"))
             return []
-        return [
-            _clean(item, path=path, depth=depth + 1, identifier=identifier, problems=problems) for item in value
-        ]
+        return [_clean(item, path=path, depth=depth + 1, identifier=identifier, problems=problems) for item in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return float(value) if value.is_finite() else _clean(float("nan"), path=path, depth=depth,
-                                                             identifier=identifier, problems=problems)
+        return (
+            float(value)
+            if value.is_finite()
+            else _clean(float("nan"), path=path, depth=depth, identifier=identifier, problems=problems)
+        )
     if isinstance(value, uuid_lib.UUID):
         return str(value)
     problems.append(Problem(path, "invalid_field", f"'{path}' has an unsupported type {type(value).__name__}"))
@@ -283,15 +284,16 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
     name = envelope.event_name
     if not NAME_PATTERN.match(name):
         problems.append(
-            Problem("event_name", "invalid_event_name", "'event_name' must start with a letter or '$' and use "
-                    "letters, digits, spaces and _ . : / $ - only")
+            Problem(
+                "event_name",
+                "invalid_event_name",
+                "'event_name' must start with a letter or '$' and use letters, digits, spaces and _ . : / $ - only",
+            )
         )
     for id_field in ("user_id", "anonymous_id", "session_id"):
         id_value = getattr(envelope, id_field)
         if isinstance(id_value, str) and ("\x00" in id_value or not _encodable(id_value)):
-            problems.append(
-                Problem(id_field, "invalid_characters", f"'{id_field}' contains a NUL or a lone surrogate")
-            )
+            problems.append(Problem(id_field, "invalid_characters", f"'{id_field}' contains a NUL or a lone surrogate"))
     if envelope.properties is not None and envelope.metadata is not None:
         problems.append(Problem("metadata", "metadata_conflict", "send 'properties' or 'metadata', not both"))
     raw_properties = envelope.properties if envelope.properties is not None else (envelope.metadata or {})

@@ -88,10 +88,7 @@ def posthog_outbox_add(events: Sequence[PendingEvent]) -> None:
         return
     now = clock.now()
     ForwardingOutbox.objects.bulk_create(
-        [
-            ForwardingOutbox(destination=POSTHOG, event_id=e.id, created_at=now, next_attempt_at=now)
-            for e in events
-        ],
+        [ForwardingOutbox(destination=POSTHOG, event_id=e.id, created_at=now, next_attempt_at=now) for e in events],
         batch_size=1000,
         ignore_conflicts=True,
     )
@@ -242,9 +239,7 @@ def _opted_out(user_ids: set[str]) -> set[str]:
     if not user_ids:
         return set()
     return set(
-        UserConsent.objects.filter(user_id__in=user_ids, analytics_opt_out=True).values_list(
-            "user_id", flat=True
-        )
+        UserConsent.objects.filter(user_id__in=user_ids, analytics_opt_out=True).values_list("user_id", flat=True)
     )
 
 
@@ -255,8 +250,7 @@ def _messages(claimed: Sequence[_Claimed]) -> tuple[list[tuple[int, dict[str, An
     rows (and rows whose event was deleted meanwhile) are deleted without sending anything.
     """
     events = {
-        row["id"]: row
-        for row in UserEvent.objects.filter(id__in=[c.event_id for c in claimed]).values(*_EVENT_FIELDS)
+        row["id"]: row for row in UserEvent.objects.filter(id__in=[c.event_id for c in claimed]).values(*_EVENT_FIELDS)
     }
     opted_out = _opted_out({str(e["user_id"]) for e in events.values() if e["user_id"]})
     items: list[tuple[int, dict[str, Any]]] = []
@@ -369,9 +363,7 @@ def posthog_forward(
         parked += len(delivery.parked)
         failed += len(delivery.undelivered)
         if delivery.parked:
-            logger.error(
-                "posthog.events_parked count=%d error=%s", len(delivery.parked), delivery.parked[0][1]
-            )
+            logger.error("posthog.events_parked count=%d error=%s", len(delivery.parked), delivery.parked[0][1])
         if delivery.failure is not None:
             logger.warning(
                 "posthog.send_failed count=%d error=%s (kept in the outbox, retried with backoff)",
@@ -381,9 +373,7 @@ def posthog_forward(
             break
         if len(claimed) < batch_size:
             break
-    result = ForwardResult(
-        sent=sent, skipped_opted_out=skipped, parked=parked, failed=failed, batches=batches
-    )
+    result = ForwardResult(sent=sent, skipped_opted_out=skipped, parked=parked, failed=failed, batches=batches)
     if batches:
         logger.info(
             "posthog.forwarded sent=%d skipped_opted_out=%d parked=%d failed=%d batches=%d",

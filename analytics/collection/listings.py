@@ -17,7 +17,7 @@ LISTING_EVENTS = ("event_created", "event_updated", "event_cancelled")
 
 
 _LISTING_FIELDS = ("host_id", "title", "category", "city", "venue_type", "currency")
-_MAX_LENGTH = {name: EventListing._meta.get_field(name).max_length or 0 for name in _LISTING_FIELDS}
+_MAX_LENGTH = {name: getattr(EventListing._meta.get_field(name), "max_length", 0) or 0 for name in _LISTING_FIELDS}
 _MAX_PRICE = Decimal(10) ** 10  # DecimalField(max_digits=12, decimal_places=2)
 _MAX_CAPACITY = 2_147_483_647
 
@@ -93,7 +93,17 @@ def update_listings(events: Sequence[PendingEvent]) -> None:
     if existing:
         EventListing.objects.bulk_update(
             list(existing.values()),
-            [*_LISTING_FIELDS, "capacity", "price", "starts_at", "ends_at", "status", "created_at",
-             "cancelled_at", "state_at", "attributes"],
+            [
+                *_LISTING_FIELDS,
+                "capacity",
+                "price",
+                "starts_at",
+                "ends_at",
+                "status",
+                "created_at",
+                "cancelled_at",
+                "state_at",
+                "attributes",
+            ],
             batch_size=500,
         )

@@ -252,11 +252,7 @@ class AnalyticsASGIMiddleware:
 
     def _index_for(self, router: Any) -> _RouteIndex:
         index = self._index
-        if (
-            index is None
-            or index.router is not router
-            or index.size != len(getattr(router, "routes", []) or [])
-        ):
+        if index is None or index.router is not router or index.size != len(getattr(router, "routes", []) or []):
             with self._index_lock:
                 index = self._index = _RouteIndex(router)
         return index

@@ -120,11 +120,7 @@ def _user_id_sync(request: HttpRequest) -> str | None:
     if explicit is not None:
         return str(explicit)
     user = getattr(request, "user", None)
-    if (
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and getattr(user, "pk", None) is not None
-    ):
+    if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "pk", None) is not None:
         return str(user.pk)
     return None
 
@@ -162,9 +158,7 @@ class AnalyticsMiddleware:
         self.skip_rules = SkipRules(settings.ANALYTICS_SKIP_PATHS)
         # Exceptions raised outside views (in a middleware inside this one) never reach
         # process_exception; Django announces every uncaught one with this signal.
-        got_request_exception.connect(
-            _on_request_exception, dispatch_uid="loopin-analytics-request-exception"
-        )
+        got_request_exception.connect(_on_request_exception, dispatch_uid="loopin-analytics-request-exception")
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
@@ -242,11 +236,7 @@ class AnalyticsMiddleware:
         try:
             facts = _facts(request, state, response, user_id)
             events = request_events(facts)
-            if (
-                error is not None
-                and not isinstance(error, _CLIENT_ERRORS)
-                and claim_exception(error, state.track)
-            ):
+            if error is not None and not isinstance(error, _CLIENT_ERRORS) and claim_exception(error, state.track):
                 events.append(error_event(facts, error))
             enqueue(events)
         except Exception:

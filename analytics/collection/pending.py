@@ -23,7 +23,15 @@ class PendingEvent:
 
 # The columns a processing step may read, in PendingEvent's order.
 PENDING_COLUMNS = (
-    "id", "event_name", "timestamp", "user_id", "anonymous_id", "session_id", "listing_id", "host_id", "properties",
+    "id",
+    "event_name",
+    "timestamp",
+    "user_id",
+    "anonymous_id",
+    "session_id",
+    "listing_id",
+    "host_id",
+    "properties",
 )
 
 # A processing step: idempotent work over one chunk, inside the chunk's transaction.

@@ -119,9 +119,7 @@ def _rejected(index: int, rejection: EventRejected) -> EventOutcome:
     )
 
 
-_OPTED_OUT_SQL = (
-    f"SELECT user_id FROM {UserConsent._meta.db_table} WHERE analytics_opt_out AND user_id = ANY(%s)"  # noqa: S608
-)
+_OPTED_OUT_SQL = f"SELECT user_id FROM {UserConsent._meta.db_table} WHERE analytics_opt_out AND user_id = ANY(%s)"  # noqa: S608
 
 
 def _opted_out(user_ids: set[str]) -> set[str]:
@@ -152,8 +150,13 @@ def event_ingest(
     if not settings.ANALYTICS_ENABLED:
         return IngestResult.of(
             [
-                EventOutcome(index=i, uuid=None, status=DROPPED, reason="analytics_disabled",
-                             message="analytics collection is disabled (ANALYTICS_ENABLED=false)")
+                EventOutcome(
+                    index=i,
+                    uuid=None,
+                    status=DROPPED,
+                    reason="analytics_disabled",
+                    message="analytics collection is disabled (ANALYTICS_ENABLED=false)",
+                )
                 for i in range(len(batch))
             ]
         )
@@ -176,8 +179,15 @@ def event_ingest(
     copies: list[tuple[int, PreparedEvent]] = []  # same uuid and payload as an earlier event of the batch
     for index, event in prepared:
         if event.user_id in opted_out:
-            outcomes.append(EventOutcome(index=index, uuid=str(event.uuid), status=DROPPED, reason="opted_out",
-                                         message="the user opted out of analytics"))
+            outcomes.append(
+                EventOutcome(
+                    index=index,
+                    uuid=str(event.uuid),
+                    status=DROPPED,
+                    reason="opted_out",
+                    message="the user opted out of analytics",
+                )
+            )
             continue
         earlier = first_by_uuid.get(event.uuid)
         if earlier is None:
@@ -237,6 +247,11 @@ def event_ingest(
             INGESTED.labels(source, status).inc(count)
     logger.info(
         "ingest.batch_stored source=%s sent=%d stored=%d duplicates=%d rejected=%d dropped=%d",
-        source, len(batch), result.stored, result.duplicates, result.rejected, result.dropped,
+        source,
+        len(batch),
+        result.stored,
+        result.duplicates,
+        result.rejected,
+        result.dropped,
     )
     return result

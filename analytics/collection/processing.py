@@ -37,10 +37,7 @@ def process_pending_events(*, chunk_size: int = 2000, max_chunks: int = 50) -> i
             queryset = UserEvent.objects.filter(processed_at__isnull=True).order_by("id")
             if connection.features.has_select_for_update_skip_locked:
                 queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-            rows = [
-                PendingEvent(*row)
-                for row in queryset.values_list(*PENDING_COLUMNS)[:chunk_size]
-            ]
+            rows = [PendingEvent(*row) for row in queryset.values_list(*PENDING_COLUMNS)[:chunk_size]]
             if not rows:
                 break
             for step in STEPS:

@@ -34,9 +34,7 @@ def failed_event_list(*, reason: str | None = None, limit: int = 100, offset: in
     return queryset.count(), list(queryset.order_by("-received_at", "-id")[offset : offset + limit])
 
 
-def failed_event_replay(
-    *, ids: Sequence[int] | None = None, reason: str | None = None, actor: str
-) -> ReplayReport:
+def failed_event_replay(*, ids: Sequence[int] | None = None, reason: str | None = None, actor: str) -> ReplayReport:
     """Re-ingest quarantined events not yet settled (by ids and/or reason), oldest first.
 
     Each row records the replay's outcome; still-invalid events stay in the quarantine as
@@ -58,6 +56,10 @@ def failed_event_replay(
             row.replay_status = outcome.status
         FailedEvent.objects.bulk_update(rows, ["replayed_at", "replay_status"], batch_size=500)
         report = ReplayReport(len(rows), result.stored, result.duplicates, result.rejected, result.dropped)
-        audit_record(actor=actor, action="failed_events.replay", target_type="failed_event",
-                     details={"ids": [r.id for r in rows][:100], "reason": reason, **report.__dict__})
+        audit_record(
+            actor=actor,
+            action="failed_events.replay",
+            target_type="failed_event",
+            details={"ids": [r.id for r in rows][:100], "reason": reason, **report.__dict__},
+        )
     return report

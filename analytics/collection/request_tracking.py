@@ -96,9 +96,7 @@ class RequestFacts:
 
 
 def _context(facts: RequestFacts) -> dict[str, Any]:
-    context: dict[str, Any] = {
-        "library": {"name": "loopin-analytics-middleware", "integration": facts.integration}
-    }
+    context: dict[str, Any] = {"library": {"name": "loopin-analytics-middleware", "integration": facts.integration}}
     if facts.ip_prefix:
         # The network address only; the pipeline turns it back into the /24 (/48) prefix.
         context["ip"] = facts.ip_prefix.split("/", 1)[0]

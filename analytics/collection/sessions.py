@@ -100,11 +100,20 @@ def assign_sessions(events: Sequence[PreparedEvent]) -> list[PreparedEvent]:
         if current is None:
             continue
         if cursor is None:
-            created.append(SessionCursor(actor_key=key, session_id=current.session_id,
-                                         started_at=current.started_at, last_event_at=current.last_event_at))
+            created.append(
+                SessionCursor(
+                    actor_key=key,
+                    session_id=current.session_id,
+                    started_at=current.started_at,
+                    last_event_at=current.last_event_at,
+                )
+            )
         else:
             cursor.session_id, cursor.started_at, cursor.last_event_at = (
-                current.session_id, current.started_at, current.last_event_at)
+                current.session_id,
+                current.started_at,
+                current.last_event_at,
+            )
             changed.append(cursor)
     if created:
         SessionCursor.objects.bulk_create(created, batch_size=500, ignore_conflicts=True)
@@ -112,9 +121,18 @@ def assign_sessions(events: Sequence[PreparedEvent]) -> list[PreparedEvent]:
         # The rows exist and are locked by this transaction; one upsert rewrites them. (`bulk_update`
         # builds a CASE expression per row and field: ~10 ms of Python per 1,000-event batch.)
         SessionCursor.objects.bulk_create(
-            [SessionCursor(actor_key=c.actor_key, session_id=c.session_id, started_at=c.started_at,
-                           last_event_at=c.last_event_at) for c in changed],
-            batch_size=500, update_conflicts=True, unique_fields=["actor_key"],
+            [
+                SessionCursor(
+                    actor_key=c.actor_key,
+                    session_id=c.session_id,
+                    started_at=c.started_at,
+                    last_event_at=c.last_event_at,
+                )
+                for c in changed
+            ],
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["actor_key"],
             update_fields=["session_id", "started_at", "last_event_at"],
         )
     return result
@@ -132,15 +150,19 @@ def session_summarise(*, session_ids: Sequence[str]) -> None:
     totals = {
         row["session_id"]: row
         for row in stored.values("session_id").annotate(
-            first=Min("timestamp"), last=Max("timestamp"), events=Count("id"),
-            user=Max("user_id"), anonymous=Max("anonymous_id"),
+            first=Min("timestamp"),
+            last=Max("timestamp"),
+            events=Count("id"),
+            user=Max("user_id"),
+            anonymous=Max("anonymous_id"),
         )
     }
     screens: dict[str, list[str]] = {}
     for session_id, path in (
         stored.exclude(page_path="").order_by("session_id", "timestamp", "id").values_list("session_id", "page_path")
     ):
-        screens.setdefault(session_id, []).append(path)
+        if session_id is not None:
+            screens.setdefault(session_id, []).append(path)
     rows = []
     for session_id, row in totals.items():
         paths = screens.get(session_id, [])
@@ -163,6 +185,14 @@ def session_summarise(*, session_ids: Sequence[str]) -> None:
         batch_size=500,
         update_conflicts=True,
         unique_fields=["session_id"],
-        update_fields=["user_id", "anonymous_id", "started_at", "ended_at", "duration_seconds", "event_count",
-                       "entry_screen", "exit_screen"],
+        update_fields=[
+            "user_id",
+            "anonymous_id",
+            "started_at",
+            "ended_at",
+            "duration_seconds",
+            "event_count",
+            "entry_screen",
+            "exit_screen",
+        ],
     )

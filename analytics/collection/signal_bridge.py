@@ -150,18 +150,14 @@ def parse_mapping(raw: Mapping[str, Any], position: int) -> BridgeMapping:
     events = [*transitions.values(), *([on_set] if on_set else [])]
     properties = raw.get("properties") or {}
     if not isinstance(properties, Mapping):
-        raise ImproperlyConfigured(
-            f"{where}: 'properties' must be a dict of property → attribute path/callable"
-        )
+        raise ImproperlyConfigured(f"{where}: 'properties' must be a dict of property → attribute path/callable")
     for name in events:
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             raise ImproperlyConfigured(f"{where}: {name!r} is not a valid event name")
         spec = TRACKING_PLAN.get(name)
         missing = sorted(set(spec.required) - set(properties)) if spec is not None else []
         if missing:
-            raise ImproperlyConfigured(
-                f"{where}: '{name}' requires properties {missing} (docs/tracking-plan.md)"
-            )
+            raise ImproperlyConfigured(f"{where}: '{name}' requires properties {missing} (docs/tracking-plan.md)")
     for key in properties:
         if _forbidden(str(key)):
             raise ImproperlyConfigured(f"{where}: property '{key}' would carry a phone/secret value")
@@ -175,9 +171,7 @@ def parse_mapping(raw: Mapping[str, Any], position: int) -> BridgeMapping:
         properties=tuple(
             (str(key), _accessor(f"{where} properties.{key}", source)) for key, source in properties.items()
         ),
-        timestamp=_accessor(f"{where} timestamp", raw["timestamp"])
-        if raw.get("timestamp") is not None
-        else None,
+        timestamp=_accessor(f"{where} timestamp", raw["timestamp"]) if raw.get("timestamp") is not None else None,
     )
 
 
@@ -192,9 +186,7 @@ def _plain(value: Any) -> Any:
 class ModelBridge:
     """The receivers for one host model and all of its mappings."""
 
-    def __init__(
-        self, model: type[models.Model], mappings: list[BridgeMapping], buffer: EventBuffer | None
-    ) -> None:
+    def __init__(self, model: type[models.Model], mappings: list[BridgeMapping], buffer: EventBuffer | None) -> None:
         self.model = model
         self.mappings = mappings
         self.attnames = tuple(dict.fromkeys(m.attname for m in mappings))
@@ -242,26 +234,17 @@ class ModelBridge:
             written = set(update_fields) if update_fields is not None else None
             to_check = []
             for attname in self.attnames:
-                if attname not in values or (
-                    written is not None and not _written(self.model, attname, written)
-                ):
+                if attname not in values or (written is not None and not _written(self.model, attname, written)):
                     continue  # not loaded (deferred) or not in update_fields: this save does not write it
                 if known.get(attname, _UNKNOWN) is _UNKNOWN or known[attname] != values[attname]:
                     to_check.append(attname)
             if not to_check or instance.pk is None:
                 return
-            stored = (
-                self.model._base_manager.using(using or "default")
-                .filter(pk=instance.pk)
-                .values(*to_check)
-                .first()
-            )
+            stored = self.model._base_manager.using(using or "default").filter(pk=instance.pk).values(*to_check).first()
             for attname in to_check:
                 previous[attname] = _CREATED if stored is None else stored[attname]
         except Exception:
-            logger.exception(
-                "collection.signal_bridge_failed stage=pre_save model=%s", self.model._meta.label
-            )
+            logger.exception("collection.signal_bridge_failed stage=pre_save model=%s", self.model._meta.label)
 
     # post_save: decide, build the event now (the state at the transition), send it after commit.
     def saved(
@@ -298,9 +281,7 @@ class ModelBridge:
                     partial(self._committed, instance, moved, events), using=using or "default", robust=True
                 )
         except Exception:
-            logger.exception(
-                "collection.signal_bridge_failed stage=post_save model=%s", self.model._meta.label
-            )
+            logger.exception("collection.signal_bridge_failed stage=post_save model=%s", self.model._meta.label)
 
     def _committed(self, instance: models.Model, moved: dict[str, Any], events: list[dict[str, Any]]) -> None:
         instance.__dict__.setdefault(_KNOWN, {}).update(moved)
@@ -349,9 +330,7 @@ def _timestamp(mapping: BridgeMapping, instance: models.Model) -> str:
     return clock.now().isoformat()
 
 
-def build_bridges(
-    config: Iterable[Mapping[str, Any]], *, buffer: EventBuffer | None = None
-) -> list[ModelBridge]:
+def build_bridges(config: Iterable[Mapping[str, Any]], *, buffer: EventBuffer | None = None) -> list[ModelBridge]:
     """Parse the setting into one `ModelBridge` per model (raises ImproperlyConfigured)."""
     by_model: dict[type[models.Model], list[BridgeMapping]] = defaultdict(list)
     for position, raw in enumerate(config):

@@ -15,9 +15,11 @@ import operator
 import uuid as uuid_lib
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
+from typing import Any
 
 import orjson
 from django.db import connection, transaction
+from django.db.models import Field
 from psycopg.types.json import set_json_dumps
 
 from analytics.collection.envelope import PreparedEvent
@@ -69,19 +71,20 @@ def _insert_postgresql(events: Sequence[PreparedEvent]) -> set[uuid_lib.UUID]:
 
 def _insert_generic(events: Sequence[PreparedEvent]) -> set[uuid_lib.UUID]:
     model_fields = [UserEvent._meta.get_field(name) for name in COLUMNS]
+    prepare = [field.get_db_prep_save for field in model_fields if isinstance(field, Field)]
     per_row = len(COLUMNS)
-    chunk_size = max(1, min(500, connection.features.max_query_params // per_row))
+    chunk_size = max(1, min(500, (connection.features.max_query_params or 999) // per_row))
     row_sql = "(" + ", ".join(["%s"] * per_row) + ")"
     inserted: set[uuid_lib.UUID] = set()
     with connection.cursor() as cursor:
         for start in range(0, len(events), chunk_size):
             chunk = events[start : start + chunk_size]
-            params: list[object] = []
+            params: list[Any] = []
             for event in chunk:
-                for field, value in zip(model_fields, _row_of(event), strict=True):
-                    params.append(field.get_db_prep_save(value, connection))
-            sql = (
-                f"INSERT INTO {TABLE} ({_NAMES}) VALUES {', '.join([row_sql] * len(chunk))} "
+                for prep, value in zip(prepare, _row_of(event), strict=True):
+                    params.append(prep(value, connection))
+            sql = (  # identifiers are the model's own; every value is a bound parameter
+                f"INSERT INTO {TABLE} ({_NAMES}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
                 f"ON CONFLICT (uuid) DO NOTHING RETURNING uuid"
             )
             cursor.execute(sql, params)

@@ -134,9 +134,7 @@ _SPECS: tuple[EventSpec, ...] = (
         description="Profile edited",
     ),
     EventSpec("page_view", EventType.PAGE_VIEW, {}, one_of=("path", "screen"), description="A page or screen"),
-    EventSpec(
-        "search_performed", EventType.USER_ACTION, {"results_count": _integer(0)}, description="A search"
-    ),
+    EventSpec("search_performed", EventType.USER_ACTION, {"results_count": _integer(0)}, description="A search"),
     EventSpec("event_viewed", EventType.PAGE_VIEW, {"listing_id": _ID}, description="A listing's page"),
     EventSpec(
         "event_created",
@@ -172,12 +170,8 @@ _SPECS: tuple[EventSpec, ...] = (
     ),
     EventSpec("payment_refunded", EventType.CONVERSION, _PAYMENT, description="Refund issued"),
     EventSpec("payment_chargeback", EventType.CONVERSION, _PAYMENT, description="Chargeback"),
-    EventSpec(
-        "event_checked_in", EventType.ENGAGEMENT, {"listing_id": _ID, "seats": _SEATS}, description="Check-in"
-    ),
-    EventSpec(
-        "event_checked_out", EventType.ENGAGEMENT, {"listing_id": _ID, "seats": _SEATS}, description="Check-out"
-    ),
+    EventSpec("event_checked_in", EventType.ENGAGEMENT, {"listing_id": _ID, "seats": _SEATS}, description="Check-in"),
+    EventSpec("event_checked_out", EventType.ENGAGEMENT, {"listing_id": _ID, "seats": _SEATS}, description="Check-out"),
     EventSpec(
         "review_submitted",
         EventType.ENGAGEMENT,
@@ -228,9 +222,7 @@ def check_properties(name: str, properties: dict[str, Any]) -> list[PropertyProb
         if spec.one_of and not any(
             isinstance(properties.get(key), str) and properties[key].strip() for key in spec.one_of
         ):
-            problems.append(
-                PropertyProblem(spec.one_of[0], f"'{name}' requires one of {', '.join(spec.one_of)}")
-            )
+            problems.append(PropertyProblem(spec.one_of[0], f"'{name}' requires one of {', '.join(spec.one_of)}"))
     for key, check in checks.items():
         value = properties.get(key)
         if value is None:

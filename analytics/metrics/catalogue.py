@@ -149,9 +149,7 @@ def metric_history(
         )
     today = business_today()
     date_to = date_to or today
-    date_from = date_from or (
-        date_to - timedelta(days={"day": 29, "week": 7 * 11, "month": 365}[period_type])
-    )
+    date_from = date_from or (date_to - timedelta(days={"day": 29, "week": 7 * 11, "month": 365}[period_type]))
     if date_from > date_to:
         raise ValidationFailed("date_from is after date_to", code="invalid_date_range")
     if (date_to - date_from).days > MAX_HISTORY_DAYS:

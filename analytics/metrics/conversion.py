@@ -50,9 +50,7 @@ def _overall_conversion(ctx: MetricContext, breakdown: str | None) -> Values:
     total = entrants.count()
     if not total:
         return {OVERALL: None}
-    journeys: dict[tuple[str, str], dict[str, list[datetime]]] = defaultdict(
-        lambda: {s: [] for s in FUNNEL_STEPS}
-    )
+    journeys: dict[tuple[str, str], dict[str, list[datetime]]] = defaultdict(lambda: {s: [] for s in FUNNEL_STEPS})
     rows = (
         UserEvent.objects.filter(
             event_name__in=FUNNEL_STEPS,

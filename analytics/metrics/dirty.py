@@ -49,9 +49,7 @@ def mark_metric_days_dirty(events: Sequence[PendingEvent]) -> None:
     for chunk in _chunks(e.session_id for e in events if e.session_id):
         instants += Session.objects.filter(session_id__in=chunk).values_list("started_at", flat=True)
     for chunk in _chunks(e.listing_id for e in events if e.listing_id):
-        for starts_at, ends_at in EventListing.objects.filter(listing_id__in=chunk).values_list(
-            "starts_at", "ends_at"
-        ):
+        for starts_at, ends_at in EventListing.objects.filter(listing_id__in=chunk).values_list("starts_at", "ends_at"):
             instants += [at for at in (starts_at, ends_at) if at is not None]
     for event in events:
         if event.event_name in ("event_created", "event_updated"):

@@ -69,7 +69,8 @@ def _section(d: MetricDefinition) -> str:
     lines = [
         f"### {d.name}",
         "",
-        f"*{d.kind.value.upper()} · {d.category} · {d.unit.value} · {'higher' if d.direction.value == 'up' else 'lower'} is better*",
+        f"*{d.kind.value.upper()} · {d.category} · {d.unit.value} · "
+        f"{'higher' if d.direction.value == 'up' else 'lower'} is better*",
         "",
         f"**Question.** {d.question}",
         "",

@@ -37,9 +37,7 @@ class Evaluator:
         if key not in self._memo:
             definition = metric_get(metric_name)
             raw = definition.compute(self.context(period), breakdown)
-            self._memo[key] = {
-                k: (None if v is None else round(float(v), ROUND_DIGITS)) for k, v in raw.items()
-            }
+            self._memo[key] = {k: (None if v is None else round(float(v), ROUND_DIGITS)) for k, v in raw.items()}
         return self._memo[key]
 
     def value(self, metric_name: str, period: Period) -> float | None:

@@ -69,9 +69,7 @@ class ExportQuery:
 Cursor = tuple[datetime, int] | None
 
 
-def export_chunk(
-    *, query: ExportQuery, after: Cursor, limit: int = CHUNK_ROWS
-) -> tuple[list[dict[str, Any]], Cursor]:
+def export_chunk(*, query: ExportQuery, after: Cursor, limit: int = CHUNK_ROWS) -> tuple[list[dict[str, Any]], Cursor]:
     """The next ≤ `limit` rows after `after`, oldest first, and the cursor to continue from (None: done)."""
     from analytics.models import UserEvent
 
@@ -109,19 +107,14 @@ def export_encode(rows: list[dict[str, Any]], fmt: str) -> bytes:
     """One chunk in the format: CSV rows (properties as JSON) or one JSON object per line."""
     if fmt == "jsonl":
         return b"".join(
-            orjson.dumps({c: _plain(row[c]) if c != "uuid" else str(row[c]) for c in COLUMNS}) + b"\n"
-            for row in rows
+            orjson.dumps({c: _plain(row[c]) if c != "uuid" else str(row[c]) for c in COLUMNS}) + b"\n" for row in rows
         )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
         writer.writerow(
             [
-                orjson.dumps(row[c]).decode()
-                if c == "properties"
-                else ""
-                if row[c] is None
-                else str(_plain(row[c]))
+                orjson.dumps(row[c]).decode() if c == "properties" else "" if row[c] is None else str(_plain(row[c]))
                 for c in COLUMNS
             ]
         )

@@ -47,9 +47,7 @@ def _share(
         groups = _group(select(ctx), breakdown)
         if breakdown is None and not groups[OVERALL]:
             return {OVERALL: None}
-        return {
-            key: ratio(sum(1 for item in items if hit(item)), len(items)) for key, items in groups.items()
-        }
+        return {key: ratio(sum(1 for item in items if hit(item)), len(items)) for key, items in groups.items()}
 
     return compute
 
@@ -98,9 +96,7 @@ def _finished_listings(ctx: MetricContext) -> list[dict[str, Any]]:
     return listings
 
 
-SCHEDULED = (
-    "listings whose starts_at falls in the period (EventListing, folded from event_created/updated/cancelled)"
-)
+SCHEDULED = "listings whose starts_at falls in the period (EventListing, folded from event_created/updated/cancelled)"
 FINISHED = (
     "finished listings: not cancelled, capacity ≥ 1, whose end (ends_at, else starts_at) falls in the "
     "period and is not after the calculation time; checked-in seats = sum of `seats` of all "

@@ -148,9 +148,9 @@ def overview_get(*, days: int = 7) -> Overview:
             first_day__gte=window.date_from, first_day__lte=window.date_to
         ).count(),
         total_revenue=float(evaluator.value("net_revenue", period) or 0.0),
-        active_users_today=DailyUserActivity.objects.filter(day=today).aggregate(
-            n=Count("user_id", distinct=True)
-        )["n"],
+        active_users_today=DailyUserActivity.objects.filter(day=today).aggregate(n=Count("user_id", distinct=True))[
+            "n"
+        ],
         conversion_rate=_conversion(window, evaluator),
         avg_session_length=evaluator.value("avg_session_length_minutes", period),
         top_insights=[],

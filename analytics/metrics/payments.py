@@ -27,10 +27,7 @@ def counts_ratio(
 
     def compute(ctx: MetricContext, breakdown: str | None) -> Values:
         counts = event_counts(ctx, names, breakdown)
-        return {
-            key: ratio(sum(c[n] for n in numerator), sum(c[n] for n in denominator))
-            for key, c in counts.items()
-        }
+        return {key: ratio(sum(c[n] for n in numerator), sum(c[n] for n in denominator)) for key, c in counts.items()}
 
     return compute
 

@@ -105,9 +105,7 @@ class _Calculator:
     ) -> float | Values | None:
         definition = metric_get(metric_name)
         if definition.kind is not self.kind:
-            raise NotFound(
-                f"{metric_name!r} is a {definition.kind.value.upper()}, not a {self.kind.value.upper()}"
-            )
+            raise NotFound(f"{metric_name!r} is a {definition.kind.value.upper()}, not a {self.kind.value.upper()}")
         period_type = period_type or definition.periods[0]
         if period_type not in definition.periods:
             raise ValidationFailed(f"{metric_name} has no {period_type!r} period", code="invalid_period")

@@ -71,9 +71,7 @@ def rollup_day_rebuild(*, day: date) -> set[str]:
                 n=Count("id"),
                 amount=Sum("revenue_impact"),
                 seats=Sum(Cast(KT("properties__seats"), FloatField()), filter=Q(event_name__in=SEAT_EVENTS)),
-                rating=Sum(
-                    Cast(KT("properties__rating"), FloatField()), filter=Q(event_name="review_submitted")
-                ),
+                rating=Sum(Cast(KT("properties__rating"), FloatField()), filter=Q(event_name="review_submitted")),
                 server_errors=Count("id", filter=Q(event_name="api_request", status_code__gte=500)),
             )
             .order_by()

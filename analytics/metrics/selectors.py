@@ -53,16 +53,12 @@ def event_totals(
     ctx: MetricContext, names: tuple[str, ...], breakdown: str | None = None
 ) -> dict[str, dict[str, EventTotals]]:
     """{breakdown value: {event name: totals}} over the period's days ("" when no breakdown)."""
-    queryset = DailyEventRollup.objects.filter(
-        day__gte=ctx.period.start, day__lte=ctx.period.end, event_name__in=names
-    )
+    queryset = DailyEventRollup.objects.filter(day__gte=ctx.period.start, day__lte=ctx.period.end, event_name__in=names)
     queryset, dim = _with_breakdown(queryset, breakdown)
     group = ["event_name", dim] if dim else ["event_name"]
     rows = (
         queryset.values(*group)
-        .annotate(
-            n=Sum("events"), amt=Sum("amount"), st=Sum("seats"), rs=Sum("rating_sum"), se=Sum("server_errors")
-        )
+        .annotate(n=Sum("events"), amt=Sum("amount"), st=Sum("seats"), rs=Sum("rating_sum"), se=Sum("server_errors"))
         .order_by()
     )
     result: dict[str, dict[str, EventTotals]] = defaultdict(dict)
@@ -80,9 +76,7 @@ def event_totals(
     return result
 
 
-def event_counts(
-    ctx: MetricContext, names: tuple[str, ...], breakdown: str | None = None
-) -> dict[str, dict[str, int]]:
+def event_counts(ctx: MetricContext, names: tuple[str, ...], breakdown: str | None = None) -> dict[str, dict[str, int]]:
     """{breakdown value: {event name: count}} (missing names count 0)."""
     totals = event_totals(ctx, names, breakdown)
     return {
@@ -119,9 +113,7 @@ def daily_active_counts(ctx: MetricContext) -> dict[Any, int]:
 def users_who(ctx: MetricContext, event_name: str) -> QuerySet[Any]:
     """The distinct identified users who did `event_name` in the period (a values_list queryset)."""
     return (
-        DailyUserEvent.objects.filter(
-            day__gte=ctx.period.start, day__lte=ctx.period.end, event_name=event_name
-        )
+        DailyUserEvent.objects.filter(day__gte=ctx.period.start, day__lte=ctx.period.end, event_name=event_name)
         .values_list("user_id", flat=True)
         .distinct()
     )

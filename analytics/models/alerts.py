@@ -52,9 +52,7 @@ class Alert(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.CharField(max_length=128, blank=True, default="")
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.CharField(
-        max_length=128, blank=True, default="", help_text="'system' = auto-resolved"
-    )
+    resolved_by = models.CharField(max_length=128, blank=True, default="", help_text="'system' = auto-resolved")
 
     class Meta:
         db_table = "analytics_alert"
@@ -102,9 +100,7 @@ class AlertNotification(models.Model):
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=12, choices=NotificationKind.choices)
     channel = models.CharField(max_length=8, choices=NotificationChannel.choices)
-    status = models.CharField(
-        max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
-    )
+    status = models.CharField(max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     payload = models.JSONField(default=dict)
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
@@ -129,9 +125,7 @@ class AlertNotification(models.Model):
 class AlertDeliveryAttempt(models.Model):
     """One try to deliver a notification, and how it went."""
 
-    notification = models.ForeignKey(
-        AlertNotification, on_delete=models.CASCADE, related_name="delivery_attempts"
-    )
+    notification = models.ForeignKey(AlertNotification, on_delete=models.CASCADE, related_name="delivery_attempts")
     attempted_at = models.DateTimeField()
     succeeded = models.BooleanField()
     status_code = models.PositiveIntegerField(null=True, blank=True)

@@ -160,9 +160,7 @@ class DailyEventRollup(models.Model):
     class Meta:
         db_table = "analytics_daily_event_rollup"
         constraints = [
-            models.UniqueConstraint(
-                fields=["day", "event_name", "listing_id", "platform", "city"], name="der_unique"
-            ),
+            models.UniqueConstraint(fields=["day", "event_name", "listing_id", "platform", "city"], name="der_unique"),
         ]
         indexes = [models.Index(fields=["event_name", "day"], name="der_name_day")]
 

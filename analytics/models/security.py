@@ -18,12 +18,12 @@ class ApiKey(models.Model):
     class Meta:
         db_table = "analytics_api_key"
 
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
 
 
 class AuditLog(models.Model):

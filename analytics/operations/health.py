@@ -38,9 +38,7 @@ def _workers_status() -> dict[str, Any]:
     if settings.CELERY_EMBEDDED:
         return {"status": "ok", "mode": "in_process", "alive": 1}
     fresh_after = clock.now() - timedelta(seconds=max(45.0, 3 * settings.ANALYTICS_WORKER_HEARTBEAT_SECONDS))
-    alive = list(
-        WorkerHeartbeat.objects.filter(last_seen__gte=fresh_after).values_list("hostname", "last_seen")
-    )
+    alive = list(WorkerHeartbeat.objects.filter(last_seen__gte=fresh_after).values_list("hostname", "last_seen"))
     return {
         "status": "ok" if alive else "none_alive",
         "mode": "celery",

@@ -144,7 +144,9 @@ def scrub_for_quarantine(value: object, *, depth: int = 0) -> object:
     if isinstance(value, dict):
         return {
             str(scrub_for_quarantine(str(k), depth=depth)): (
-                REDACTED if str(k).lower() in SECRET_KEYS and v is not None else scrub_for_quarantine(v, depth=depth + 1)
+                REDACTED
+                if str(k).lower() in SECRET_KEYS and v is not None
+                else scrub_for_quarantine(v, depth=depth + 1)
             )
             for k, v in value.items()
         }

@@ -39,8 +39,13 @@ def api_key_create(*, name: str, actor: str = "cli") -> IssuedKey:
         row = ApiKey.objects.create(
             name=name.strip()[:100], prefix=key[: len(KEY_PREFIX) + 8], key_hash=_hash(key), created_at=clock.now()
         )
-        audit_record(actor=actor, action="api_key.create", target_type="api_key", target_id=str(row.id),
-                     details={"name": row.name, "prefix": row.prefix})
+        audit_record(
+            actor=actor,
+            action="api_key.create",
+            target_type="api_key",
+            target_id=str(row.id),
+            details={"name": row.name, "prefix": row.prefix},
+        )
     return IssuedKey(id=row.id, name=row.name, prefix=row.prefix, key=key)
 
 
@@ -59,8 +64,13 @@ def api_key_revoke(*, key_id: int | None = None, prefix: str | None = None, acto
             raise NotFound("no active key matches")
         row.revoked_at = clock.now()
         row.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, action="api_key.revoke", target_type="api_key", target_id=str(row.id),
-                     details={"name": row.name, "prefix": row.prefix})
+        audit_record(
+            actor=actor,
+            action="api_key.revoke",
+            target_type="api_key",
+            target_id=str(row.id),
+            details={"name": row.name, "prefix": row.prefix},
+        )
     return row
 
 

@@ -36,11 +36,7 @@ else:
 
     _proxy_port = os.environ.get("LOOPIN_TEST_BROKER_PROXY_PORT", "")
     _expected_broker = f"redis://127.0.0.1:{_proxy_port}/0"
-    if (
-        not _proxy_port.isdigit()
-        or settings.CELERY_BROKER_URL != _expected_broker
-        or settings.CELERY_EMBEDDED
-    ):
+    if not _proxy_port.isdigit() or settings.CELERY_BROKER_URL != _expected_broker or settings.CELERY_EMBEDDED:
         raise RuntimeError(
             "the integration tier needs CELERY_BROKER_URL=redis://127.0.0.1:<port>/0 and "
             "LOOPIN_TEST_BROKER_PROXY_PORT=<port> in the environment before Django loads its settings; "
@@ -227,9 +223,7 @@ def celery_worker(
             what="the Celery worker's heartbeat row",
             alive=[worker],
         )
-        wait_until(
-            lambda: "ready." in worker.log_text(), timeout=30, what="the worker to consume", alive=[worker]
-        )
+        wait_until(lambda: "ready." in worker.log_text(), timeout=30, what="the worker to consume", alive=[worker])
         yield worker
     finally:
         worker.stop()
@@ -259,9 +253,7 @@ def celery_beat(
         cwd=ROOT,
     )
     try:
-        wait_until(
-            lambda: "beat: Starting" in beat.log_text(), timeout=30, what="celery beat to start", alive=[beat]
-        )
+        wait_until(lambda: "beat: Starting" in beat.log_text(), timeout=30, what="celery beat to start", alive=[beat])
         yield beat
     finally:
         beat.stop()

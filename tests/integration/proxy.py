@@ -30,9 +30,7 @@ def free_port() -> int:
 
 
 class TcpProxy:
-    def __init__(
-        self, target_host: str, target_port: int, *, port: int | None = None, name: str = "proxy"
-    ) -> None:
+    def __init__(self, target_host: str, target_port: int, *, port: int | None = None, name: str = "proxy") -> None:
         self.target_host = target_host
         self.target_port = target_port
         self.host = "127.0.0.1"
@@ -90,9 +88,7 @@ class TcpProxy:
             self._abort_all()
         if self._server is not None:
             return
-        self._server = await asyncio.start_server(
-            self._handle, self.host, self.port, reuse_address=True, backlog=256
-        )
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True, backlog=256)
 
     async def _stall(self) -> None:
         await self._open()
@@ -123,18 +119,14 @@ class TcpProxy:
             self._transports.add(client_writer.transport)
             return
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(
-                self.target_host, self.target_port
-            )
+            upstream_reader, upstream_writer = await asyncio.open_connection(self.target_host, self.target_port)
         except OSError:
             client_writer.transport.abort()
             return
         pair = (client_writer.transport, upstream_writer.transport)
         self._transports.update(pair)
         try:
-            await asyncio.gather(
-                self._pipe(client_reader, upstream_writer), self._pipe(upstream_reader, client_writer)
-            )
+            await asyncio.gather(self._pipe(client_reader, upstream_writer), self._pipe(upstream_reader, client_writer))
         finally:
             for transport in pair:
                 self._transports.discard(transport)

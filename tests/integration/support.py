@@ -78,9 +78,7 @@ class ServiceProcess:
 
     def assert_running(self) -> None:
         if not self.running():
-            raise AssertionError(
-                f"{self.name} exited with code {self.process.returncode}; its log:\n{self.tail()}"
-            )
+            raise AssertionError(f"{self.name} exited with code {self.process.returncode}; its log:\n{self.tail()}")
 
     def log_text(self) -> str:
         try:

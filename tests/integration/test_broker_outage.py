@@ -33,9 +33,7 @@ def test_events_ingested_while_the_broker_is_down_are_all_stored_and_processed_a
 
     sent: set[str] = set()
     for number in range(BATCHES):
-        events = [
-            page_view(user_id=f"u-{number}-{i % 40}", path=f"/outage/{number}/{i}") for i in range(PER_BATCH)
-        ]
+        events = [page_view(user_id=f"u-{number}-{i % 40}", path=f"/outage/{number}/{i}") for i in range(PER_BATCH)]
         sent.update(event["uuid"] for event in events)
         started = time.monotonic()
         response = client.post(BATCH, json={"events": events}, headers=key_headers)

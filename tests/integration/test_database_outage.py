@@ -83,9 +83,7 @@ def test_database_that_accepts_but_never_answers_gets_503_within_the_connect_tim
     key = api_key_create(name="db-stall").key
     base_url = uvicorn_server(DATABASE_URL=database_proxy_url, CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
     database_proxy.stall()
-    with httpx.Client(
-        base_url=base_url, timeout=HANG_SECONDS, limits=httpx.Limits(max_connections=6)
-    ) as http:
+    with httpx.Client(base_url=base_url, timeout=HANG_SECONDS, limits=httpx.Limits(max_connections=6)) as http:
 
         def send(_: int) -> float:
             started = time.monotonic()

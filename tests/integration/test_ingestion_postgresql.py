@@ -95,8 +95,7 @@ def test_concurrent_batches_with_overlapping_uuids_store_each_uuid_exactly_once(
     every_uuid: set[str] = set()
     for round_number in range(3):
         pool = [
-            page_view(str(uuid_lib.uuid4()), user_id=f"u-{i % 50}", path=f"/p/{round_number}/{i}")
-            for i in range(800)
+            page_view(str(uuid_lib.uuid4()), user_id=f"u-{i % 50}", path=f"/p/{round_number}/{i}") for i in range(800)
         ]
         batches = []
         for _ in range(4):

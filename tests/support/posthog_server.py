@@ -37,9 +37,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 BATCH_PATHS = frozenset({"/batch", "/batch/"})
-SINGLE_EVENT_PATHS = frozenset(
-    {"/e", "/e/", "/capture", "/capture/", "/i/v0/e", "/i/v0/e/", "/track", "/track/"}
-)
+SINGLE_EVENT_PATHS = frozenset({"/e", "/e/", "/capture", "/capture/", "/i/v0/e", "/i/v0/e/", "/track", "/track/"})
 
 
 @dataclass(frozen=True)
@@ -208,27 +206,19 @@ class PostHogCaptureServer:
                 try:
                     raw = gzip.decompress(body)
                 except (OSError, EOFError, zlib.error) as exc:
-                    raise _Refusal(
-                        400, "validation_error", "invalid_payload", "Malformed request data: gzip"
-                    ) from exc
+                    raise _Refusal(400, "validation_error", "invalid_payload", "Malformed request data: gzip") from exc
             try:
                 payload = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as exc:
-                raise _Refusal(
-                    400, "validation_error", "invalid_payload", "Malformed request data: json"
-                ) from exc
+                raise _Refusal(400, "validation_error", "invalid_payload", "Malformed request data: json") from exc
             events = self._events_of(path, payload)
             self._authenticate(payload, events, headers)
             for event in events:
                 if not isinstance(event, dict) or not event.get("event"):
-                    raise _Refusal(
-                        400, "validation_error", "invalid_payload", "Invalid payload: event name missing"
-                    )
+                    raise _Refusal(400, "validation_error", "invalid_payload", "Invalid payload: event name missing")
                 distinct_id = event.get("distinct_id", (event.get("properties") or {}).get("distinct_id"))
                 if distinct_id in (None, "") or not str(distinct_id).strip():
-                    raise _Refusal(
-                        400, "validation_error", "invalid_payload", "Invalid payload: distinct_id missing"
-                    )
+                    raise _Refusal(400, "validation_error", "invalid_payload", "Invalid payload: distinct_id missing")
             with self._lock:
                 fail_status, retry_after, refuse = self._fail_status, self._retry_after, self._refuse
             if fail_status is not None:
@@ -265,9 +255,7 @@ class PostHogCaptureServer:
         else:
             batch = payload if isinstance(payload, list) else [payload]
         if not isinstance(batch, list):
-            raise _Refusal(
-                400, "validation_error", "invalid_payload", "Invalid payload: batch must be a list"
-            )
+            raise _Refusal(400, "validation_error", "invalid_payload", "Invalid payload: batch must be a list")
         return batch
 
     def _authenticate(self, payload: Any, events: list[dict[str, Any]], headers: dict[str, str]) -> None:

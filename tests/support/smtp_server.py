@@ -105,8 +105,6 @@ class SmtpServer:
                 self._refused += 1
                 return "451 4.3.0 Temporary failure, try again later"
             self._messages.append(
-                ReceivedMail(
-                    sender=envelope.mail_from, recipients=list(envelope.rcpt_tos), raw=bytes(envelope.content)
-                )
+                ReceivedMail(sender=envelope.mail_from, recipients=list(envelope.rcpt_tos), raw=bytes(envelope.content))
             )
         return "250 2.0.0 OK"

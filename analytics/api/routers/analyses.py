@@ -48,9 +48,7 @@ async def trends(
     interval: Annotated[str, Query(pattern="^(day|week)$")] = "day",
     math: Annotated[str, Query(pattern="^(total|unique_users)$")] = "total",
     breakdown: Annotated[str | None, Query(max_length=80)] = None,
-    property: Annotated[
-        list[str] | None, Query(max_length=10, description="filter key=value (repeatable)")
-    ] = None,
+    property: Annotated[list[str] | None, Query(max_length=10, description="filter key=value (repeatable)")] = None,
 ) -> TrendsOut:
     """Count (or distinct identified users) of `event` per business day or week, optionally broken down by a
     column or `properties.<key>` and filtered on properties."""
@@ -152,9 +150,7 @@ async def lifecycle(
 
 
 @router.get("/stickiness", response_model=StickinessOut, summary="Stickiness")
-async def stickiness(
-    principal: AdminOrAnalyst, date_from: DateFrom = None, date_to: DateTo = None
-) -> StickinessOut:
+async def stickiness(principal: AdminOrAnalyst, date_from: DateFrom = None, date_to: DateTo = None) -> StickinessOut:
     """How many of the range's days its users were active, and average DAU ÷ unique users."""
     rng = date_range(date_from=date_from, date_to=date_to)
     result = await run_db(stickiness_run, query=StickinessQuery(range=rng))
@@ -169,9 +165,7 @@ async def stickiness(
 
 
 @router.get("/sessions", response_model=SessionStatsOut, summary="Session statistics")
-async def sessions(
-    principal: AdminOrAnalyst, date_from: DateFrom = None, date_to: DateTo = None
-) -> SessionStatsOut:
+async def sessions(principal: AdminOrAnalyst, date_from: DateFrom = None, date_to: DateTo = None) -> SessionStatsOut:
     """Sessions that started in the range: count, length (mean, median), depth, bounce rate."""
     rng = date_range(date_from=date_from, date_to=date_to)
     result = await run_db(session_stats_run, query=SessionStatsQuery(range=rng))

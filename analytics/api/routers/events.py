@@ -8,13 +8,13 @@ from typing import Any
 
 from django.conf import settings
 from fastapi import APIRouter, Request
-from analytics.api.responses import JSONBytesResponse
 
 from analytics import clock
 from analytics.api.body import read_json_body
 from analytics.api.boundary import run_db
-from analytics.api.paths import API_PREFIX
 from analytics.api.deps import WriteKey
+from analytics.api.paths import API_PREFIX
+from analytics.api.responses import JSONBytesResponse
 from analytics.api.schemas.events import BatchIn, BatchOut, TrackOut
 from analytics.collection.envelope import MAX_EVENT_BYTES, EventEnvelope, RequestContext
 from analytics.collection.pipeline import DUPLICATE, REJECTED, UUID_CONFLICT, EventOutcome, event_ingest
@@ -54,13 +54,21 @@ def _request_context(request: Request) -> RequestContext:
 
 
 def _body_schema(model: type[Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "$ref": f"#/components/schemas/{model.__name__}"}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+        }
+    }
 
 
 def _result_out(outcome: EventOutcome) -> dict[str, Any]:
-    out: dict[str, Any] = {"index": outcome.index, "uuid": outcome.uuid, "status": outcome.status,
-                           "reason": outcome.reason}
+    out: dict[str, Any] = {
+        "index": outcome.index,
+        "uuid": outcome.uuid,
+        "status": outcome.status,
+        "reason": outcome.reason,
+    }
     if outcome.status == REJECTED:
         out["message"] = outcome.message
         out["errors"] = list(outcome.problems)
@@ -72,9 +80,12 @@ def _result_out(outcome: EventOutcome) -> dict[str, Any]:
     summary="Track one event",
     response_model=TrackOut,
     openapi_extra=_body_schema(EventEnvelope),
-    responses={409: {"description": "uuid already stored with a different payload"},
-               413: {"description": "event over 1 MB"}, 422: {"description": "invalid event"},
-               503: {"description": "database unavailable; retry after Retry-After seconds"}},
+    responses={
+        409: {"description": "uuid already stored with a different payload"},
+        413: {"description": "event over 1 MB"},
+        422: {"description": "invalid event"},
+        503: {"description": "database unavailable; retry after Retry-After seconds"},
+    },
 )
 async def track(request: Request, key: WriteKey) -> JSONBytesResponse:
     """Store one tracked event. 200 means it is committed (`stored`), was already stored
@@ -93,8 +104,9 @@ async def track(request: Request, key: WriteKey) -> JSONBytesResponse:
             raise Conflict(outcome.message or "uuid conflict", code=UUID_CONFLICT, details=details)
         if outcome.reason == "event_too_large":
             raise PayloadTooLarge(outcome.message or "event too large", code="event_too_large", details=details)
-        raise ValidationFailed(outcome.message or "invalid event", code=outcome.reason or "invalid_event",
-                               details=details)
+        raise ValidationFailed(
+            outcome.message or "invalid event", code=outcome.reason or "invalid_event", details=details
+        )
     body_out: dict[str, Any] = {"uuid": outcome.uuid, "status": outcome.status}
     if outcome.status not in ("stored", DUPLICATE):
         body_out["reason"] = outcome.reason
@@ -108,8 +120,9 @@ def _events_of(body: Any) -> list[Any]:
     elif isinstance(body, dict):
         unknown = sorted(set(body) - {"events", "sent_at"})
         if unknown:
-            raise ValidationFailed(f"unknown batch fields: {', '.join(unknown)}", code="unknown_field",
-                                   details={"fields": unknown})
+            raise ValidationFailed(
+                f"unknown batch fields: {', '.join(unknown)}", code="unknown_field", details={"fields": unknown}
+            )
         if "events" not in body:
             raise ValidationFailed("the batch needs an 'events' list", code="missing_events")
         events = body["events"]
@@ -121,12 +134,15 @@ def _events_of(body: Any) -> list[Any]:
                 if isinstance(event, dict):
                     event.setdefault("sent_at", batch_sent_at)
     else:
-        raise ValidationFailed("the body must be {\"events\": [...]} or a JSON array", code="invalid_batch")
+        raise ValidationFailed('the body must be {"events": [...]} or a JSON array', code="invalid_batch")
     if not events:
         raise ValidationFailed("the batch is empty", code="empty_batch")
     if len(events) > MAX_BATCH_EVENTS:
-        raise PayloadTooLarge(f"a batch holds at most {MAX_BATCH_EVENTS} events", code="batch_too_large",
-                              details={"limit_events": MAX_BATCH_EVENTS, "received_events": len(events)})
+        raise PayloadTooLarge(
+            f"a batch holds at most {MAX_BATCH_EVENTS} events",
+            code="batch_too_large",
+            details={"limit_events": MAX_BATCH_EVENTS, "received_events": len(events)},
+        )
     return events
 
 
@@ -135,8 +151,10 @@ def _events_of(body: Any) -> list[Any]:
     summary="Track a batch of events",
     response_model=BatchOut,
     openapi_extra=_body_schema(BatchIn),
-    responses={413: {"description": "over 10,000 events or 20 MB"},
-               503: {"description": "database unavailable; retry after Retry-After seconds"}},
+    responses={
+        413: {"description": "over 10,000 events or 20 MB"},
+        503: {"description": "database unavailable; retry after Retry-After seconds"},
+    },
 )
 async def batch(request: Request, key: WriteKey) -> JSONBytesResponse:
     """Store each valid event; reject invalid ones one by one. `stored + duplicates + rejected
@@ -145,17 +163,26 @@ async def batch(request: Request, key: WriteKey) -> JSONBytesResponse:
         body = await read_json_body(request, limit=MAX_BODY_BYTES, what="batch")
         events = _events_of(body)
         if not settings.ANALYTICS_ENABLED:
-            return JSONBytesResponse({
-                "status": "dropped", "reason": _DISABLED, "stored": 0, "duplicates": 0, "rejected": 0,
-                "dropped": len(events),
-                "results": [{"index": i, "uuid": None, "status": "dropped", "reason": _DISABLED}
-                            for i in range(len(events))],
-            })
+            return JSONBytesResponse(
+                {
+                    "status": "dropped",
+                    "reason": _DISABLED,
+                    "stored": 0,
+                    "duplicates": 0,
+                    "rejected": 0,
+                    "dropped": len(events),
+                    "results": [
+                        {"index": i, "uuid": None, "status": "dropped", "reason": _DISABLED} for i in range(len(events))
+                    ],
+                }
+            )
         result = await run_db(event_ingest, batch=events, source=EventSource.HTTP, request=_request_context(request))
-    return JSONBytesResponse({
-        "stored": result.stored,
-        "duplicates": result.duplicates,
-        "rejected": result.rejected,
-        "dropped": result.dropped,
-        "results": [_result_out(outcome) for outcome in result.outcomes],
-    })
+    return JSONBytesResponse(
+        {
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+            "rejected": result.rejected,
+            "dropped": result.dropped,
+            "results": [_result_out(outcome) for outcome in result.outcomes],
+        }
+    )

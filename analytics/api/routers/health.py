@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from analytics.api.responses import JSONBytesResponse
 
 from analytics.api.boundary import run_db
-from analytics.api.paths import API_PREFIX
 from analytics.api.deps import Public
+from analytics.api.paths import API_PREFIX
+from analytics.api.responses import JSONBytesResponse
 from analytics.operations.health import health_report
 
 router = APIRouter(prefix=API_PREFIX, tags=["health"])

@@ -16,9 +16,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["business intelligence"])
 
 
 @router.get("/overview", response_model=OverviewOut, summary="Platform overview")
-async def overview(
-    principal: AdminOrAnalyst, days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 7
-) -> OverviewOut:
+async def overview(principal: AdminOrAnalyst, days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 7) -> OverviewOut:
     """The last `days` business days including today: events, users, new users, net revenue, today's
     active users, conversion, average session length, open alerts and the KPI cards with status."""
     result = await run_db(overview_get, days=days)

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from analytics.api.boundary import run_db
-from analytics.api.paths import API_PREFIX
 from analytics.api.deps import AdminOnly
+from analytics.api.paths import API_PREFIX
 from analytics.api.schemas.quarantine import FailedEventOut, FailedEventPageOut, ReplayIn, ReplayOut
 from analytics.collection.quarantine import failed_event_list, failed_event_replay
 from analytics.errors import ValidationFailed
@@ -26,7 +26,9 @@ async def list_failed(
     """Refused events (after the privacy scrub), newest first, with the reason for each."""
     total, rows = await run_db(failed_event_list, reason=reason, limit=limit, offset=offset)
     return FailedEventPageOut(
-        total=total, limit=limit, offset=offset,
+        total=total,
+        limit=limit,
+        offset=offset,
         results=[FailedEventOut.model_validate(row, from_attributes=True) for row in rows],
     )
 

@@ -84,9 +84,7 @@ class MetricHistoryOut(_Out):
 
 class CalculateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: dt.date | None = Field(
-        default=None, description="business day to recompute; omitted: every dirty day"
-    )
+    date: dt.date | None = Field(default=None, description="business day to recompute; omitted: every dirty day")
 
 
 class CalculateOut(BaseModel):

@@ -26,6 +26,4 @@ class Command(BaseCommand):
         except ValidationFailed as exc:
             raise CommandError(exc.message) from exc
         result = metrics_backfill(since=since)
-        self.stdout.write(
-            f"Rebuilt {result.days_rebuilt} days; {result.periods} periods; {result.rows} metric rows."
-        )
+        self.stdout.write(f"Rebuilt {result.days_rebuilt} days; {result.periods} periods; {result.rows} metric rows.")

@@ -28,6 +28,12 @@ class Command(BaseCommand):
             token = token_issue(role=role, sub=sub, host_id=options["host_id"], ttl_minutes=options["ttl_minutes"])
         except ValidationFailed as exc:
             raise CommandError(exc.message) from exc
-        audit_record(actor="cli:issue_token", action="token.issue", actor_role=role, target_type="token",
-                     target_id=sub, details={"role": role, "host_id": options["host_id"]})
+        audit_record(
+            actor="cli:issue_token",
+            action="token.issue",
+            actor_role=role,
+            target_type="token",
+            target_id=sub,
+            details={"role": role, "host_id": options["host_id"]},
+        )
         self.stdout.write(token)

@@ -80,9 +80,7 @@ def webhook_send(*, payload: dict[str, Any], delivery_id: str) -> Sent:
             response.read(65536)
             return Sent(ok=True, status_code=response.status)
     except urllib.error.HTTPError as exc:
-        return Sent(
-            ok=False, permanent=exc.code in REFUSED_STATUSES, status_code=exc.code, error=f"http_{exc.code}"
-        )
+        return Sent(ok=False, permanent=exc.code in REFUSED_STATUSES, status_code=exc.code, error=f"http_{exc.code}")
     except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, reset, DNS, timeout, bad URL
         reason = getattr(exc, "reason", None)
         name = type(reason).__name__ if isinstance(reason, BaseException) else type(exc).__name__
@@ -101,8 +99,7 @@ def _text(payload: dict[str, Any]) -> str:
         alert["message"],
         "",
         f"Alert #{alert['id']} is {alert['state']} ({alert['severity']}).",
-        f"Metric: {alert['metric_name']} = {alert['value']} "
-        f"(threshold {alert['threshold']}, unit {alert['unit']})",
+        f"Metric: {alert['metric_name']} = {alert['value']} (threshold {alert['threshold']}, unit {alert['unit']})",
         f"Period: {alert['period_type']} {alert['period_start']} to {alert['period_end']}",
     ]
     if alert["dimensions"]:

@@ -50,9 +50,9 @@ def backoff_seconds(attempts: int) -> float:
 def _claim(limit: int) -> list[AlertNotification]:
     now = clock.now()
     with transaction.atomic():
-        due = AlertNotification.objects.filter(
-            status=NotificationStatus.PENDING, next_attempt_at__lte=now
-        ).order_by("next_attempt_at", "id")
+        due = AlertNotification.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=now).order_by(
+            "next_attempt_at", "id"
+        )
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         claimed = list(due[:limit])

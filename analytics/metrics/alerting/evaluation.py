@@ -70,9 +70,7 @@ def newest_rows() -> list[BusinessMetric]:
         queryset = queryset.filter(breakdown_key="")
     wanted = {
         (group["metric_name"], group["period_type"], group["breakdown_key"], group["latest"])
-        for group in queryset.values("metric_name", "period_type", "breakdown_key").annotate(
-            latest=Max("period_start")
-        )
+        for group in queryset.values("metric_name", "period_type", "breakdown_key").annotate(latest=Max("period_start"))
         if group["metric_name"] in finest and finest[group["metric_name"]][0] == group["period_type"]
     }
     if not wanted:
@@ -82,9 +80,7 @@ def newest_rows() -> list[BusinessMetric]:
         period_type__in={w[1] for w in wanted},
         period_start__in={w[3] for w in wanted},
     )
-    rows = [
-        r for r in candidates if (r.metric_name, r.period_type, r.breakdown_key, r.period_start) in wanted
-    ]
+    rows = [r for r in candidates if (r.metric_name, r.period_type, r.breakdown_key, r.period_start) in wanted]
     return sorted(rows, key=lambda r: (r.metric_name, r.breakdown_key))
 
 
@@ -143,9 +139,9 @@ def alerts_evaluate(*, now: datetime | None = None) -> EvaluationResult:
     active = {a.dedup_key: a for a in Alert.objects.filter(dedup_key__in=keys, state__in=ACTIVE_STATES)}
     cooldown = timedelta(minutes=settings.ANALYTICS_ALERT_COOLDOWN_MINUTES)
     cooling = set(
-        Alert.objects.filter(
-            dedup_key__in=keys, state=AlertState.RESOLVED, resolved_at__gt=now - cooldown
-        ).values_list("dedup_key", flat=True)
+        Alert.objects.filter(dedup_key__in=keys, state=AlertState.RESOLVED, resolved_at__gt=now - cooldown).values_list(
+            "dedup_key", flat=True
+        )
     )
     opened = refreshed = escalated = resolved = suppressed = notifications = 0
     for row, key in zip(rows, keys, strict=True):
@@ -154,26 +150,20 @@ def alerts_evaluate(*, now: datetime | None = None) -> EvaluationResult:
         current = active.get(key)
         with transaction.atomic():
             if current is not None:
-                current = (
-                    Alert.objects.select_for_update().filter(id=current.id, state__in=ACTIVE_STATES).first()
-                )
+                current = Alert.objects.select_for_update().filter(id=current.id, state__in=ACTIVE_STATES).first()
             if severity is None:
                 if current is not None and row.status == "green":
                     notifications += alert_close(alert=current, by=SYSTEM_ACTOR, now=now)
                     resolved += 1
                 continue
-            threshold = (
-                row.critical_threshold if severity is AlertSeverity.CRITICAL else row.warning_threshold
-            )
+            threshold = row.critical_threshold if severity is AlertSeverity.CRITICAL else row.warning_threshold
             if current is not None:
                 rose = _RANK[severity.value] > _RANK[current.severity]
                 _apply(current, row, severity.value, threshold, definition, now)
                 current.save()
                 refreshed += 1
                 if rose:
-                    notifications += notifications_owe(
-                        alert=current, kind=NotificationKind.ESCALATED, now=now
-                    )
+                    notifications += notifications_owe(alert=current, kind=NotificationKind.ESCALATED, now=now)
                     escalated += 1
                 continue
             if key in cooling:

@@ -177,9 +177,7 @@ def _series(query: FunnelQuery, value: str | None, paths: dict[str, _Path], entr
                 order=k + 1,
                 event_name=query.steps[k],
                 count=counts[k],
-                conversion_from_previous=percent(counts[k], counts[k - 1])
-                if k
-                else percent(counts[0], counts[0]),
+                conversion_from_previous=percent(counts[k], counts[k - 1]) if k else percent(counts[0], counts[0]),
                 conversion_from_start=percent(counts[k], counts[0]),
                 median_seconds_from_previous=median(gaps) if k else None,
                 median_seconds_from_start=median(totals) if k else None,
@@ -205,9 +203,7 @@ def funnel_run(*, query: FunnelQuery, listing_ids: list[str] | None = None) -> F
     rng = query.range
     start, end = rng.start, rng.end
     first = query.steps[0]
-    entries = UserEvent.objects.filter(
-        event_name=first, user_id__isnull=False, timestamp__gte=start, timestamp__lt=end
-    )
+    entries = UserEvent.objects.filter(event_name=first, user_id__isnull=False, timestamp__gte=start, timestamp__lt=end)
     if listing_ids is not None:
         entries = entries.filter(listing_id__in=listing_ids)
     by_listing = query.by_listing
@@ -253,9 +249,7 @@ def funnel_run(*, query: FunnelQuery, listing_ids: list[str] | None = None) -> F
                 best[user] = path
             if query.breakdown:
                 device, city = entry_dims.get((user, listing, entry), (UNKNOWN, UNKNOWN))
-                value = {"platform": device, "city": city, "category": category, "host": host}[
-                    query.breakdown
-                ]
+                value = {"platform": device, "city": city, "category": category, "host": host}[query.breakdown]
                 entrants_by[value].add(user)
                 if _better(path, best_by[value].get(user)):
                     best_by[value][user] = path

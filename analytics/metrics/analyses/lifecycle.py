@@ -62,9 +62,7 @@ def lifecycle_run(*, query: LifecycleQuery) -> LifecycleResult:
     if query.interval == "day":
         pairs = rows.values_list("day", "user_id").distinct()
     else:
-        pairs = (
-            rows.annotate(w=TruncWeek("day", output_field=DateField())).values_list("w", "user_id").distinct()
-        )
+        pairs = rows.annotate(w=TruncWeek("day", output_field=DateField())).values_list("w", "user_id").distinct()
     active: dict[date, set[str]] = defaultdict(set)
     for bucket, user in pairs.order_by().iterator(chunk_size=_CHUNK):
         active[as_date(bucket)].add(user)
@@ -73,9 +71,7 @@ def lifecycle_run(*, query: LifecycleQuery) -> LifecycleResult:
     ordered = sorted(users)
     for i in range(0, len(ordered), 500):
         first_day.update(
-            UserFirstActivity.objects.filter(user_id__in=ordered[i : i + 500]).values_list(
-                "user_id", "first_day"
-            )
+            UserFirstActivity.objects.filter(user_id__in=ordered[i : i + 500]).values_list("user_id", "first_day")
         )
     points = []
     for start in starts:

@@ -124,9 +124,7 @@ def classic_retention(*, rng: DateRange, today: date) -> dict[str, float | None]
         if last_cohort < rng.date_from:
             result[f"d{n}"] = None
             continue
-        size = UserFirstActivity.objects.filter(
-            first_day__gte=rng.date_from, first_day__lte=last_cohort
-        ).count()
+        size = UserFirstActivity.objects.filter(first_day__gte=rng.date_from, first_day__lte=last_cohort).count()
         pairs = (
             DailyUserActivity.objects.filter(
                 day__gte=rng.date_from + timedelta(days=n), day__lte=last_cohort + timedelta(days=n)

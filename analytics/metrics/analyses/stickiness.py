@@ -30,9 +30,7 @@ def stickiness_run(*, query: StickinessQuery) -> StickinessResult:
     """Of the range's users, how many come back on many days rather than once?"""
     today = business_today()
     days = [d for d in query.range.days() if d <= today]
-    active = DailyUserActivity.objects.filter(
-        day__gte=query.range.date_from, day__lte=min(query.range.date_to, today)
-    )
+    active = DailyUserActivity.objects.filter(day__gte=query.range.date_from, day__lte=min(query.range.date_to, today))
     per_user = active.values("user_id").annotate(k=Count("day", distinct=True)).order_by()
     histogram = Counter(row["k"] for row in per_user.iterator(chunk_size=5000))
     users = sum(histogram.values())

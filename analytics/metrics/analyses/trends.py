@@ -92,9 +92,7 @@ def parse_property_filters(raw: list[str]) -> tuple[tuple[str, str], ...]:
     for item in raw:
         key, sep, value = item.partition("=")
         if not sep or not _PROPERTY.match(key.strip()):
-            raise ValidationFailed(
-                f"a property filter is key=value, not {item!r}", code="invalid_property_filter"
-            )
+            raise ValidationFailed(f"a property filter is key=value, not {item!r}", code="invalid_property_filter")
         pairs.append((key.strip(), value))
     return tuple(pairs)
 
@@ -124,9 +122,7 @@ def trends_run(*, query: TrendsQuery) -> TrendsResult:
         else:
             raw = Cast(KT(f"properties__{query.breakdown[11:]}"), TextField())
         # NULL and "" are one group ("unknown"), also for distinct users over the range.
-        events = events.annotate(
-            dim=Coalesce(NullIf(raw, Value("")), Value(UNKNOWN), output_field=TextField())
-        )
+        events = events.annotate(dim=Coalesce(NullIf(raw, Value("")), Value(UNKNOWN), output_field=TextField()))
         group.append("dim")
     measure = Count("user_id", distinct=True) if query.math == "unique_users" else Count("id")
     points: dict[str | None, dict[date, int]] = defaultdict(dict)
@@ -149,10 +145,7 @@ def trends_run(*, query: TrendsQuery) -> TrendsResult:
         totals.setdefault(None, 0)
     starts = buckets(rng, query.interval)
     keys = sorted(points, key=lambda k: (-totals.get(k, 0), k or ""))
-    series = [
-        TrendSeries(k, totals.get(k, 0), [(s, points[k].get(s, 0)) for s in starts])
-        for k in keys[:MAX_SERIES]
-    ]
+    series = [TrendSeries(k, totals.get(k, 0), [(s, points[k].get(s, 0)) for s in starts]) for k in keys[:MAX_SERIES]]
     return TrendsResult(query.event, query.math, query.interval, series)
 
 

@@ -76,8 +76,7 @@ def test_alerts_are_filtered_by_state_severity_and_metric(
 
 def test_alerts_are_paged(client: TestClient, alerts: dict[str, int]) -> None:
     pages = [
-        client.get(URL, params={"limit": 2, "offset": offset}, headers=bearer("admin")).json()
-        for offset in (0, 2)
+        client.get(URL, params={"limit": 2, "offset": offset}, headers=bearer("admin")).json() for offset in (0, 2)
     ]
     assert [len(p["results"]) for p in pages] == [2, 1]
     assert all(p["total"] == 3 for p in pages)
@@ -161,9 +160,7 @@ def test_analysts_may_not_change_alerts(client: TestClient, alerts: dict[str, in
     assert not AuditLog.objects.exists()
 
 
-def test_a_change_lists_the_notification_it_owes(
-    client: TestClient, alerts: dict[str, int], settings: Any
-) -> None:
+def test_a_change_lists_the_notification_it_owes(client: TestClient, alerts: dict[str, int], settings: Any) -> None:
     settings.ANALYTICS_ALERT_WEBHOOK_URL = "http://127.0.0.1:9/never-called-in-a-request"
     alert_id = alerts["refund_rate"]
 

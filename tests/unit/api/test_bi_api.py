@@ -40,9 +40,7 @@ def marketplace(client: TestClient) -> Iterator[None]:
         ev("page_view", "2026-03-20T09:00", user="u1", session="s2", path="/"),  # today
         ev("page_view", "2026-03-18T10:00", user="u2", session="s3", path="/"),
         view("2026-03-16T10:00", "u3", "L1", session="s4"),
-        ev(
-            "event_requested", "2026-03-16T10:10", user="u3", listing_id="L1", seats=1, session="s4"
-        ),  # s4: 10 min
+        ev("event_requested", "2026-03-16T10:10", user="u3", listing_id="L1", seats=1, session="s4"),  # s4: 10 min
         ev("event_checked_in", "2026-03-17T19:00", user="u3", listing_id="L1", seats=1, session="s5"),
         view("2026-03-16T11:00", "u4", "L1", session="s6"),
         payment("payment_completed", "2026-03-18T12:00", "u5", 500, listing="L2", order="o1", session="s7"),
@@ -156,16 +154,12 @@ def test_metric_catalogue_and_history(client: TestClient, marketplace: None) -> 
         ),
     ],
 )
-def test_metric_history_bad_requests(
-    client: TestClient, path: str, params: dict, status: int, code: str
-) -> None:
+def test_metric_history_bad_requests(client: TestClient, path: str, params: dict, status: int, code: str) -> None:
     assert_error(client.get(f"{API}{path}", params=params, headers=bearer("analyst")), status, code)
 
 
 def test_admin_recalculates_a_day_and_it_is_audited(client: TestClient, marketplace: None) -> None:
-    assert_error(
-        client.post(f"{API}/metrics/calculate", json={"date": "2026-03-18"}, headers=bearer("analyst")), 403
-    )
+    assert_error(client.post(f"{API}/metrics/calculate", json={"date": "2026-03-18"}, headers=bearer("analyst")), 403)
     response = client.post(f"{API}/metrics/calculate", json={"date": "2026-03-18"}, headers=bearer("admin"))
     assert response.status_code == 200, response.text
     assert response.json()["days_rebuilt"] == 1 and response.json()["rows"] > 0
@@ -287,9 +281,7 @@ def test_a_host_sees_only_its_own_listings(client: TestClient, marketplace: None
     other = client.get(f"{API}/hosts/h2/overview", headers=bearer("analyst")).json()
     assert other["revenue"] == 350.0  # 500 - 100 refund - 50 chargeback, all on L2
     assert_error(client.get(f"{API}/hosts/nobody/overview", headers=bearer("admin")), 404)
-    assert_error(
-        client.get(f"{API}/hosts/h1/overview", params={"days": 0}, headers=bearer("host", "h1")), 422
-    )
+    assert_error(client.get(f"{API}/hosts/h1/overview", params={"days": 0}, headers=bearer("host", "h1")), 422)
 
 
 def test_host_audience_groups_under_five_people_are_suppressed(client: TestClient) -> None:
@@ -308,9 +300,7 @@ def test_host_audience_groups_under_five_people_are_suppressed(client: TestClien
     assert body["audience_by_platform"] == [{"value": "mobile", "users": 6}]
 
 
-def test_overview_lists_open_alerts_and_the_card_shows_the_breach(
-    client: TestClient, marketplace: None
-) -> None:
+def test_overview_lists_open_alerts_and_the_card_shows_the_breach(client: TestClient, marketplace: None) -> None:
     from analytics.metrics.alerting import alerts_evaluate
     from tests.unit.metrics.alert_rows import metric
 

@@ -28,9 +28,7 @@ def events(client: TestClient) -> None:
             ev("page_view", "2026-03-10T23:30", user="u1", path="/a"),  # Mar 10 in Asia/Kolkata (18:00 UTC)
             ev("page_view", "2026-03-11T00:15", user="u1", path="/b"),  # Mar 11 (still Mar 10 in UTC)
             ev("search_performed", "2026-03-11T09:00", user="u2", results_count=3),
-            *[
-                ev("page_view", "2026-03-11T10:00", user=f"s{i}", path="/same") for i in range(5)
-            ],  # one instant
+            *[ev("page_view", "2026-03-11T10:00", user=f"s{i}", path="/same") for i in range(5)],  # one instant
             ev("page_view", "2026-03-12T10:00", user="u1", path="/c"),
         )
     finally:
@@ -38,9 +36,7 @@ def events(client: TestClient) -> None:
 
 
 def test_csv_export_of_business_days_with_filters(client: TestClient, events: None) -> None:
-    response = client.get(
-        API, params={"start_date": "2026-03-11", "end_date": "2026-03-11"}, headers=bearer("admin")
-    )
+    response = client.get(API, params={"start_date": "2026-03-11", "end_date": "2026-03-11"}, headers=bearer("admin"))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]

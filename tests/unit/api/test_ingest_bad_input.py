@@ -165,9 +165,7 @@ BODY_CASES: list[tuple[str, bytes, str, int, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("case", "content", "content_type", "status", "code"), BODY_CASES, ids=_ids(BODY_CASES)
-)
+@pytest.mark.parametrize(("case", "content", "content_type", "status", "code"), BODY_CASES, ids=_ids(BODY_CASES))
 @pytest.mark.parametrize("url", [TRACK, BATCH], ids=["track", "batch"])
 def test_bad_body_is_refused_whole_with_a_4xx(
     client: TestClient,
@@ -185,9 +183,7 @@ def test_bad_body_is_refused_whole_with_a_4xx(
     assert UserEvent.objects.count() == 0 and FailedEvent.objects.count() == 0
 
 
-def test_track_body_that_is_not_one_object_is_refused(
-    client: TestClient, key_headers: dict[str, str]
-) -> None:
+def test_track_body_that_is_not_one_object_is_refused(client: TestClient, key_headers: dict[str, str]) -> None:
     assert_error(client.post(TRACK, json=[event()], headers=key_headers), 422, "invalid_event")
     assert_error(client.post(TRACK, json="event", headers=key_headers), 422, "invalid_event")
     assert UserEvent.objects.count() == 0
@@ -203,9 +199,7 @@ def test_track_body_over_one_mb_is_413_and_the_client_can_still_send(
     assert UserEvent.objects.count() == 1
 
 
-def test_json_media_type_with_charset_and_suffix_is_accepted(
-    client: TestClient, key_headers: dict[str, str]
-) -> None:
+def test_json_media_type_with_charset_and_suffix_is_accepted(client: TestClient, key_headers: dict[str, str]) -> None:
     for content_type in ("application/json; charset=utf-8", "application/vnd.loopin+json"):
         response = client.post(
             TRACK, content=orjson.dumps(event()), headers={**key_headers, "Content-Type": content_type}

@@ -61,9 +61,7 @@ def test_full_envelope_is_stored_field_by_field(
     assert row.context == {"locale": "en-IN", "page": {"referrer": "https://example.org/"}}
 
 
-def test_metadata_and_properties_together_are_refused(
-    client: TestClient, key_headers: dict[str, str]
-) -> None:
+def test_metadata_and_properties_together_are_refused(client: TestClient, key_headers: dict[str, str]) -> None:
     response = client.post(TRACK, json=event(metadata={"a": 1}, properties={"a": 1}), headers=key_headers)
     assert_error(response, 422, "metadata_conflict")
     assert UserEvent.objects.count() == 0
@@ -148,9 +146,7 @@ def test_connection_ip_is_truncated_and_never_stored_whole(
     assert peer not in row_text(row)
 
 
-def test_context_ip_is_truncated_and_never_stored_whole(
-    client: TestClient, key_headers: dict[str, str]
-) -> None:
+def test_context_ip_is_truncated_and_never_stored_whole(client: TestClient, key_headers: dict[str, str]) -> None:
     raw = event(context={"ip": "198.51.100.23", "note": "proxy 2001:db8:abcd:12::1"})
     client.post(TRACK, json=raw, headers=key_headers)
     row = UserEvent.objects.get(uuid=raw["uuid"])

@@ -15,7 +15,10 @@ def test_api_requests_are_counted_by_route_template_and_never_tracked(client: Te
 
 
 def test_ingested_events_are_counted_by_source_and_outcome(client: TestClient, key_headers: dict[str, str]) -> None:
-    client.post("/api/analytics/events/track", json={"event_name": "page_view", "properties": {"path": "/x"}},
-                headers=key_headers)
+    client.post(
+        "/api/analytics/events/track",
+        json={"event_name": "page_view", "properties": {"path": "/x"}},
+        headers=key_headers,
+    )
     exposition = client.get("/metrics/").text
     assert 'loopin_ingest_events_total{source="http",status="stored"}' in exposition

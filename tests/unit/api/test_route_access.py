@@ -42,7 +42,9 @@ ROLES = ("admin", "analyst", "host")
 def _operations(client: TestClient) -> list[tuple[str, str]]:
     schema = client.get("/api/openapi.json").json()
     return sorted(
-        (method.upper(), path) for path, item in schema["paths"].items() for method in item
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
         if method in ("get", "post", "put", "patch", "delete")
     )
 

@@ -124,9 +124,7 @@ def test_outage_keeps_the_events_and_writes_them_once_after_it_ends(
         assert stats.last_error == "OperationalError"
         assert stats.dropped == 0
     assert buffer.flush(timeout=10) is True
-    assert sorted(str(u) for u in UserEvent.objects.values_list("uuid", flat=True)) == sorted(
-        r["uuid"] for r in raws
-    )
+    assert sorted(str(u) for u in UserEvent.objects.values_list("uuid", flat=True)) == sorted(r["uuid"] for r in raws)
     assert buffer.stats().consecutive_failures == 0
 
 

@@ -32,9 +32,7 @@ def rejection(raw: Any) -> EventRejected:
 
 
 def test_documented_body_with_metadata_is_accepted_as_properties() -> None:
-    prepared = prepare(
-        {"event_name": "share_clicked", "event_type": "engagement", "metadata": {"channel": "whatsapp"}}
-    )
+    prepared = prepare({"event_name": "share_clicked", "event_type": "engagement", "metadata": {"channel": "whatsapp"}})
     assert prepared.properties == {"channel": "whatsapp"}
     assert prepared.event_type == "engagement"
     assert prepared.event_name == "share_clicked"
@@ -157,9 +155,7 @@ def test_lone_surrogate_anywhere_is_refused(fields: dict[str, Any]) -> None:
     assert rejection(event(**fields)).code == "invalid_characters"
 
 
-@pytest.mark.parametrize(
-    "value", [float("nan"), float("inf"), float("-inf"), Decimal("NaN"), Decimal("Infinity")]
-)
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), Decimal("NaN"), Decimal("Infinity")])
 def test_non_finite_amount_from_the_tracker_is_refused(value: Any) -> None:
     assert rejection(payment_event(amount=value)).code == "invalid_number"
 

@@ -181,9 +181,7 @@ def test_events_of_a_user_who_opted_out_after_storage_are_never_sent(posthog: Po
 @pytest.mark.django_db
 def test_a_user_opted_out_at_the_door_is_neither_stored_nor_sent(posthog: PostHogCaptureServer) -> None:
     UserConsent.objects.create(user_id="user-9", analytics_opt_out=True, updated_at=NOW)
-    result = event_ingest(
-        batch=[event(user_id="user-9")], source="tracker", request=RequestContext(received_at=NOW)
-    )
+    result = event_ingest(batch=[event(user_id="user-9")], source="tracker", request=RequestContext(received_at=NOW))
     process_pending_events()
     posthog_forward()
     assert result.dropped == 1

@@ -31,8 +31,13 @@ def _ingest(*events: dict[str, object]) -> None:
 def test_identify_merges_the_anonymous_history_into_the_user() -> None:
     _ingest(
         event(user_id=None, anonymous_id="anon-1", event_name="page_view", properties={"path": "/"}, timestamp=_at(0)),
-        event(user_id=None, anonymous_id="anon-1", event_name="event_viewed", properties={"listing_id": "L1"},
-              timestamp=_at(1)),
+        event(
+            user_id=None,
+            anonymous_id="anon-1",
+            event_name="event_viewed",
+            properties={"listing_id": "L1"},
+            timestamp=_at(1),
+        ),
         event(user_id=None, anonymous_id="anon-2", event_name="page_view", properties={"path": "/"}, timestamp=_at(2)),
     )
     assert identify(user_id="u-42", anonymous_id="anon-1", traits={"email": "x@example.com"}).status == "stored"
@@ -60,10 +65,14 @@ def test_first_link_of_an_anonymous_id_wins() -> None:
 
 
 def test_events_without_session_id_get_one_server_side_session_per_30_minutes_of_activity() -> None:
-    _ingest(*[
-        event(user_id="u1", session_id=None, event_name="page_view", properties={"path": f"/p{m}"}, timestamp=_at(m))
-        for m in (0, 10, 35, 80)  # 80 is 45 minutes after 35: a new session
-    ])
+    _ingest(
+        *[
+            event(
+                user_id="u1", session_id=None, event_name="page_view", properties={"path": f"/p{m}"}, timestamp=_at(m)
+            )
+            for m in (0, 10, 35, 80)  # 80 is 45 minutes after 35: a new session
+        ]
+    )
     sessions = list(UserEvent.objects.order_by("timestamp").values_list("session_id", flat=True))
     assert sessions[0] == sessions[1] == sessions[2] != sessions[3]
     assert all(s and s.startswith("srv_") for s in sessions)
@@ -105,4 +114,3 @@ def test_replayed_events_without_session_id_keep_the_same_server_side_session() 
 def test_unattributed_events_get_no_session() -> None:
     _ingest(event(user_id=None, anonymous_id=None, session_id=None))
     assert UserEvent.objects.get().session_id is None
-

@@ -13,8 +13,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_listing_fold_cuts_values_the_listing_table_cannot_hold() -> None:
-    raw = listing_created(listing_id="L-long", timestamp="2026-03-10T10:00:00+00:00", category="c" * 300,
-                          venue_type="v" * 300, title="t" * 1000, price=10**11)
+    raw = listing_created(
+        listing_id="L-long",
+        timestamp="2026-03-10T10:00:00+00:00",
+        category="c" * 300,
+        venue_type="v" * 300,
+        title="t" * 1000,
+        price=10**11,
+    )
     assert event_ingest(batch=[raw], source="http").stored == 1
     process_pending_events()
     listing = EventListing.objects.get(listing_id="L-long")

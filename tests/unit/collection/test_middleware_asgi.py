@@ -92,9 +92,7 @@ def test_unmatched_path_uses_the_fixed_template(buffer: EventBuffer, host: TestC
     assert routes(buffer) == ["unmatched", "unmatched"]
 
 
-def test_404_from_a_matched_route_keeps_its_template_and_is_no_app_error(
-    buffer: EventBuffer, host: TestClient
-) -> None:
+def test_404_from_a_matched_route_keeps_its_template_and_is_no_app_error(buffer: EventBuffer, host: TestClient) -> None:
     assert host.get("/events/5/gone").status_code == 404
     assert routes(buffer) == ["/events/{listing_id}/gone"]
     assert tracked(buffer, "app_error") == []
@@ -131,16 +129,12 @@ def test_wrapping_instead_of_add_middleware_records_the_same(buffer: EventBuffer
 @pytest.fixture
 def host_with_django() -> Iterator[TestClient]:
     """The host's FastAPI with its Django (and the Django middleware) mounted at /web."""
-    with TestClient(
-        create_host_api(django_app=get_asgi_application()), raise_server_exceptions=False
-    ) as client:
+    with TestClient(create_host_api(django_app=get_asgi_application()), raise_server_exceptions=False) as client:
         yield client
 
 
 @pytest.mark.urls("tests.hostapp.urls")
-def test_both_middlewares_on_one_request_record_it_once(
-    buffer: EventBuffer, host_with_django: TestClient
-) -> None:
+def test_both_middlewares_on_one_request_record_it_once(buffer: EventBuffer, host_with_django: TestClient) -> None:
     assert host_with_django.get("/web/events/3/").status_code == 200
     assert host_with_django.get("/web/crash/").status_code == 500
     requests = tracked(buffer, "api_request")
@@ -192,9 +186,7 @@ def test_client_ip_is_truncated_before_it_enters_the_buffer(buffer: EventBuffer)
     assert "198.51.100.23" not in row_text(request)
 
 
-def test_host_response_is_unaffected_while_the_analytics_store_is_down(
-    buffer: EventBuffer, host: TestClient
-) -> None:
+def test_host_response_is_unaffected_while_the_analytics_store_is_down(buffer: EventBuffer, host: TestClient) -> None:
     with analytics_store_down():
         response = host.get("/events/8")
         assert (response.status_code, response.json()) == (200, {"id": 8})

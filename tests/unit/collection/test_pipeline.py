@@ -204,9 +204,7 @@ def test_no_step_is_skipped_for_any_source(source: str) -> None:
             "order_id": "9876543210",
         }
     )
-    result = ingest(
-        [good, payment_event(amount="free"), event(timestamp="0001-01-01T00:00:00Z")], source=source
-    )
+    result = ingest([good, payment_event(amount="free"), event(timestamp="0001-01-01T00:00:00Z")], source=source)
     assert statuses(result) == [
         ("stored", None),
         ("rejected", "invalid_property"),

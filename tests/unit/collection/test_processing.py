@@ -39,9 +39,7 @@ def test_embedded_mode_processes_events_once_the_ingest_commits() -> None:
     assert UserEvent.objects.filter(processed_at__isnull=False).count() == 2
 
 
-def test_event_tracked_over_http_is_processed_in_embedded_mode(
-    client: TestClient, key_headers: dict[str, str]
-) -> None:
+def test_event_tracked_over_http_is_processed_in_embedded_mode(client: TestClient, key_headers: dict[str, str]) -> None:
     response = client.post("/api/analytics/events/track", json=event(), headers=key_headers)
     assert response.json()["status"] == "stored"
     row = UserEvent.objects.get()
@@ -73,9 +71,7 @@ def test_event_created_creates_the_listing() -> None:
 @pytest.mark.django_db
 def test_event_updated_updates_the_listing() -> None:
     ingest_and_process(listing_created(listing_id="L1", timestamp=T0, price=499))
-    ingest_and_process(
-        listing_event("event_updated", listing_id="L1", timestamp=T1, price=799, title="Jazz, moved")
-    )
+    ingest_and_process(listing_event("event_updated", listing_id="L1", timestamp=T1, price=799, title="Jazz, moved"))
     listing = EventListing.objects.get(listing_id="L1")
     assert listing.price == Decimal("799.00")
     assert listing.title == "Jazz, moved"
@@ -99,9 +95,7 @@ def test_late_update_does_not_roll_the_listing_back() -> None:
         listing_event("event_updated", listing_id="L1", timestamp=T2, price=999),
     )
     # An older update arrives after the newer one was applied.
-    ingest_and_process(
-        listing_event("event_updated", listing_id="L1", timestamp=T1, price=599, venue_type="rooftop")
-    )
+    ingest_and_process(listing_event("event_updated", listing_id="L1", timestamp=T1, price=599, venue_type="rooftop"))
     listing = EventListing.objects.get(listing_id="L1")
     assert listing.price == Decimal("999.00")
     assert listing.state_at == T2

@@ -166,9 +166,7 @@ def test_the_scenarios_cover_every_mapping_of_the_host_setting() -> None:
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_every_mapping_fires_once_per_transition_and_every_event_is_stored(
-    buffer: EventBuffer, scenario: str
-) -> None:
+def test_every_mapping_fires_once_per_transition_and_every_event_is_stored(buffer: EventBuffer, scenario: str) -> None:
     act, expected = SCENARIOS[scenario]
     act()
     assert fired(buffer) == expected
@@ -341,9 +339,7 @@ def test_no_raw_phone_number_or_otp_code_is_ever_stored(buffer: EventBuffer) -> 
         text = row_text(row)
         assert not any(digits in text for digits in PHONE_DIGITS), text
         assert "482913" not in text
-    notes = [
-        row.properties.get("note", "") for row in UserEvent.objects.filter(event_name="payment_completed")
-    ]
+    notes = [row.properties.get("note", "") for row in UserEvent.objects.filter(event_name="payment_completed")]
     assert any("[phone]" in note for note in notes)
 
 
@@ -392,9 +388,7 @@ def test_no_raw_phone_number_or_otp_code_is_ever_stored(buffer: EventBuffer) -> 
         "unknown-key",
     ],
 )
-def test_a_mapping_that_could_leak_a_phone_or_break_the_plan_is_refused(
-    change: dict[str, Any], message: str
-) -> None:
+def test_a_mapping_that_could_leak_a_phone_or_break_the_plan_is_refused(change: dict[str, Any], message: str) -> None:
     raw = {
         "model": "hostapp.Profile",
         "field": "is_verified",

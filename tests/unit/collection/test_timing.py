@@ -82,9 +82,7 @@ def test_year_2000_boundary_is_accepted() -> None:
     assert corrected("2000-01-01T00:00:00Z") == datetime(2000, 1, 1, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(
-    "timestamp", ["yesterday", "10/03/2026 12:00", "2026-13-01T00:00:00Z", "2026-03-10T25:00", ""]
-)
+@pytest.mark.parametrize("timestamp", ["yesterday", "10/03/2026 12:00", "2026-13-01T00:00:00Z", "2026-03-10T25:00", ""])
 def test_timestamp_that_is_not_iso_8601_is_refused(timestamp: str) -> None:
     with pytest.raises(TimeProblem) as caught:
         corrected(timestamp)

@@ -25,7 +25,5 @@ def _documented_events() -> dict[str, tuple[str, list[str]]]:
 
 def test_every_canonical_event_is_documented_with_its_type_and_required_properties() -> None:
     documented = _documented_events()
-    in_code = {
-        name: (spec.event_type.value, [*spec.required, *spec.one_of]) for name, spec in TRACKING_PLAN.items()
-    }
+    in_code = {name: (spec.event_type.value, [*spec.required, *spec.one_of]) for name, spec in TRACKING_PLAN.items()}
     assert documented == in_code

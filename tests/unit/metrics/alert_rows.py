@@ -10,9 +10,7 @@ from analytics.metrics.periods import Period
 from analytics.models import BusinessMetric
 
 
-def metric(
-    name: str, day: str, value: float | None, *, period_type: str = "day", breakdown: str = ""
-) -> None:
+def metric(name: str, day: str, value: float | None, *, period_type: str = "day", breakdown: str = "") -> None:
     """Store a metric row as the calculation does: status and thresholds from the registry."""
     definition = metric_get(name)
     period = Period.containing(period_type, date.fromisoformat(day))

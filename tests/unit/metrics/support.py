@@ -71,9 +71,7 @@ def payment(
     name: str, at: str, user: str, amount: float, listing: str = "L1", order: str = "o1", **kw: Any
 ) -> dict[str, Any]:
     extra = {"failure_reason": "card_declined"} if name == "payment_failed" else {}
-    return ev(
-        name, at, user=user, order_id=order, listing_id=listing, amount=amount, currency="INR", **extra, **kw
-    )
+    return ev(name, at, user=user, order_id=order, listing_id=listing, amount=amount, currency="INR", **extra, **kw)
 
 
 def created(

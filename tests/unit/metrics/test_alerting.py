@@ -222,9 +222,7 @@ def test_check_alert_thresholds_keeps_reporting_breaches() -> None:
 
     breaches = MetricsProcessor.check_alert_thresholds()
 
-    assert [(b.metric_name, b.status, b.threshold) for b in breaches] == [
-        ("payment_failure_rate", "red", 20.0)
-    ]
+    assert [(b.metric_name, b.status, b.threshold) for b in breaches] == [("payment_failure_rate", "red", 20.0)]
 
 
 def test_the_metrics_task_runs_the_alert_check_after_each_run() -> None:

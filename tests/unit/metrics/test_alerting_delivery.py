@@ -42,9 +42,7 @@ def hook(settings: Any) -> Iterator[WebhookServer]:
 @pytest.fixture
 def smtp(settings: Any) -> Iterator[SmtpServer]:
     with SmtpServer() as server:
-        settings.EMAIL_BACKEND = (
-            "django.core.mail.backends.smtp.EmailBackend"  # pytest-django swaps in locmem
-        )
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # pytest-django swaps in locmem
         settings.EMAIL_HOST = server.host
         settings.EMAIL_PORT = server.port
         settings.EMAIL_TIMEOUT = 5
@@ -127,9 +125,7 @@ def test_webhook_failures_are_retried_with_backoff_until_delivered(hook: Webhook
     assert (notification.status, notification.attempts, notification.last_error) == ("sent", 3, "")
 
 
-def test_a_webhook_that_never_recovers_is_given_up_after_the_last_attempt(
-    hook: WebhookServer, settings: Any
-) -> None:
+def test_a_webhook_that_never_recovers_is_given_up_after_the_last_attempt(hook: WebhookServer, settings: Any) -> None:
     settings.ANALYTICS_ALERT_DELIVERY_MAX_ATTEMPTS = 3
     breach()
     hook.fail_next(10, status=500)

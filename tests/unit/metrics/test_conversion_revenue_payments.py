@@ -67,10 +67,7 @@ def revenue_fixture() -> None:
         created("L2", "2026-02-20T10:00", category="food", host="h2"),
     )
     ingest(
-        *[
-            payment("payment_initiated", "2026-03-10T09:00", u, 500, order=f"o{u}")
-            for u in ("u1", "u2", "u3", "u4")
-        ],
+        *[payment("payment_initiated", "2026-03-10T09:00", u, 500, order=f"o{u}") for u in ("u1", "u2", "u3", "u4")],
         payment("payment_completed", "2026-03-10T10:00", "u1", 500, listing="L1", order="ou1"),
         payment("payment_completed", "2026-03-10T10:00", "u2", 300, listing="L2", order="ou2"),
         payment("payment_failed", "2026-03-10T10:00", "u2", 300, listing="L2", order="ou2b"),
@@ -141,11 +138,7 @@ def test_identity_metrics_otp_verification_and_profile_completion() -> None:
         ev("profile_updated", day, user="u7", fields_completed=2, is_verified=False),
     )
     recompute()
-    assert value("otp_verification_failure_rate", "2026-03-10") == pytest.approx(
-        100 / 3
-    )  # 1 failed / 3 outcomes
-    assert value("user_verification_completion_rate", "2026-03-10") == pytest.approx(
-        100 / 3
-    )  # u1 of u1, u2, u3
+    assert value("otp_verification_failure_rate", "2026-03-10") == pytest.approx(100 / 3)  # 1 failed / 3 outcomes
+    assert value("user_verification_completion_rate", "2026-03-10") == pytest.approx(100 / 3)  # u1 of u1, u2, u3
     assert value("profile_completion_rate", "2026-03-10") == 50.0  # u5 of u5, u6
     assert value("user_verification_completion_rate", "2026-03-11") is None

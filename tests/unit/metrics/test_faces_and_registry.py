@@ -88,9 +88,7 @@ def test_task_processor_thresholds_and_calculators() -> None:
     assert ("daily_active_users", "day") not in breaches
 
     assert KPICalculator().daily_active_users(date="2026-03-19") == 3.0
-    assert KPICalculator().calculate("daily_active_users", "2026-03-19", breakdown="platform") == {
-        "unknown": 3.0
-    }
+    assert KPICalculator().calculate("daily_active_users", "2026-03-19", breakdown="platform") == {"unknown": 3.0}
     assert KRICalculator().calculate_payment_failure_rate("2026-03-19") == 50.0
     assert KRCalculator().ticket_purchase_success_ratio("2026-03-19") is None  # no payment_initiated
     with pytest.raises(NotFound):

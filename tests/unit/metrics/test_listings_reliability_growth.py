@@ -52,12 +52,8 @@ def test_listing_cancellation_host_cancellation_success_and_sell_out() -> None:
     listings_fixture()
     recompute()
     assert value("listing_cancellation_rate", "2026-03-10") == 50.0  # L1, L2, L6 of six
-    assert value("host_cancellation_rate", "2026-03-10") == pytest.approx(
-        100 / 3
-    )  # L1 of requested L1, L3, L6
-    assert value("event_success_rate", "2026-03-10") == pytest.approx(
-        200 / 3
-    )  # L3, L4 of finished L3, L4, L5
+    assert value("host_cancellation_rate", "2026-03-10") == pytest.approx(100 / 3)  # L1 of requested L1, L3, L6
+    assert value("event_success_rate", "2026-03-10") == pytest.approx(200 / 3)  # L3, L4 of finished L3, L4, L5
     assert value("sell_out_rate", "2026-03-10") == pytest.approx(100 / 3)  # L4
     assert value("event_success_rate", "2026-03-10", breakdown="category=food") == 100.0
     assert value("listing_cancellation_rate", "2026-03-11") is None  # nothing scheduled: no data

@@ -38,9 +38,7 @@ def test_retention_is_the_share_of_the_cohort_active_exactly_on_day_n() -> None:
 
 
 def test_a_late_event_moves_a_user_into_an_earlier_cohort_and_both_cohorts_are_recomputed() -> None:
-    ingest(
-        seen("u1", "2026-03-10"), seen("u1", "2026-03-11"), seen("u4", "2026-03-11"), seen("u4", "2026-03-12")
-    )
+    ingest(seen("u1", "2026-03-10"), seen("u1", "2026-03-11"), seen("u4", "2026-03-11"), seen("u4", "2026-03-12"))
     recompute()
     assert value("retention_rate_1d", "2026-03-10") == 100.0  # {u1}: back on Mar 11
     assert value("retention_rate_1d", "2026-03-11") == 100.0  # {u4}: back on Mar 12 (u1 is a Mar 10 user)

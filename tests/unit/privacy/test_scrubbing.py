@@ -74,19 +74,13 @@ def test_ip_is_truncated_to_24_or_48(ip: str, prefix: str) -> None:
 def test_forwarded_for_is_ignored_from_an_untrusted_peer() -> None:
     headers = {"x-forwarded-for": "198.51.100.23"}
     assert client_ip_prefix(peer="203.0.113.77", headers=headers, trusted_proxies=[]) == "203.0.113.0/24"
-    assert (
-        client_ip_prefix(peer="203.0.113.77", headers=headers, trusted_proxies=["10.0.0.0/8"])
-        == "203.0.113.0/24"
-    )
+    assert client_ip_prefix(peer="203.0.113.77", headers=headers, trusted_proxies=["10.0.0.0/8"]) == "203.0.113.0/24"
 
 
 def test_forwarded_for_is_honoured_from_a_trusted_proxy() -> None:
     headers = {"x-forwarded-for": "6.6.6.6, 198.51.100.23, 10.0.0.9"}
     # The right-most hop that is not a trusted proxy is the client; the left-most can be forged.
-    assert (
-        client_ip_prefix(peer="10.0.0.5", headers=headers, trusted_proxies=["10.0.0.0/8"])
-        == "198.51.100.0/24"
-    )
+    assert client_ip_prefix(peer="10.0.0.5", headers=headers, trusted_proxies=["10.0.0.0/8"]) == "198.51.100.0/24"
 
 
 def prepare(**fields: Any) -> Any:

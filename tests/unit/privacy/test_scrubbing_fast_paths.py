@@ -176,9 +176,9 @@ def test_scrub_text_matches_the_reference_on_random_texts() -> None:
     for _ in range(5000):
         text = "".join(rng.choice(atoms) for _ in range(rng.randint(1, 14)))
         for identifier in (False, True):
-            assert scrubbing.scrub_text(text, identifier=identifier) == _reference_scrub(
-                text, identifier=identifier
-            ), text
+            assert scrubbing.scrub_text(text, identifier=identifier) == _reference_scrub(text, identifier=identifier), (
+                text
+            )
 
 
 def test_remembered_values_never_include_anything_scrubbing_changed() -> None:

@@ -17,10 +17,16 @@ STRONG = "a-production-secret-that-is-long-and-random-8f3a9c1d2e7b"
 def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "JWT_SECRET_KEY")}
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-         "print(settings.JWT_KEY_ID)"],
-        cwd=ROOT, env={**clean, "DJANGO_SETTINGS_MODULE": "loopin_backend.settings", **env},
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.JWT_KEY_ID)",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "loopin_backend.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -64,11 +70,18 @@ def test_unknown_business_time_zone_is_refused() -> None:
 
 def test_documented_celery_app_declares_every_queue_and_the_sweeper() -> None:
     result = subprocess.run(
-        [sys.executable, "-c",
-         "from loopin_backend.celery import app; import django; django.setup(); app.loader.import_default_modules();"
-         "print(sorted(q.name for q in app.conf.task_queues)); print(sorted(app.conf.beat_schedule));"
-         "print('analytics.tasks.processing.process_new_events' in app.tasks)"],
-        cwd=ROOT, env={**os.environ}, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "from loopin_backend.celery import app; import django; django.setup(); app.loader.import_default_modules();"
+            "print(sorted(q.name for q in app.conf.task_queues)); print(sorted(app.conf.beat_schedule));"
+            "print('analytics.tasks.processing.process_new_events' in app.tasks)",
+        ],
+        cwd=ROOT,
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     queues, schedule, registered = result.stdout.strip().splitlines()

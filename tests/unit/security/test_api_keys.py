@@ -42,9 +42,7 @@ def test_both_header_styles_are_accepted(client: TestClient, write_key: str, sty
     ids=["none", "empty_header", "empty_bearer", "basic_auth", "unknown_x_api_key", "unknown_bearer"],
 )
 @pytest.mark.parametrize("url", [TRACK, BATCH])
-def test_missing_or_unknown_key_is_401(
-    client: TestClient, headers: dict[str, str], code: str, url: str
-) -> None:
+def test_missing_or_unknown_key_is_401(client: TestClient, headers: dict[str, str], code: str, url: str) -> None:
     response = client.post(url, json=event() if url == TRACK else [event()], headers=headers)
     assert_error(response, 401, code)
     assert response.headers["WWW-Authenticate"] == "Bearer"
@@ -68,9 +66,7 @@ def test_revoking_one_key_leaves_the_others_working(client: TestClient, write_ke
 
 
 @pytest.mark.parametrize("style", ["x_api_key", "bearer"])
-def test_a_valid_jwt_is_not_a_write_key(
-    client: TestClient, admin_headers: dict[str, str], style: str
-) -> None:
+def test_a_valid_jwt_is_not_a_write_key(client: TestClient, admin_headers: dict[str, str], style: str) -> None:
     token = admin_headers["Authorization"].removeprefix("Bearer ")
     headers = {"X-API-Key": token} if style == "x_api_key" else admin_headers
     assert_error(client.post(TRACK, json=event(), headers=headers), 401, "invalid_api_key")

@@ -74,12 +74,25 @@ def test_host_token_without_host_id_is_refused_at_issue() -> None:
         (lambda: _sign(_claims(role="host")), "invalid_token"),
         (lambda: _sign(_claims(exp=None)), "invalid_token"),
         (lambda: _sign(_claims(sub=None)), "invalid_token"),
-        (lambda: jwt.encode(_claims(), None, algorithm="none", headers={"kid": django_settings.JWT_KEY_ID}),
-         "invalid_token"),
+        (
+            lambda: jwt.encode(_claims(), None, algorithm="none", headers={"kid": django_settings.JWT_KEY_ID}),
+            "invalid_token",
+        ),
         (lambda: "not-a-jwt", "invalid_token"),
     ],
-    ids=["expired", "wrong-aud", "wrong-iss", "wrong-key", "wrong-kid", "unknown-role", "host-without-host-id",
-         "no-exp", "no-sub", "alg-none", "garbage"],
+    ids=[
+        "expired",
+        "wrong-aud",
+        "wrong-iss",
+        "wrong-key",
+        "wrong-kid",
+        "unknown-role",
+        "host-without-host-id",
+        "no-exp",
+        "no-sub",
+        "alg-none",
+        "garbage",
+    ],
 )
 def test_bad_tokens_are_refused(token_factory: object, code: str) -> None:
     with pytest.raises(Unauthenticated) as caught:
@@ -92,9 +105,11 @@ def test_rs256_tokens_sign_with_private_and_verify_with_public_key(settings: obj
     private_pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     settings.JWT_ALGORITHM = "RS256"  # type: ignore[attr-defined]
     settings.JWT_SIGNING_KEY = private_pem  # type: ignore[attr-defined]
     settings.JWT_VERIFYING_KEY = public_pem  # type: ignore[attr-defined]
@@ -141,7 +156,11 @@ def test_issue_token_command_prints_only_a_token_the_server_accepts(client: Test
     """With DEBUG on and no JWT key, `issue_token` and the server derive the same development key."""
     result = subprocess.run(
         [sys.executable, "manage.py", "issue_token", "--role", "admin", "--sub", "cli-test", "--ttl-minutes", "5"],
-        capture_output=True, text=True, env=_test_database_env(), check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        env=_test_database_env(),
+        check=True,
+        timeout=60,
     )
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1
@@ -154,7 +173,10 @@ def test_issue_token_command_prints_only_a_token_the_server_accepts(client: Test
 def test_issue_token_command_refuses_host_without_host_id() -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", "issue_token", "--role", "host"],
-        capture_output=True, text=True, env=_test_database_env(), timeout=60,
+        capture_output=True,
+        text=True,
+        env=_test_database_env(),
+        timeout=60,
     )
     assert result.returncode != 0
     assert "host-id" in result.stderr

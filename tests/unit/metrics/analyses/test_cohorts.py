@@ -50,9 +50,7 @@ def activity() -> None:
 
 def test_day_cohorts_report_share_active_on_day_n_and_leave_incomplete_days_null() -> None:
     activity()
-    result = retention_run(
-        query=RetentionQuery(range=DateRange(date(2026, 3, 10), date(2026, 3, 19)), intervals=3)
-    )
+    result = retention_run(query=RetentionQuery(range=DateRange(date(2026, 3, 10), date(2026, 3, 19)), intervals=3))
     cohorts = {c.cohort_start: c for c in result.cohorts}
     assert sorted(cohorts) == [date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 19)]
     mar10 = cohorts[date(2026, 3, 10)]

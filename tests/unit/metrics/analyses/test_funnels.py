@@ -94,14 +94,12 @@ def test_a_wider_window_lets_the_late_check_in_convert() -> None:
 def test_funnel_breakdown_by_listing_category_and_entry_platform() -> None:
     marketplace()
     by_category = {
-        s.breakdown_value: s
-        for s in funnel_run(query=FunnelQuery(range=MAR10, breakdown="category")).breakdown
+        s.breakdown_value: s for s in funnel_run(query=FunnelQuery(range=MAR10, breakdown="category")).breakdown
     }
     assert by_category["music"].entrants == 3 and by_category["music"].converted == 1  # u1 of u1, u3, u4
     assert by_category["food"].entrants == 1 and by_category["food"].conversion_rate == 100.0
     by_platform = {
-        s.breakdown_value: s
-        for s in funnel_run(query=FunnelQuery(range=MAR10, breakdown="platform")).breakdown
+        s.breakdown_value: s for s in funnel_run(query=FunnelQuery(range=MAR10, breakdown="platform")).breakdown
     }
     assert (by_platform["mobile"].entrants, by_platform["mobile"].converted) == (3, 1)
     assert (by_platform["desktop"].entrants, by_platform["desktop"].converted) == (1, 1)

@@ -20,9 +20,7 @@ RANGE = DateRange(date(2026, 3, 10), date(2026, 3, 16))
 def views() -> None:
     ingest(
         ev("page_view", "2026-03-10T23:30", user="u1", device="mobile", path="/a"),  # 18:00 UTC: Mar 10
-        ev(
-            "page_view", "2026-03-11T00:15", user="u1", device="mobile", path="/a"
-        ),  # 18:45 UTC Mar 10: Mar 11
+        ev("page_view", "2026-03-11T00:15", user="u1", device="mobile", path="/a"),  # 18:45 UTC Mar 10: Mar 11
         ev("page_view", "2026-03-11T09:00", user="u2", device="desktop", path="/b"),
         ev("page_view", "2026-03-11T09:30", anon="a1", device="desktop", path="/a"),
         ev("page_view", "2026-03-16T09:00", user="u2", device="desktop", path="/a"),  # Monday: next week
@@ -56,9 +54,7 @@ def test_breakdown_by_platform_and_property_filter() -> None:
         query=TrendsQuery(event="page_view", range=RANGE, properties=parse_property_filters(["path=/a"]))
     ).series
     assert filtered[0].total == 4
-    by_path = trends_run(
-        query=TrendsQuery(event="page_view", range=RANGE, breakdown="properties.path")
-    ).series
+    by_path = trends_run(query=TrendsQuery(event="page_view", range=RANGE, breakdown="properties.path")).series
     assert {s.breakdown_value: s.total for s in by_path} == {"/a": 4, "/b": 1}
     no_listing = trends_run(
         query=TrendsQuery(event="page_view", range=RANGE, breakdown="listing_id", math="unique_users")
