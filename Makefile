@@ -22,10 +22,14 @@ $(STAMP): pyproject.toml
 migrate: $(STAMP) .env
 	$(PY) manage.py migrate --noinput
 
+# migrate; on an empty database simulate a default platform (once) and compute its metrics; serve.
 run: migrate
+	$(PY) manage.py bootstrap
 	$(PY) -m uvicorn loopin_backend.asgi:application --host $(HOST) --port $(PORT)
 
-serve: run
+# serve without populating
+serve: migrate
+	$(PY) -m uvicorn loopin_backend.asgi:application --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(PY) -m tests.tiers

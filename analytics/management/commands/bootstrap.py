@@ -1,0 +1,107 @@
+"""python manage.py bootstrap — what `make run` does between migrate and serve.
+
+On an empty database it simulates a default Loopin platform through the ingestion pipeline,
+processes it and computes the metrics, so the service starts populated. Running it again changes
+nothing: a database that already holds tracked events is left alone, the demo write key and (in
+development) the admin login are created once and kept in $ANALYTICS_DATA_DIR.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from analytics import clock
+from analytics.metrics.calculation import metrics_backfill
+from analytics.models import UserEvent
+from analytics.security.api_keys import api_key_create
+from analytics.simulator import SimulationArgumentError, config_build, simulation_run
+from analytics.simulator.sinks import InProcessSink
+
+DEMO_KEY_FILE = "demo_write_key.txt"
+ADMIN_PASSWORD_FILE = "admin_password.txt"  # noqa: S105  (a file name, not a password)
+ADMIN_USERNAME = "admin"
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.write_text(text + "\n")
+    os.chmod(path, 0o600)
+
+
+class Command(BaseCommand):
+    help = "Populate an empty service with a simulated Loopin platform (once) and print how to use it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--users", type=int, default=3000, help="Simulated users (default 3000)")
+        parser.add_argument("--days", type=int, default=120, help="Simulated days up to today (default 120)")
+        parser.add_argument("--seed", type=int, default=7, help="Simulation seed (default 7)")
+        parser.add_argument("--no-anomalies", action="store_true", help="No labelled incidents in the data")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bars")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        data_dir: Path = settings.DATA_DIR
+        if UserEvent.objects.exists():
+            self.stdout.write(f"database already holds {UserEvent.objects.count():,} tracked events: not simulating")
+        else:
+            self._simulate(options)
+        key_path = data_dir / DEMO_KEY_FILE
+        if not key_path.exists():
+            _write_private(key_path, api_key_create(name="demo (make run)", actor="cli:bootstrap").key)
+        admin_line = self._admin(data_dir)
+        self.stdout.write(
+            "\nLoopin Analytics is ready:\n"
+            "  API docs  http://127.0.0.1:8000/api/docs\n"
+            "  health    http://127.0.0.1:8000/api/analytics/health\n"
+            f"  admin     http://127.0.0.1:8000/admin/  {admin_line}\n"
+            f"  write key {key_path} (send as X-API-Key)\n"
+            "  a token   .venv/bin/python manage.py issue_token --role admin\n"
+        )
+
+    def _simulate(self, options: dict[str, Any]) -> None:
+        today = clock.now().astimezone(ZoneInfo(settings.ANALYTICS_TIME_ZONE)).date()
+        try:
+            config = config_build(
+                users=options["users"],
+                days=options["days"],
+                seed=options["seed"],
+                end_date=None,
+                time_zone=settings.ANALYTICS_TIME_ZONE,
+                today=today,
+                anomalies=not options["no_anomalies"],
+                batch_size=settings.ANALYTICS_BATCH_SIZE,
+            )
+        except SimulationArgumentError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            f"empty database: simulating {config.users:,} users over {config.days} days (seed {config.seed})"
+        )
+        report = simulation_run(
+            config=config, sink=InProcessSink(), data_dir=settings.DATA_DIR, progress=not options["no_progress"]
+        )
+        self.stdout.write(
+            f"stored {report.delivery.stored:,} tracked events in {report.seconds:.0f} s; "
+            f"ground truth: {report.truth_path}"
+        )
+        result = metrics_backfill(since=config.start_date)
+        self.stdout.write(f"metrics computed: {result.rows:,} rows over {result.periods:,} periods")
+
+    def _admin(self, data_dir: Path) -> str:
+        """In development, an `admin` login created once with a random password kept in DATA_DIR."""
+        if not settings.DEBUG:
+            return "(log in with an account from `manage.py createsuperuser`)"
+        password_path = data_dir / ADMIN_PASSWORD_FILE
+        user_model = get_user_model()
+        if not user_model.objects.filter(username=ADMIN_USERNAME).exists():
+            password = secrets.token_urlsafe(12)
+            user_model.objects.create_superuser(username=ADMIN_USERNAME, email="", password=password)
+            _write_private(password_path, password)
+        if password_path.exists():
+            return f"user '{ADMIN_USERNAME}', password in {password_path}"
+        return f"user '{ADMIN_USERNAME}' (password set earlier)"

@@ -1,0 +1,1 @@
+"""Behaviour of the simulated platform: sessions, the marketplace, churn — driven by `engine.Simulation`."""

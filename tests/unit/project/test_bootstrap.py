@@ -1,0 +1,56 @@
+"""`make run`'s bootstrap populates an empty service once and never duplicates anything."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from analytics.models import ApiKey, BusinessMetric, UserEvent
+from analytics.security.api_keys import api_key_authenticate
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _bootstrap() -> str:
+    out = StringIO()
+    call_command(
+        "bootstrap", "--users", "30", "--days", "10", "--seed", "3", "--no-anomalies", "--no-progress", stdout=out
+    )
+    return out.getvalue()
+
+
+def test_bootstrap_populates_an_empty_service_once(tmp_path: Path, settings_data_dir: Path) -> None:
+    first = _bootstrap()
+    events = UserEvent.objects.count()
+    assert events > 0
+    assert UserEvent.objects.filter(processed_at__isnull=True).count() == 0
+    assert BusinessMetric.objects.exists()
+    assert (settings_data_dir / "ground_truth.json").exists()
+    key = (settings_data_dir / "demo_write_key.txt").read_text().strip()
+    assert api_key_authenticate(key).name == "demo (make run)"
+    assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()
+    assert "http://127.0.0.1:8000/api/docs" in first
+
+    second = _bootstrap()
+    assert "not simulating" in second
+    assert UserEvent.objects.count() == events
+    assert ApiKey.objects.count() == 1
+    assert get_user_model().objects.count() == 1
+
+
+@pytest.fixture
+def settings_data_dir(settings: object, tmp_path: Path) -> Path:
+    settings.DATA_DIR = tmp_path  # type: ignore[attr-defined]
+    settings.DEBUG = True  # type: ignore[attr-defined]  # the development admin login is a DEBUG feature
+    return tmp_path
+
+
+def test_bootstrap_creates_no_admin_login_in_production_mode(settings: object, tmp_path: Path) -> None:
+    settings.DATA_DIR = tmp_path  # type: ignore[attr-defined]
+    settings.DEBUG = False  # type: ignore[attr-defined]
+    assert "createsuperuser" in _bootstrap()
+    assert not get_user_model().objects.exists()
