@@ -23,6 +23,7 @@ from analytics.metrics.calculation import metrics_backfill
 from analytics.models import UserEvent
 from analytics.security.api_keys import api_key_create
 from analytics.simulator import SimulationArgumentError, config_build, simulation_run
+from analytics.simulator.quiet import quiet_batch_logs
 from analytics.simulator.sinks import InProcessSink
 
 DEMO_KEY_FILE = "demo_write_key.txt"
@@ -46,6 +47,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bars")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        quiet_batch_logs(options["verbosity"])
         data_dir: Path = settings.DATA_DIR
         if UserEvent.objects.exists():
             self.stdout.write(f"database already holds {UserEvent.objects.count():,} tracked events: not simulating")

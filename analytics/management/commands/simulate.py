@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics import clock
 from analytics.simulator import SimulationArgumentError, SimulationReport, config_build, simulation_run
+from analytics.simulator.quiet import quiet_batch_logs
 from analytics.simulator.sinks import DeliveryFailed, HttpSink, InProcessSink, Sink
 
 
@@ -27,24 +28,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--users", type=int, default=3000, help="Number of users who sign up (default 3000)"
-        )
-        parser.add_argument(
-            "--days", type=int, default=120, help="Length of the window in days (default 120)"
-        )
-        parser.add_argument(
-            "--seed", type=int, default=7, help="Random seed: same seed, same data (default 7)"
-        )
+        parser.add_argument("--users", type=int, default=3000, help="Number of users who sign up (default 3000)")
+        parser.add_argument("--days", type=int, default=120, help="Length of the window in days (default 120)")
+        parser.add_argument("--seed", type=int, default=7, help="Random seed: same seed, same data (default 7)")
         parser.add_argument(
             "--end-date",
             default=None,
             help="YYYY-MM-DD: the window ends at the start of this day (business time zone); default today",
         )
         parser.add_argument("--anomalies", action="store_true", help="Inject labelled incidents")
-        parser.add_argument(
-            "--url", default=None, help="Send over HTTP to this service (e.g. http://127.0.0.1:8000)"
-        )
+        parser.add_argument("--url", default=None, help="Send over HTTP to this service (e.g. http://127.0.0.1:8000)")
         parser.add_argument("--key", default=None, help="Write key for --url")
         parser.add_argument(
             "--batch-size",
@@ -55,6 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bars")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        quiet_batch_logs(options["verbosity"])
         url, key = options["url"], options["key"]
         if url and not key:
             raise CommandError("--url needs --key (a write key: manage.py create_api_key --name simulator)")
@@ -63,9 +57,7 @@ class Command(BaseCommand):
         if url:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise CommandError(
-                    f"--url must be an http(s) URL such as http://127.0.0.1:8000 (got {url!r})"
-                )
+                raise CommandError(f"--url must be an http(s) URL such as http://127.0.0.1:8000 (got {url!r})")
         today = clock.now().astimezone(ZoneInfo(settings.ANALYTICS_TIME_ZONE)).date()
         try:
             config = config_build(
@@ -81,9 +73,7 @@ class Command(BaseCommand):
         except SimulationArgumentError as exc:
             raise CommandError(str(exc)) from None
         if not settings.ANALYTICS_ENABLED and not url:
-            raise CommandError(
-                "analytics collection is disabled (ANALYTICS_ENABLED=false): nothing would be stored"
-            )
+            raise CommandError("analytics collection is disabled (ANALYTICS_ENABLED=false): nothing would be stored")
         progress = not options["no_progress"]
         try:
             if url:
@@ -99,9 +89,7 @@ class Command(BaseCommand):
                     )
             else:
                 sink: Sink = InProcessSink()
-                report = simulation_run(
-                    config=config, sink=sink, data_dir=settings.DATA_DIR, progress=progress
-                )
+                report = simulation_run(config=config, sink=sink, data_dir=settings.DATA_DIR, progress=progress)
         except DeliveryFailed as exc:
             raise CommandError(str(exc)) from None
         self._summary(report)
