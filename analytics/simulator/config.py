@@ -87,9 +87,7 @@ def config_build(
         try:
             end = date.fromisoformat(end_date)
         except ValueError:
-            raise SimulationArgumentError(
-                f"--end-date must be a date written YYYY-MM-DD (got {end_date!r})"
-            ) from None
+            raise SimulationArgumentError(f"--end-date must be a date written YYYY-MM-DD (got {end_date!r})") from None
     if end > today:
         raise SimulationArgumentError(
             f"--end-date {end.isoformat()} is in the future (today is {today.isoformat()} in {time_zone}); "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The version of the generative model; written to the ground truth so evaluations can tell runs apart.
-MODEL_VERSION = "1.0"
+MODEL_VERSION = "1.1"
 
 CATEGORIES: tuple[str, ...] = ("music", "tech", "food", "sports", "art", "networking", "wellness", "comedy")
 
@@ -342,7 +342,7 @@ REVIEW_EXTREME_BOOST = 1.4  # reviews are likelier after very good or very bad e
 FEEDBACK_SHARE = 0.004  # share of sessions with app feedback
 
 # --- Platform telemetry -------------------------------------------------------------------------------------
-API_SAMPLE = 0.2  # share of API-backed actions whose request is tracked as api_request
+API_SAMPLE = 0.1  # share of API-backed actions whose request is tracked as api_request
 API_5XX = 0.004
 API_4XX = 0.02
 APP_ERROR = 0.008  # probability that a session hits an app error
@@ -384,12 +384,11 @@ MOBILE_AGENTS: tuple[str, ...] = (
 )
 MOBILE_AGENT_WEIGHTS = (0.3, 0.25, 0.2, 0.15, 0.1)
 DESKTOP_AGENTS: tuple[str, ...] = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/122.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.3 Safari/605.1.15",
     "Mozilla/5.0 (X11; Linux x86_64; rv:123.0) Gecko/20100101 Firefox/123.0",
 )
 DESKTOP_AGENT_WEIGHTS = (0.6, 0.3, 0.1)
 SCREENS_EXTRA = ("profile", "my_events", "notifications", "settings", "explore")
-EXTRA_SCREENS_PER_SESSION = 0.35  # other screens per session (Poisson)
+EXTRA_SCREENS_PER_SESSION = 0.25  # other screens per session (Poisson)

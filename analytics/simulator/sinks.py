@@ -124,9 +124,7 @@ class HttpSink:
                 last_error = f"HTTP {response.status_code}"
             if attempt < self.attempts:
                 delay = self.backoff * 2 ** (attempt - 1)
-                logger.warning(
-                    "simulator.batch_retry attempt=%d error=%s delay=%.1f", attempt, last_error, delay
-                )
+                logger.warning("simulator.batch_retry attempt=%d error=%s delay=%.1f", attempt, last_error, delay)
                 time.sleep(delay)
         raise DeliveryFailed(f"could not deliver a batch after {self.attempts} attempts ({last_error})")
 

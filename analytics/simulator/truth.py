@@ -82,16 +82,13 @@ def persona_separability(users: list[User]) -> float:
     vectors = [_trait_vector(user) for user in users]
     width = len(vectors[0])
     means = [sum(v[i] for v in vectors) / len(vectors) for i in range(width)]
-    spreads = [
-        math.sqrt(sum((v[i] - means[i]) ** 2 for v in vectors) / len(vectors)) or 1.0 for i in range(width)
-    ]
+    spreads = [math.sqrt(sum((v[i] - means[i]) ** 2 for v in vectors) / len(vectors)) or 1.0 for i in range(width)]
     scaled = [[(v[i] - means[i]) / spreads[i] for i in range(width)] for v in vectors]
     groups: dict[str, list[list[float]]] = {}
     for user, vector in zip(users, scaled, strict=True):
         groups.setdefault(user.persona, []).append(vector)
     centroids = {
-        name: [sum(v[i] for v in members) / len(members) for i in range(width)]
-        for name, members in groups.items()
+        name: [sum(v[i] for v in members) / len(members) for i in range(width)] for name, members in groups.items()
     }
     hits = 0
     for user, vector in zip(users, scaled, strict=True):
@@ -121,8 +118,7 @@ def _users(sim: Simulation) -> list[dict[str, Any]]:
                 "platform": "app" if user.on_app else "web",
                 "is_host": user.host is not None,
                 "preferences": {
-                    category: round(share, 5)
-                    for category, share in zip(p.CATEGORIES, user.preferences, strict=True)
+                    category: round(share, 5) for category, share in zip(p.CATEGORIES, user.preferences, strict=True)
                 },
                 "traits": _traits(user),
                 "state_at_end": {

@@ -255,9 +255,7 @@ def _signup_days(rng: random.Random, config: SimulationConfig, calendar: Calenda
 
 def _user(rng: random.Random, ids: IdSource, index: int, signup_day: int) -> User:
     persona = rng.choices(p.PERSONAS, weights=[spec.share for spec in p.PERSONAS])[0]
-    alphas = tuple(
-        persona.preference_concentration * len(p.CATEGORIES) * bias for bias in persona.category_bias
-    )
+    alphas = tuple(persona.preference_concentration * len(p.CATEGORIES) * bias for bias in persona.category_bias)
     preferences = dirichlet(rng, alphas)
     on_app = rng.random() < persona.mobile_share
     if on_app:
@@ -298,9 +296,7 @@ def _user(rng: random.Random, ids: IdSource, index: int, signup_day: int) -> Use
     )
     # Views pick a favourite category most of the time and browse the rest.
     explore = p.EXPLORATION / len(p.CATEGORIES)
-    user.category_cumulative = tuple(
-        accumulate((1 - p.EXPLORATION) * share + explore for share in preferences)
-    )
+    user.category_cumulative = tuple(accumulate((1 - p.EXPLORATION) * share + explore for share in preferences))
     return user
 
 

@@ -77,7 +77,7 @@ class Command(BaseCommand):
                 time_zone=settings.ANALYTICS_TIME_ZONE,
                 today=today,
                 anomalies=not options["no_anomalies"],
-                batch_size=settings.ANALYTICS_BATCH_SIZE,
+                batch_size=5000,  # in-process: larger batches load faster (docs/benchmarks.md)
             )
         except SimulationArgumentError as exc:
             raise CommandError(str(exc)) from None

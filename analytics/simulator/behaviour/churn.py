@@ -61,9 +61,7 @@ def churn_probability(user: User, *, first_day: int, horizon: int = p.CHURN_HORI
     return min(1.0, max(0.0, churned))
 
 
-def churn_outcome(
-    user: User, *, first_day: int, rng: random.Random, horizon: int = p.CHURN_HORIZON_DAYS
-) -> int | None:
+def churn_outcome(user: User, *, first_day: int, rng: random.Random, horizon: int = p.CHURN_HORIZON_DAYS) -> int | None:
     """Run the chain through the hidden horizon (no events); the day the user churns, or None."""
     if user.status == CHURNED:
         return user.churned_day

@@ -150,9 +150,7 @@ class Simulation:
         lead = p.MIN_REQUEST_LEAD_HOURS * 3600.0
         for key, bucket in self.open_listings.items():
             self.open_listings[key] = [
-                listing
-                for listing in bucket
-                if listing.cancelled_at is None and now < listing.starts_at - lead
+                listing for listing in bucket if listing.cancelled_at is None and now < listing.starts_at - lead
             ]
 
     # --- listings on offer ---------------------------------------------------------------------------

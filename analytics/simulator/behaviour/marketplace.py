@@ -123,9 +123,7 @@ def listing_update(sim: Simulation, at: float, listing: Listing) -> None:
     if listing.cancelled_at is not None or at >= listing.starts_at:
         return
     rng = sim.rng
-    fields = rng.choice(
-        (["description"], ["title"], ["capacity"], ["cover_image"], ["description", "cover_image"])
-    )
+    fields = rng.choice((["description"], ["title"], ["capacity"], ["cover_image"], ["description", "cover_image"]))
     properties: dict[str, Any] = {
         "listing_id": listing.listing_id,
         "host_id": listing.host.host_id,
@@ -263,9 +261,7 @@ def host_decide(sim: Simulation, at: float, request: JoinRequest) -> None:
     if reason:
         request.status = "declined"
         user.frustration += p.FRUSTRATION["request_declined"]
-        sim.emit.backend(
-            "event_request_declined", at, user_id=user.user_id, properties={**base, "reason": reason}
-        )
+        sim.emit.backend("event_request_declined", at, user_id=user.user_id, properties={**base, "reason": reason})
         return
     request.status = "accepted"
     sim.emit.backend(
@@ -337,9 +333,7 @@ def payment_session(sim: Simulation, at: float, request: JoinRequest) -> None:
 
 def refund(sim: Simulation, at: float, subject: tuple[JoinRequest, str]) -> None:
     request, reason = subject
-    sim.emit.backend(
-        "payment_refunded", at, user_id=request.user.user_id, properties=_payment(request, reason=reason)
-    )
+    sim.emit.backend("payment_refunded", at, user_id=request.user.user_id, properties=_payment(request, reason=reason))
 
 
 def chargeback(sim: Simulation, at: float, request: JoinRequest) -> None:

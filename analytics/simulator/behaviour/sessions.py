@@ -60,9 +60,7 @@ def pick_listing(sim: Simulation, user: User, at: float, category: int | None = 
         if sim.listing_open(chosen, at):
             return chosen
     # Nothing open in the categories drawn: the home feed shows whatever is on offer in the city.
-    stocked = [
-        bucket for index in range(len(p.CATEGORIES)) if (bucket := sim.open_listings.get((user.city, index)))
-    ]
+    stocked = [bucket for index in range(len(p.CATEGORIES)) if (bucket := sim.open_listings.get((user.city, index)))]
     if stocked:
         bucket = stocked[rng.randrange(len(stocked))]
         chosen = bucket[rng.randrange(len(bucket))]
@@ -138,10 +136,7 @@ def _view(sim: Simulation, visit: Visit, listing: Listing) -> None:
 
 
 def _wants(sim: Simulation, user: User, listing: Listing, at: float) -> bool:
-    if (
-        listing.listing_id in user.requested
-        or listing.confirmed_seats + listing.held_seats >= listing.capacity
-    ):
+    if listing.listing_id in user.requested or listing.confirmed_seats + listing.held_seats >= listing.capacity:
         return False
     affinity = min(2.5, user.affinity(listing.category_index))
     chance = (

@@ -101,14 +101,10 @@ def test_traffic_drops_inside_its_window(incidents: dict[str, Any]) -> None:
     start, end = _between(incidents["traffic_drop"])
     span = end - start
     # Browsing sessions (they open on the home screen); sessions a booking triggers still happen.
-    visits = UserEvent.objects.filter(
-        Q(properties__screen="home") | Q(properties__path="/"), event_name="page_view"
-    )
+    visits = UserEvent.objects.filter(Q(properties__screen="home") | Q(properties__path="/"), event_name="page_view")
 
     def sessions(since: datetime, until: datetime) -> int:
-        return (
-            visits.filter(timestamp__gte=since, timestamp__lt=until).values("session_id").distinct().count()
-        )
+        return visits.filter(timestamp__gte=since, timestamp__lt=until).values("session_id").distinct().count()
 
     during = sessions(start, end)
     assert during < 0.6 * min(sessions(start - span, start), sessions(end, end + span))

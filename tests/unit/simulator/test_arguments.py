@@ -31,9 +31,7 @@ from analytics.simulator.config import SimulationArgumentError, config_build
         ({"url": "localhost:8000", "key": "k"}, r"--url must be an http\(s\) URL"),
     ],
 )
-def test_impossible_arguments_are_refused_with_a_clear_message(
-    options: dict[str, object], message: str
-) -> None:
+def test_impossible_arguments_are_refused_with_a_clear_message(options: dict[str, object], message: str) -> None:
     arguments = {"users": 10, "days": 7, "seed": 1, "end_date": "2026-02-01", "no_progress": True, **options}
     with pytest.raises(CommandError, match=message):
         call_command("simulate", **arguments)
@@ -49,9 +47,7 @@ def test_the_window_ends_at_the_start_of_the_end_date_in_the_business_time_zone(
 
 
 def test_the_end_date_defaults_to_today() -> None:
-    config = config_build(
-        users=1, days=3, seed=0, end_date=None, time_zone="Asia/Kolkata", today=date(2026, 5, 4)
-    )
+    config = config_build(users=1, days=3, seed=0, end_date=None, time_zone="Asia/Kolkata", today=date(2026, 5, 4))
     assert config.end_date == date(2026, 5, 4)
 
 

@@ -16,9 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _generated(seed: int) -> list[dict[str, object]]:
-    config = config_build(
-        users=40, days=10, seed=seed, end_date=END_DATE, time_zone="Asia/Kolkata", today=TODAY
-    )
+    config = config_build(users=40, days=10, seed=seed, end_date=END_DATE, time_zone="Asia/Kolkata", today=TODAY)
     return [event for events, _ in Simulation(config).days() for event in events]
 
 

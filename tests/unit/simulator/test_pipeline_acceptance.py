@@ -40,7 +40,7 @@ def test_every_generated_event_is_stored_and_none_rejected(run: Run) -> None:
 
 
 def test_the_simulation_covers_the_tracking_plan(run: Run) -> None:
-    run(users=150, days=28)
+    run(users=300, days=42, batch_size=5000)
     names = set(UserEvent.objects.values_list("event_name", flat=True).distinct())
     missing = set(TRACKING_PLAN) - RARE - names
     assert not missing, missing
@@ -49,9 +49,7 @@ def test_the_simulation_covers_the_tracking_plan(run: Run) -> None:
 def test_scrubbing_finds_nothing_to_change_in_simulated_properties(run: Run) -> None:
     """No false positives: review texts, ids, paths and dates reach the table as sent."""
     run(users=80, days=21)
-    config = config_build(
-        users=80, days=21, seed=11, end_date=END_DATE, time_zone="Asia/Kolkata", today=TODAY
-    )
+    config = config_build(users=80, days=21, seed=11, end_date=END_DATE, time_zone="Asia/Kolkata", today=TODAY)
     sent = {e["uuid"]: e for events, _ in Simulation(config).days() for e in events}
     stored = dict(UserEvent.objects.values_list("uuid", "properties"))
     assert len(stored) == len(sent)
@@ -85,3 +83,17 @@ def test_sessions_follow_local_habits(run: Run) -> None:
     ]
     night = sum(1 for hour in hours if 2 <= hour < 7)
     assert hours and night / len(hours) < 0.1
+
+
+def test_the_bulk_load_leaves_the_connection_settings_as_it_found_them(run: Run) -> None:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the WAL checkpoint tuning applies to SQLite only")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        before = cursor.fetchone()
+    run()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        assert cursor.fetchone() == before
