@@ -8,33 +8,27 @@ reporting period, so it means exactly what docs/metrics.md says:
 - new_users: identified users whose first active business day is in the window;
 - total_revenue: `net_revenue` over the window (completed - refunded - charged back);
 - active_users_today: distinct identified users active on the current business day;
-- conversion_rate: `overall_conversion_rate` over the window (the one figure that follows journeys in
-  the tracked events; memoised per window and metrics run — the current day's stored
-  `overall_conversion_rate` row is rewritten by every run — for at most `_CONVERSION_TTL` seconds);
+- conversion_rate: `overall_conversion_rate` over the window (from the funnel-reach rollup);
 - avg_session_length: `avg_session_length_minutes` over the window.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.db.models import Count, Sum
 
 from analytics.errors import ValidationFailed
-from analytics.metrics.analyses import DateRange, last_days
+from analytics.metrics.analyses import last_days
 from analytics.metrics.catalogue import MetricCard, metric_cards
 from analytics.metrics.evaluation import Evaluator
 from analytics.metrics.periods import business_today
-from analytics.models import BusinessMetric, DailyEventRollup, DailyUserActivity, UserFirstActivity
+from analytics.models import Alert, DailyEventRollup, DailyUserActivity, UserFirstActivity
+from analytics.models.alerts import AlertState
 
 MAX_DAYS = 365
-_CONVERSION_TTL = 300.0
-_memo_lock = threading.Lock()
-_conversion_memo: dict[tuple[date, date, datetime | None], tuple[float, float | None]] = {}
 
 
 @dataclass(frozen=True)
@@ -54,61 +48,18 @@ class Overview:
     kpis: list[MetricCard] = field(default_factory=list)
 
 
-def _last_run_marker(today: date) -> datetime | None:
-    """When the metrics last ran: every run recomputes the current day's conversion row (one index lookup)."""
-    return (
-        BusinessMetric.objects.filter(
-            metric_name="overall_conversion_rate", period_type="day", period_start=today, breakdown_key=""
-        )
-        .values_list("computed_at", flat=True)
-        .first()
-    )
-
-
-def _conversion(window: DateRange, evaluator: Evaluator) -> float | None:
-    key = (window.date_from, window.date_to, _last_run_marker(window.date_to))
-    now = time.monotonic()
-    with _memo_lock:
-        hit = _conversion_memo.get(key)
-        if hit is not None and now - hit[0] < _CONVERSION_TTL:
-            return hit[1]
-    value = evaluator.value("overall_conversion_rate", window.period)
-    with _memo_lock:
-        if len(_conversion_memo) > 256:
-            _conversion_memo.clear()
-        _conversion_memo[key] = (now, value)
-    return value
-
-
-def conversion_memo_clear() -> None:
-    """Forget memoised window conversions (after a bulk reload, or between independent fixtures)."""
-    with _memo_lock:
-        _conversion_memo.clear()
-
-
 def open_alerts(*, limit: int = 20) -> list[dict[str, Any]]:
-    """Open alerts, newest first, when the alerting model is installed (it is built separately, so it is
-    imported at call time and its fields are read defensively); else none."""
-    try:
-        from analytics.models.alerts import Alert  # type: ignore[import-not-found]
-    except ImportError:
-        return []
-    fields = {f.name for f in Alert._meta.get_fields() if getattr(f, "concrete", False)}
-    rows = Alert.objects.all()
-    for state_field in ("state", "status"):
-        if state_field in fields:
-            rows = rows.filter(**{state_field: "open"})
-            break
-    order = next((f for f in ("opened_at", "created_at", "triggered_at") if f in fields), "pk")
-    wanted = [
-        f
-        for f in (
+    """Open alerts, newest first (index `alert_state_opened`)."""
+    return [
+        dict(row)
+        for row in Alert.objects.filter(state=AlertState.OPEN)
+        .order_by("-opened_at")
+        .values(
             "id",
             "metric_name",
             "metric_type",
             "severity",
             "state",
-            "status",
             "title",
             "message",
             "value",
@@ -118,11 +69,8 @@ def open_alerts(*, limit: int = 20) -> list[dict[str, Any]]:
             "period_start",
             "breakdown_key",
             "opened_at",
-            "created_at",
-        )
-        if f in fields
+        )[:limit]
     ]
-    return [dict(row) for row in rows.order_by(f"-{order}").values(*wanted)[:limit]]
 
 
 def overview_get(*, days: int = 7) -> Overview:
@@ -151,7 +99,7 @@ def overview_get(*, days: int = 7) -> Overview:
         active_users_today=DailyUserActivity.objects.filter(day=today).aggregate(n=Count("user_id", distinct=True))[
             "n"
         ],
-        conversion_rate=_conversion(window, evaluator),
+        conversion_rate=evaluator.value("overall_conversion_rate", period),
         avg_session_length=evaluator.value("avg_session_length_minutes", period),
         top_insights=[],
         alerts=open_alerts(),

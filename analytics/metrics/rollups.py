@@ -17,13 +17,23 @@ from django.db.models import Count, FloatField, Min, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
+from analytics.metrics.analyses.funnel_paths import DEFAULT_STEPS, DEFAULT_WINDOW_DAYS, FunnelSpec, funnel_paths
 from analytics.metrics.periods import business_zone, day_start
 from analytics.metrics.selectors import NON_USER_EVENTS
-from analytics.models import DailyEventRollup, DailyUserActivity, DailyUserEvent, UserEvent, UserFirstActivity
+from analytics.models import (
+    DailyEventRollup,
+    DailyFunnelReach,
+    DailyUserActivity,
+    DailyUserEvent,
+    UserEvent,
+    UserFirstActivity,
+)
 
 logger = logging.getLogger(__name__)
 
 SEAT_EVENTS = ("event_requested", "event_checked_in", "event_checked_out")
+# A step on day d can complete a journey whose view was up to 14 days (+1 for a DST hour) earlier.
+FUNNEL_LOOKBACK_DAYS = DEFAULT_WINDOW_DAYS + 1
 _BATCH = 1000
 _IN_CHUNK = 500
 
@@ -93,12 +103,39 @@ def rollup_day_rebuild(*, day: date) -> set[str]:
     return users
 
 
+def funnel_reach_day_rebuild(*, day: date) -> int:
+    """Rebuild `DailyFunnelReach` of business day `day` (the funnel from that day's views); returns rows."""
+    zone = business_zone()
+    spec = FunnelSpec(
+        steps=DEFAULT_STEPS,
+        start=day_start(day, zone),
+        end=day_start(day + timedelta(days=1), zone),
+        window_days=DEFAULT_WINDOW_DAYS,
+        by_listing=True,
+        skip_payment_for_free=True,
+        breakdown=None,
+    )
+    rows = [DailyFunnelReach(day=day, user_id=p.user_id, reached=p.reached) for p in funnel_paths(spec).paths]
+    with transaction.atomic():
+        DailyFunnelReach.objects.filter(day=day).delete()
+        DailyFunnelReach.objects.bulk_create(rows, batch_size=_BATCH)
+    return len(rows)
+
+
+def funnel_days(days: Iterable[date]) -> set[date]:
+    """The view days whose funnel reach can change when the tracked events of `days` change."""
+    return {day - timedelta(days=n) for day in days for n in range(FUNNEL_LOOKBACK_DAYS + 1)}
+
+
 def rollups_rebuild(*, days: Iterable[date]) -> set[date]:
-    """Rebuild the rollups of `days`; returns the business days whose retention cohort changed."""
+    """Rebuild the rollups of `days` (and the funnel reach of the view days they can complete);
+    returns the business days whose retention cohort changed."""
     users: set[str] = set()
     rebuilt = sorted(set(days))
     for day in rebuilt:
         users |= rollup_day_rebuild(day=day)
+    for day in sorted(funnel_days(rebuilt)):
+        funnel_reach_day_rebuild(day=day)
     changed = first_activity_refresh(user_ids=users)
     if rebuilt:
         logger.info(

@@ -7,6 +7,7 @@ from analytics.models.listings import EventListing
 from analytics.models.metrics import (
     BusinessMetric,
     DailyEventRollup,
+    DailyFunnelReach,
     DailyUserActivity,
     DailyUserEvent,
     MetricDirtyDay,
@@ -24,6 +25,7 @@ __all__ = [
     "AuditLog",
     "BusinessMetric",
     "DailyEventRollup",
+    "DailyFunnelReach",
     "DailyUserActivity",
     "DailyUserEvent",
     "EventListing",

@@ -180,3 +180,21 @@ class UserFirstActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} first active {self.first_day}"
+
+
+class DailyFunnelReach(models.Model):
+    """How far the marketplace funnel (`overall_conversion_rate`'s definition) got for each identified
+    user from their event_viewed events of one business day: 2 = requested, 3 = paid (or a free
+    listing), 4 = checked in — within 14 days of the view, possibly after the day. Users who only
+    viewed (reach 1) have no row; they are the day's event_viewed users in `DailyUserEvent`."""
+
+    day = models.DateField()
+    user_id = models.CharField(max_length=128)
+    reached = models.PositiveSmallIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_funnel_reach"
+        constraints = [models.UniqueConstraint(fields=["day", "user_id"], name="dfr_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} reached step {self.reached} from {self.day}"

@@ -19,6 +19,7 @@ from analytics.api.schemas.analytics import (
     MetricPointOut,
 )
 from analytics.metrics import MetricsProcessor
+from analytics.metrics.alerting import alerts_evaluate
 from analytics.metrics.analyses import check_day
 from analytics.metrics.catalogue import metric_cards, metric_history
 from analytics.security.audit import audit_record
@@ -35,21 +36,31 @@ async def catalogue(principal: AdminOrAnalyst) -> MetricCatalogueOut:
 
 def _calculate(day: date | None, actor: str, role: str) -> CalculateOut:
     result = MetricsProcessor.process_daily_metrics(date=day)
+    # The alert check runs after each calculation, as after the hourly run; the notifications it owes
+    # go out with the next delivery run (beat, every 30 s).
+    alerts = alerts_evaluate()
     audit_record(
         actor=actor,
         actor_role=role,
         action="metrics.calculate",
         target_type="metrics",
         target_id=day.isoformat() if day else "dirty",
-        details={"rows": result.rows},
+        details={"rows": result.rows, "alerts_opened": alerts.opened, "alerts_resolved": alerts.resolved},
     )
-    return CalculateOut(date=day, days_rebuilt=result.days_rebuilt, periods=result.periods, rows=result.rows)
+    return CalculateOut(
+        date=day,
+        days_rebuilt=result.days_rebuilt,
+        periods=result.periods,
+        rows=result.rows,
+        alerts_opened=alerts.opened,
+        alerts_resolved=alerts.resolved,
+    )
 
 
 @router.post("/calculate", response_model=CalculateOut, summary="Recalculate metrics (admin)")
 async def calculate(principal: AdminOnly, body: Annotated[CalculateIn | None, Body()] = None) -> CalculateOut:
     """Run `MetricsProcessor.process_daily_metrics(date)`: with a date, rebuild that business day and every
-    period it affects; without, every dirty day."""
+    period it affects; without, every dirty day. Then check the alert thresholds (open / auto-resolve)."""
     day = body.date if body else None
     check_day("date", day)
     return await run_db(_calculate, day, principal.subject, principal.role.value)

@@ -92,6 +92,8 @@ class CalculateOut(BaseModel):
     days_rebuilt: int
     periods: int
     rows: int
+    alerts_opened: int  # by the alert check that follows the calculation
+    alerts_resolved: int
 
 
 class TrendPointOut(BaseModel):

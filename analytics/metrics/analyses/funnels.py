@@ -20,21 +20,23 @@ now): a user counts in every value through which they entered the funnel.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from analytics.errors import ValidationFailed
 from analytics.metrics.analyses import DateRange, median, percent
-from analytics.models import EventListing, UserEvent
+from analytics.metrics.analyses.funnel_paths import (
+    DEFAULT_STEPS,
+    DEFAULT_WINDOW_DAYS,
+    EntrantPath,
+    FunnelSpec,
+    funnel_paths,
+)
 
-DEFAULT_STEPS = ("event_viewed", "event_requested", "payment_completed", "event_checked_in")
-DEFAULT_WINDOW_DAYS = 14
+__all__ = ["DEFAULT_STEPS", "DEFAULT_WINDOW_DAYS", "FunnelQuery", "FunnelResult", "funnel_as_dict", "funnel_run"]
 MAX_STEPS = 10
 MAX_WINDOW_DAYS = 90
-PAYMENT_STEP = "payment_completed"
 BREAKDOWNS = ("platform", "city", "category", "host")
 # Events of the tracking plan that carry a listing_id: a funnel of only these follows one listing.
 LISTING_EVENTS = frozenset(
@@ -57,8 +59,6 @@ LISTING_EVENTS = frozenset(
         "review_submitted",
     }
 )
-UNKNOWN = "unknown"
-_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -129,49 +129,20 @@ class FunnelResult:
     breakdown: list[FunnelSeries] = field(default_factory=list)
 
 
-@dataclass
-class _Path:
-    entry: datetime
-    reached: int
-    times: list[datetime | None]  # None: a skipped step
-
-
-def _first_at_or_after(times: list[datetime], instant: datetime) -> datetime | None:
-    i = bisect_left(times, instant)
-    return times[i] if i < len(times) else None
-
-
-def _walk(query: FunnelQuery, steps: dict[str, list[datetime]], entry: datetime, free: bool) -> _Path:
-    deadline = entry + timedelta(days=query.window_days)
-    times: list[datetime | None] = [entry]
-    at = entry
-    for name in query.steps[1:]:
-        if name == PAYMENT_STEP and free:
-            times.append(None)
-            continue
-        nxt = _first_at_or_after(steps.get(name, []), at)
-        if nxt is None or nxt > deadline:
-            break
-        times.append(nxt)
-        at = nxt
-    return _Path(entry=entry, reached=len(times), times=times)
-
-
-def _series(query: FunnelQuery, value: str | None, paths: dict[str, _Path], entrants: int) -> FunnelSeries:
+def _series(query: FunnelQuery, value: str | None, paths: list[EntrantPath], entrants: int) -> FunnelSeries:
     n = len(query.steps)
-    counts = [sum(1 for p in paths.values() if p.reached > k) for k in range(n)]
-    counts[0] = entrants
+    counts = [entrants] + [sum(1 for p in paths if p.reached > k) for k in range(1, n)]
     steps = []
     for k in range(n):
         gaps: list[float] = []
         totals: list[float] = []
-        if k:
-            for p in paths.values():
-                if p.reached <= k or p.times[k] is None:
-                    continue
-                previous = next((t for t in reversed(p.times[:k]) if t is not None), p.entry)
-                gaps.append((p.times[k] - previous).total_seconds())  # type: ignore[operator]
-                totals.append((p.times[k] - p.entry).total_seconds())  # type: ignore[operator]
+        for p in paths if k else ():
+            at = p.times[k] if p.reached > k else None
+            if at is None:  # not reached, or a skipped payment (no time of its own)
+                continue
+            previous = next(t for t in reversed(p.times[:k]) if t is not None)
+            gaps.append((at - previous).total_seconds())
+            totals.append((at - p.times[0]).total_seconds())  # type: ignore[operator]
         steps.append(
             FunnelStep(
                 order=k + 1,
@@ -186,13 +157,17 @@ def _series(query: FunnelQuery, value: str | None, paths: dict[str, _Path], entr
     return FunnelSeries(value, entrants, counts[-1], percent(counts[-1], entrants), steps)
 
 
-def _listings() -> dict[str, tuple[bool, str, str]]:
-    return {
-        lid: (price is not None and price == 0, category or UNKNOWN, host or UNKNOWN)
-        for lid, price, category, host in EventListing.objects.values_list(
-            "listing_id", "price", "category", "host_id"
-        ).iterator(chunk_size=_CHUNK)
-    }
+def funnel_spec(query: FunnelQuery, listing_ids: list[str] | None = None) -> FunnelSpec:
+    return FunnelSpec(
+        steps=query.steps,
+        start=query.range.start,
+        end=query.range.end,
+        window_days=query.window_days,
+        by_listing=query.by_listing,
+        skip_payment_for_free=query.skip_payment_for_free,
+        breakdown=query.breakdown,
+        listing_ids=None if listing_ids is None else tuple(listing_ids),
+    )
 
 
 def funnel_run(*, query: FunnelQuery, listing_ids: list[str] | None = None) -> FunnelResult:
@@ -200,74 +175,17 @@ def funnel_run(*, query: FunnelQuery, listing_ids: list[str] | None = None) -> F
 
     `listing_ids` scopes the funnel to those listings (a host's own; `[]` means none).
     """
-    rng = query.range
-    start, end = rng.start, rng.end
-    first = query.steps[0]
-    entries = UserEvent.objects.filter(event_name=first, user_id__isnull=False, timestamp__gte=start, timestamp__lt=end)
-    if listing_ids is not None:
-        entries = entries.filter(listing_id__in=listing_ids)
-    by_listing = query.by_listing
-    rows = UserEvent.objects.filter(
-        event_name__in=set(query.steps),
-        user_id__in=entries.values("user_id"),
-        timestamp__gte=start,
-        timestamp__lt=end + timedelta(days=query.window_days),
-    )
-    if first not in query.steps[1:]:  # first-step events after the range can never be an entry
-        rows = rows.exclude(event_name=first, timestamp__gte=end)
-    if by_listing:
-        rows = rows.filter(listing_id__isnull=False)
-    if listing_ids is not None:
-        rows = rows.filter(listing_id__in=listing_ids)
-    listings = _listings() if by_listing else {}
-    # journey key (user, listing or "") → step name → sorted times; entry rows keep their dimensions
-    journeys: dict[tuple[str, str], dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
-    entry_dims: dict[tuple[str, str, datetime], tuple[str, str]] = {}
-    need_dims = query.breakdown in ("platform", "city")
-    for user, listing, name, at, device, city in (
-        rows.order_by("timestamp", "id")
-        .values_list("user_id", "listing_id", "event_name", "timestamp", "device_type", "city")
-        .iterator(chunk_size=_CHUNK)
-    ):
-        key = (str(user), str(listing or "") if by_listing else "")
-        journeys[key][name].append(at)
-        if need_dims and name == first and start <= at < end:
-            entry_dims.setdefault((key[0], key[1], at), (device or UNKNOWN, city or UNKNOWN))
-
-    # Best path per user, and per (breakdown value, user).
-    best: dict[str, _Path] = {}
-    best_by: dict[str, dict[str, _Path]] = defaultdict(dict)
-    entrants_by: dict[str, set[str]] = defaultdict(set)
-    for (user, listing), steps in journeys.items():
-        free, category, host = listings.get(listing, (False, UNKNOWN, UNKNOWN))
-        free = free and query.skip_payment_for_free and by_listing
-        for entry in steps.get(first, []):
-            if not start <= entry < end:
-                continue
-            path = _walk(query, steps, entry, free)
-            if _better(path, best.get(user)):
-                best[user] = path
-            if query.breakdown:
-                device, city = entry_dims.get((user, listing, entry), (UNKNOWN, UNKNOWN))
-                value = {"platform": device, "city": city, "category": category, "host": host}[query.breakdown]
-                entrants_by[value].add(user)
-                if _better(path, best_by[value].get(user)):
-                    best_by[value][user] = path
-    # Entrants: identified users with a first-step event in the range (with or without a listing).
-    entrants = entries.values("user_id").distinct().count()
-    overall = _series(query, None, best, entrants)
+    found = funnel_paths(funnel_spec(query, listing_ids))
+    overall = _series(query, None, [p for p in found.paths if p.breakdown_value is None], found.entrants)
+    by_value: dict[str, list[EntrantPath]] = defaultdict(list)
+    for path in found.paths:
+        if path.breakdown_value is not None:
+            by_value[path.breakdown_value].append(path)
     breakdown = [
-        _series(query, value, best_by[value], len(entrants_by[value]))
-        for value in sorted(entrants_by, key=lambda v: (-len(entrants_by[v]), v))
+        _series(query, value, by_value[value], found.entrants_by[value])
+        for value in sorted(found.entrants_by, key=lambda v: (-found.entrants_by[v], v))
     ]
-    return FunnelResult(query=query, by_listing=by_listing, overall=overall, breakdown=breakdown)
-
-
-def _better(path: _Path, current: _Path | None) -> bool:
-    return current is None or (path.reached, -path.entry.timestamp()) > (
-        current.reached,
-        -current.entry.timestamp(),
-    )
+    return FunnelResult(query=query, by_listing=query.by_listing, overall=overall, breakdown=breakdown)
 
 
 def funnel_as_dict(result: FunnelResult) -> dict[str, Any]:

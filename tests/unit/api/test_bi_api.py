@@ -11,17 +11,11 @@ from fastapi.testclient import TestClient
 
 from analytics import clock
 from analytics.metrics import metric_list
-from analytics.metrics.overview import conversion_memo_clear
 from analytics.models import AuditLog
 from tests.unit.api.bi_support import assert_error, bearer
 from tests.unit.metrics.support import NOW, created, ev, ingest, payment, recompute, view
 
 API = "/api/analytics"
-
-
-@pytest.fixture(autouse=True)
-def fresh_overview_memo() -> None:
-    conversion_memo_clear()  # each test's data is new; the memo is keyed by window and metrics run
 
 
 @pytest.fixture
@@ -166,6 +160,20 @@ def test_admin_recalculates_a_day_and_it_is_audited(client: TestClient, marketpl
     assert AuditLog.objects.filter(action="metrics.calculate", target_id="2026-03-18").count() == 1
     for bad in ({"date": "yesterday"}, {"date": "9999-12-31"}, {"day": "2026-03-18"}):
         assert_error(client.post(f"{API}/metrics/calculate", json=bad, headers=bearer("admin")), 422)
+
+
+def test_recalculation_runs_the_alert_check_so_breaches_open_alerts_at_once(
+    client: TestClient, marketplace: None
+) -> None:
+    from analytics.models import Alert
+
+    Alert.objects.all().delete()  # whatever earlier runs opened: this run must open them itself
+    response = client.post(f"{API}/metrics/calculate", json={"date": "2026-03-20"}, headers=bearer("admin"))
+    assert response.status_code == 200, response.text
+    opened = Alert.objects.filter(state="open")
+    assert response.json()["alerts_opened"] == opened.count() > 0
+    # h1 and h2 published in February and nobody in March: every host dropped out (red)
+    assert "host_dropout_rate" in set(opened.values_list("metric_name", flat=True))
 
 
 def test_funnel_endpoint_defaults_to_the_marketplace_funnel(client: TestClient, marketplace: None) -> None:
