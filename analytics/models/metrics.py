@@ -101,13 +101,24 @@ class MetricDirtyDay(models.Model):
 
 class DailyUserActivity(models.Model):
     """Identified users' user-initiated activity (every event but api_request / app_error) per
-    business day × platform × city. An active user of a period is a user with a row in it."""
+    business day × platform × city. An active user of a period is a user with a row in it.
+
+    `first_activity` is a join path to the user's retention cohort (`UserFirstActivity`), declared so
+    that cohort queries are one SQL join; it adds no column and no constraint."""
 
     day = models.DateField()
     user_id = models.CharField(max_length=128)
     platform = models.CharField(max_length=16, blank=True, default="")
     city = models.CharField(max_length=100, blank=True, default="")
     events = models.PositiveIntegerField()
+    first_activity = models.ForeignObject(
+        "UserFirstActivity",
+        on_delete=models.DO_NOTHING,
+        from_fields=["user_id"],
+        to_fields=["user_id"],
+        related_name="+",
+        null=True,
+    )
 
     class Meta:
         db_table = "analytics_daily_user_activity"

@@ -1,7 +1,7 @@
 """Retention tables: cohorts by first active business day (or week), classic "on day n" retention.
 
 Reads the rollups only: `UserFirstActivity` (each identified user's first active business day, the
-cohort) and `DailyUserActivity` (who was active on which business day). The same definitions as the
+cohort) and `DailyUserActivity` (who was active on which business day), joined in SQL on the user. The same definitions as the
 `retention_rate_{1,7,30}d` metrics (docs/metrics.md): a member counts as retained at interval n when
 active on exactly first day + n (week cohorts: any day of cohort week + n); an interval is only
 reported once it is complete (it ended before the current business day) — an incomplete cell is null,
@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count, DateField, OuterRef, Subquery
+from django.db.models import Count, DateField, F
 from django.db.models.functions import TruncWeek
 
 from analytics.errors import ValidationFailed
@@ -77,13 +77,13 @@ def retention_run(*, query: RetentionQuery) -> RetentionResult:
         key = row["first_day"] if query.period == "day" else week_start(row["first_day"])
         sizes[key] += row["n"]
 
-    first = Subquery(
-        UserFirstActivity.objects.filter(user_id=OuterRef("user_id")).values("first_day")[:1],
-        output_field=DateField(),
-    )
     last_day = first_to + timedelta(days=step * query.intervals)
-    activity = DailyUserActivity.objects.filter(day__gte=first_from, day__lte=last_day).annotate(first=first)
-    activity = activity.filter(first__gte=first_from, first__lte=first_to)
+    activity = DailyUserActivity.objects.filter(
+        day__gte=first_from,
+        day__lte=last_day,
+        first_activity__first_day__gte=first_from,
+        first_activity__first_day__lte=first_to,
+    ).annotate(first=F("first_activity__first_day"))
     if query.period == "day":
         grouped = activity.values("first", "day")
         cohort_key, active_key = "first", "day"
@@ -115,10 +115,6 @@ def retention_run(*, query: RetentionQuery) -> RetentionResult:
 def classic_retention(*, rng: DateRange, today: date) -> dict[str, float | None]:
     """D1/D7/D30 ("on day n") over the range's cohort days whose day n is before today."""
     result: dict[str, float | None] = {}
-    first = Subquery(
-        UserFirstActivity.objects.filter(user_id=OuterRef("user_id")).values("first_day")[:1],
-        output_field=DateField(),
-    )
     for n in CLASSIC_DAYS:
         last_cohort = min(rng.date_to, today - timedelta(days=n + 1))
         if last_cohort < rng.date_from:
@@ -127,11 +123,12 @@ def classic_retention(*, rng: DateRange, today: date) -> dict[str, float | None]
         size = UserFirstActivity.objects.filter(first_day__gte=rng.date_from, first_day__lte=last_cohort).count()
         pairs = (
             DailyUserActivity.objects.filter(
-                day__gte=rng.date_from + timedelta(days=n), day__lte=last_cohort + timedelta(days=n)
+                day__gte=rng.date_from + timedelta(days=n),
+                day__lte=last_cohort + timedelta(days=n),
+                first_activity__first_day__gte=rng.date_from,
+                first_activity__first_day__lte=last_cohort,
             )
-            .annotate(first=first)
-            .filter(first__gte=rng.date_from, first__lte=last_cohort)
-            .values("first", "day")
+            .values("day", first=F("first_activity__first_day"))
             .annotate(k=Count("user_id", distinct=True))
             .order_by()
         )
