@@ -14,6 +14,11 @@ class AnalyticsConfig(AppConfig):
 
         app.conf.beat_schedule = beat_schedule()
 
+        from analytics.collection.processing import processing_step_register
+        from analytics.intelligence.sentiment.events import review_sentiment_score
+
+        processing_step_register(review_sentiment_score)  # review/feedback texts → sentiment_score
+
         from django.conf import settings
 
         bridge = getattr(settings, "ANALYTICS_SIGNAL_BRIDGE", None)

@@ -23,6 +23,7 @@ app.conf.update(
     task_routes={
         "analytics.tasks.processing.*": {"queue": "ingest"},
         "analytics.tasks.maintenance.*": {"queue": "maintenance"},
+        "analytics.tasks.behaviour.*": {"queue": "intelligence"},
     },
     task_acks_late=True,
     task_reject_on_worker_lost=True,

@@ -52,6 +52,9 @@ class Env(BaseSettings):
     POSTHOG_API_KEY: str = ""
     POSTHOG_HOST: str = "https://us.i.posthog.com"
     OPENAI_API_KEY: str = ""
+    OPENAI_BASE_URL: str = "https://api.openai.com/v1"
+    OPENAI_MODEL: str = "gpt-4o-mini"
+    OPENAI_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=60)
     AI_SERVICES_ENABLED: bool = True
     JWT_ALGORITHM: Literal["HS256", "RS256"] = "HS256"
     JWT_SECRET_KEY: str = ""
@@ -63,6 +66,8 @@ class Env(BaseSettings):
     JWT_DEFAULT_TTL_MINUTES: int = Field(default=60, ge=1, le=60 * 24 * 30)
     LOG_LEVEL: str = "INFO"
     # Alerting (analytics/metrics/alerting/, docs/operations.md "Alerting").
+    # work_mem of one large analysis statement (funnels, retention, rollup rebuilds) on PostgreSQL
+    ANALYTICS_ANALYSIS_WORK_MEM: str = Field(default="256MB", pattern=r"^[1-9][0-9]{0,6}(kB|MB|GB)$")
     ANALYTICS_ALERT_COOLDOWN_MINUTES: int = Field(default=60, ge=0, le=60 * 24 * 30)
     ANALYTICS_ALERT_BREAKDOWNS: bool = False
     ANALYTICS_ALERT_WEBHOOK_URL: str = ""
@@ -86,6 +91,14 @@ class Env(BaseSettings):
         value = value.strip()
         if value and not value.lower().startswith(("http://", "https://")):
             raise ValueError("ANALYTICS_ALERT_WEBHOOK_URL must be an http:// or https:// URL")
+        return value
+
+    @field_validator("OPENAI_BASE_URL")
+    @classmethod
+    def _openai_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.lower().startswith(("http://", "https://")):
+            raise ValueError("OPENAI_BASE_URL must be an http:// or https:// URL")
         return value
 
     @field_validator("ANALYTICS_TIME_ZONE")
@@ -170,7 +183,13 @@ ANALYTICS_SIGNAL_BRIDGE: list[dict[str, object]] = []
 POSTHOG_API_KEY = ENV.POSTHOG_API_KEY
 POSTHOG_HOST = ENV.POSTHOG_HOST
 OPENAI_API_KEY = ENV.OPENAI_API_KEY
+# The OpenAI-compatible chat-completions endpoint (analytics/intelligence/llm.py), used only while a key
+# is set and AI_SERVICES_ENABLED is on; every call times out after OPENAI_TIMEOUT_SECONDS.
+OPENAI_BASE_URL = ENV.OPENAI_BASE_URL
+OPENAI_MODEL = ENV.OPENAI_MODEL
+OPENAI_TIMEOUT_SECONDS = ENV.OPENAI_TIMEOUT_SECONDS
 AI_SERVICES_ENABLED = ENV.AI_SERVICES_ENABLED
+ANALYTICS_ANALYSIS_WORK_MEM = ENV.ANALYTICS_ANALYSIS_WORK_MEM
 # Alerting: a resolved alert's key does not reopen within the cooldown; channels switch on when set.
 ANALYTICS_ALERT_COOLDOWN_MINUTES = ENV.ANALYTICS_ALERT_COOLDOWN_MINUTES
 ANALYTICS_ALERT_BREAKDOWNS = ENV.ANALYTICS_ALERT_BREAKDOWNS
@@ -248,8 +267,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Bounded waits on a database that stops answering: connect in 5 s, and TCP keepalives plus a
     # user timeout so a dead peer is noticed in about 30 s instead of the kernel's minutes.
+    # JIT off: the service's queries are short, and compiling a large analysis statement cost more than it
+    # saved (1.9 s of a 15.7 s funnel on 5.9 M events, docs/benchmarks.md).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
+            "options": "-c jit=off",
             "connect_timeout": 5,
             "keepalives": 1,
             "keepalives_idle": 10,

@@ -2,7 +2,9 @@
 
 Tiers (ARCHITECTURE.md §10):
 - unit — SQLite, tasks in-process; always runs;
-- integration — the real PostgreSQL (127.0.0.1:5432) and Redis, a real Celery worker process.
+- integration — the real PostgreSQL (127.0.0.1:5432) and Redis, a real Celery worker process;
+- eval — the evaluation smoke: every model trained or scored on a small simulated platform (SQLite)
+  must beat its baseline (`make eval` runs the full evaluations; tests/eval runs the small ones).
 With CI=true a skipped tier is a failure. The last line totals the tests of every tier.
 """
 
@@ -92,9 +94,18 @@ def _base_env(data_dir: Path) -> dict[str, str]:
     }
 
 
+def _missing_eval() -> str | None:
+    try:
+        import sklearn  # noqa: F401  (the evaluation's dependency, in the dev extra)
+    except ImportError:
+        return "scikit-learn is not installed (pip install -e '.[dev]' installs it)"
+    return None
+
+
 def _tiers(work: Path) -> list[Tier]:
     return [
         Tier("unit", ["tests/unit"], _base_env(work / "unit")),
+        Tier("eval", ["tests/eval"], _base_env(work / "eval"), missing=_missing_eval),
         Tier(
             "integration",
             ["tests/integration"],

@@ -14,6 +14,7 @@ from analytics.api.observability import RequestMetricsMiddleware
 from analytics.api.routers import (
     alerts,
     analyses,
+    behaviour,
     events,
     export,
     health,
@@ -21,6 +22,7 @@ from analytics.api.routers import (
     metrics,
     overview,
     quarantine,
+    sentiment,
 )
 from analytics.api.schemas.events import BatchIn
 from analytics.collection.envelope import EventEnvelope
@@ -65,5 +67,7 @@ def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(analyses.router)
     app.include_router(hosts.router)
     app.include_router(export.router)
+    app.include_router(behaviour.router)
+    app.include_router(sentiment.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -2,7 +2,7 @@
 
 Each day is rebuilt in one transaction (delete the day's rows, insert the day's aggregates), so a
 rebuild is idempotent and a reader never sees half a day. The aggregation runs in the database:
-one grouped query per rollup over the day's UTC range (index `ue_time`).
+one INSERT … SELECT … GROUP BY per rollup over the day's UTC range (index `ue_time`).
 """
 
 from __future__ import annotations
@@ -10,22 +10,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import date, timedelta
-from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Count, FloatField, Min, Q, Sum
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db import connection, transaction
+from django.db.models import Min
 
-from analytics.metrics.analyses.funnel_paths import DEFAULT_STEPS, DEFAULT_WINDOW_DAYS, FunnelSpec, funnel_paths
-from analytics.metrics.periods import business_zone, day_start
+from analytics.metrics.analyses.funnel_paths import (
+    DEFAULT_STEPS,
+    DEFAULT_WINDOW_DAYS,
+    EntrantPath,
+    FunnelSpec,
+    funnel_paths,
+)
+from analytics.metrics.analysis_session import analysis_session
+from analytics.metrics.periods import business_day, business_zone, day_start
 from analytics.metrics.selectors import NON_USER_EVENTS
 from analytics.models import (
     DailyEventRollup,
     DailyFunnelReach,
     DailyUserActivity,
     DailyUserEvent,
-    UserEvent,
     UserFirstActivity,
 )
 
@@ -38,88 +41,129 @@ _BATCH = 1000
 _IN_CHUNK = 500
 
 
+_ACTIVITY_SQL = """
+INSERT INTO analytics_daily_user_activity (day, user_id, platform, city, events)
+SELECT %s, user_id, device_type, city, COUNT(*) FROM analytics_user_event
+WHERE timestamp >= %s AND timestamp < %s AND user_id IS NOT NULL AND event_name NOT IN ({non_user})
+GROUP BY user_id, device_type, city
+"""
+_USER_EVENT_SQL = """
+INSERT INTO analytics_daily_user_event (day, user_id, event_name, events)
+SELECT %s, user_id, event_name, COUNT(*) FROM analytics_user_event
+WHERE timestamp >= %s AND timestamp < %s AND user_id IS NOT NULL
+GROUP BY user_id, event_name
+"""
+_EVENT_ROLLUP_SQL = """
+INSERT INTO analytics_daily_event_rollup
+    (day, event_name, listing_id, platform, city, events, amount, seats, rating_sum, server_errors)
+SELECT %s, event_name, COALESCE(listing_id, ''), device_type, city, COUNT(*),
+    COALESCE(SUM(revenue_impact), 0),
+    CAST(ROUND(COALESCE(SUM(CASE WHEN event_name IN ({seat_events}) THEN CAST({seats} AS REAL) END), 0)) AS BIGINT),
+    CAST(ROUND(COALESCE(SUM(CASE WHEN event_name = 'review_submitted' THEN CAST({rating} AS REAL) END), 0)) AS BIGINT),
+    SUM(CASE WHEN event_name = 'api_request' AND status_code >= 500 THEN 1 ELSE 0 END)
+FROM analytics_user_event
+WHERE timestamp >= %s AND timestamp < %s
+GROUP BY event_name, COALESCE(listing_id, ''), device_type, city
+"""
+
+
+def _json_number(key: str) -> str:
+    """SQL for a top-level number of `properties` (the key is a constant of this module)."""
+    if connection.vendor == "postgresql":
+        return f"(properties->>'{key}')"
+    return f"json_extract(properties, '$.{key}')"
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)  # constants of this module, never input
+
+
 def rollup_day_rebuild(*, day: date) -> set[str]:
-    """Rebuild the three daily rollups of business day `day`; returns the users it had or has."""
+    """Rebuild the three daily rollups of business day `day`; returns the users it had or has.
+
+    Set-based: each rollup is one INSERT … SELECT … GROUP BY over the day's UTC range (index `ue_time`),
+    so no row leaves the database."""
     zone = business_zone()
-    events = UserEvent.objects.filter(
-        timestamp__gte=day_start(day, zone), timestamp__lt=day_start(day + timedelta(days=1), zone)
-    )
-    identified = events.filter(user_id__isnull=False)
-    with transaction.atomic():
+    start = connection.ops.adapt_datetimefield_value(day_start(day, zone))
+    end = connection.ops.adapt_datetimefield_value(day_start(day + timedelta(days=1), zone))
+    stamp = connection.ops.adapt_datefield_value(day)
+    with transaction.atomic(), analysis_session(), connection.cursor() as cursor:
         users = set(DailyUserActivity.objects.filter(day=day).values_list("user_id", flat=True))
         DailyUserActivity.objects.filter(day=day).delete()
         DailyUserEvent.objects.filter(day=day).delete()
         DailyEventRollup.objects.filter(day=day).delete()
-
-        activity = [
-            DailyUserActivity(
-                day=day,
-                user_id=row["user_id"],
-                platform=row["device_type"],
-                city=row["city"],
-                events=row["n"],
-            )
-            for row in identified.exclude(event_name__in=NON_USER_EVENTS)
-            .values("user_id", "device_type", "city")
-            .annotate(n=Count("id"))
-            .order_by()
-        ]
-        DailyUserActivity.objects.bulk_create(activity, batch_size=_BATCH)
-        users.update(row.user_id for row in activity)
-
-        DailyUserEvent.objects.bulk_create(
-            [
-                DailyUserEvent(day=day, user_id=row["user_id"], event_name=row["event_name"], events=row["n"])
-                for row in identified.values("user_id", "event_name").annotate(n=Count("id")).order_by()
-            ],
-            batch_size=_BATCH,
+        cursor.execute(_ACTIVITY_SQL.format(non_user=_quoted(NON_USER_EVENTS)), [stamp, start, end])
+        cursor.execute(_USER_EVENT_SQL, [stamp, start, end])
+        cursor.execute(
+            _EVENT_ROLLUP_SQL.format(
+                seat_events=_quoted(SEAT_EVENTS), seats=_json_number("seats"), rating=_json_number("rating")
+            ),
+            [stamp, start, end],
         )
-
-        rows = (
-            events.values("event_name", "listing_id", "device_type", "city")
-            .annotate(
-                n=Count("id"),
-                amount=Sum("revenue_impact"),
-                seats=Sum(Cast(KT("properties__seats"), FloatField()), filter=Q(event_name__in=SEAT_EVENTS)),
-                rating=Sum(Cast(KT("properties__rating"), FloatField()), filter=Q(event_name="review_submitted")),
-                server_errors=Count("id", filter=Q(event_name="api_request", status_code__gte=500)),
-            )
-            .order_by()
-        )
-        merged: dict[tuple[str, str, str, str], DailyEventRollup] = {}
-        for row in rows:
-            key = (row["event_name"], row["listing_id"] or "", row["device_type"], row["city"])
-            item = merged.get(key)
-            if item is None:  # listing_id NULL and "" fold into one row
-                item = merged[key] = DailyEventRollup(
-                    day=day, event_name=key[0], listing_id=key[1], platform=key[2], city=key[3], events=0
-                )
-            item.events += row["n"]
-            item.amount += Decimal(row["amount"] or 0)
-            item.seats += round(row["seats"] or 0)
-            item.rating_sum += round(row["rating"] or 0)
-            item.server_errors += row["server_errors"]
-        DailyEventRollup.objects.bulk_create(list(merged.values()), batch_size=_BATCH)
+        users.update(DailyUserActivity.objects.filter(day=day).values_list("user_id", flat=True))
     return users
 
 
-def funnel_reach_day_rebuild(*, day: date) -> int:
-    """Rebuild `DailyFunnelReach` of business day `day` (the funnel from that day's views); returns rows."""
+def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Consecutive days grouped into (first, last) runs."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if runs and day == runs[-1][1] + timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def funnel_reach_rebuild(*, days: Iterable[date]) -> int:
+    """Rebuild `DailyFunnelReach` of business `days`; returns rows written.
+
+    One funnel-engine statement per run of consecutive days (every entry past step 1); each user's best
+    path per view day (most steps, then the earliest view) is picked here."""
     zone = business_zone()
-    spec = FunnelSpec(
-        steps=DEFAULT_STEPS,
-        start=day_start(day, zone),
-        end=day_start(day + timedelta(days=1), zone),
-        window_days=DEFAULT_WINDOW_DAYS,
-        by_listing=True,
-        skip_payment_for_free=True,
-        breakdown=None,
-    )
-    rows = [DailyFunnelReach(day=day, user_id=p.user_id, reached=p.reached) for p in funnel_paths(spec).paths]
-    with transaction.atomic():
-        DailyFunnelReach.objects.filter(day=day).delete()
-        DailyFunnelReach.objects.bulk_create(rows, batch_size=_BATCH)
-    return len(rows)
+    written = 0
+    for first, last in _runs(days):
+        spec = FunnelSpec(
+            steps=DEFAULT_STEPS,
+            start=day_start(first, zone),
+            end=day_start(last + timedelta(days=1), zone),
+            window_days=DEFAULT_WINDOW_DAYS,
+            by_listing=True,
+            skip_payment_for_free=True,
+            breakdown=None,
+            all_entries=True,
+        )
+        best: dict[tuple[date, str], EntrantPath] = {}
+        for path in funnel_paths(spec).paths:
+            viewed = path.times[0]
+            assert viewed is not None  # an entry always has its first step
+            key = (business_day(viewed, zone), path.user_id)
+            current = best.get(key)
+            if current is None or (-path.reached, viewed, path.entry_id) < (
+                -current.reached,
+                current.times[0],
+                current.entry_id,
+            ):
+                best[key] = path
+        rows = []
+        for (day, user_id), path in best.items():
+            times = [*path.times, None, None, None][:4]
+            rows.append(
+                DailyFunnelReach(
+                    day=day,
+                    user_id=user_id,
+                    reached=path.reached,
+                    viewed_at=times[0],
+                    requested_at=times[1],
+                    paid_at=times[2],
+                    checked_in_at=times[3],
+                )
+            )
+        with transaction.atomic():
+            DailyFunnelReach.objects.filter(day__gte=first, day__lte=last).delete()
+            DailyFunnelReach.objects.bulk_create(rows, batch_size=_BATCH)
+        written += len(rows)
+    return written
 
 
 def funnel_days(days: Iterable[date]) -> set[date]:
@@ -134,8 +178,7 @@ def rollups_rebuild(*, days: Iterable[date]) -> set[date]:
     rebuilt = sorted(set(days))
     for day in rebuilt:
         users |= rollup_day_rebuild(day=day)
-    for day in sorted(funnel_days(rebuilt)):
-        funnel_reach_day_rebuild(day=day)
+    funnel_reach_rebuild(days=funnel_days(rebuilt))
     changed = first_activity_refresh(user_ids=users)
     if rebuilt:
         logger.info(

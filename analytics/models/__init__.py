@@ -10,11 +10,13 @@ from analytics.models.metrics import (
     DailyFunnelReach,
     DailyUserActivity,
     DailyUserEvent,
+    DirtyScope,
     MetricDirtyDay,
     UserFirstActivity,
 )
 from analytics.models.operations import WorkerHeartbeat
 from analytics.models.people import IdentityLink, Session, SessionCursor, UserConsent
+from analytics.models.profiles import UserBehaviorProfile, UserPersona
 from analytics.models.security import ApiKey, AuditLog
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "DailyFunnelReach",
     "DailyUserActivity",
     "DailyUserEvent",
+    "DirtyScope",
     "EventListing",
     "FailedEvent",
     "ForwardingOutbox",
@@ -35,8 +38,10 @@ __all__ = [
     "MetricDirtyDay",
     "Session",
     "SessionCursor",
+    "UserBehaviorProfile",
     "UserConsent",
     "UserEvent",
     "UserFirstActivity",
+    "UserPersona",
     "WorkerHeartbeat",
 ]

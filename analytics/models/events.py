@@ -68,7 +68,13 @@ class UserEvent(models.Model):
         db_table = "analytics_user_event"
         indexes = [
             models.Index(fields=["timestamp"], name="ue_time"),
-            models.Index(fields=["event_name", "timestamp"], name="ue_name_time"),
+            # Covering on PostgreSQL: funnels read users, listings and ids of one event name over a range,
+            # and the latency percentile reads response times, from the index alone (index-only scans).
+            models.Index(
+                fields=["event_name", "timestamp"],
+                name="ue_name_time",
+                include=["user_id", "listing_id", "id", "response_time_ms"],
+            ),
             models.Index(fields=["user_id", "timestamp"], name="ue_user_time"),
             models.Index(fields=["session_id"], name="ue_session"),
             models.Index(fields=["listing_id", "timestamp"], name="ue_listing_time"),

@@ -74,6 +74,13 @@ class BusinessMetric(models.Model):
         indexes = [
             models.Index(fields=["period_type", "period_start"], name="bm_period"),
             models.Index(fields=["is_alert_triggered", "period_start"], name="bm_alerts"),
+            # The catalogue and the overview's cards read the newest whole-platform rows: a few thousand
+            # among hundreds of thousands of breakdown rows.
+            models.Index(
+                fields=["metric_name", "period_type", "period_start"],
+                name="bm_platform",
+                condition=models.Q(breakdown_key=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -81,22 +88,30 @@ class BusinessMetric(models.Model):
         return f"{self.metric_name} {self.period_type} {self.period_start}{key} = {self.value}"
 
 
+class DirtyScope(models.TextChoices):
+    ROLLUPS = "rollups"  # the day's tracked events changed: rebuild its rollups, then its metrics
+    METRICS = "metrics"  # only metrics that read the day through listings changed: recompute, no rebuild
+
+
 class MetricDirtyDay(models.Model):
-    """A business day whose rollups (and the metrics that read them) must be recomputed.
+    """A business day whose rollups and metrics (scope `rollups`) or metrics only (scope `metrics`) must
+    be recomputed. A day can carry both marks.
 
     `token` changes on every re-mark, so a recompute deletes only the marks it has seen: a day
     marked again while it runs stays dirty for the next run.
     """
 
-    day = models.DateField(unique=True)
+    day = models.DateField()
+    scope = models.CharField(max_length=8, choices=DirtyScope.choices, default=DirtyScope.ROLLUPS)
     token = models.CharField(max_length=32)
     marked_at = models.DateTimeField()
 
     class Meta:
         db_table = "analytics_metric_dirty_day"
+        constraints = [models.UniqueConstraint(fields=["day", "scope"], name="mdd_unique_day_scope")]
 
     def __str__(self) -> str:
-        return f"dirty {self.day}"
+        return f"dirty {self.day} ({self.scope})"
 
 
 class DailyUserActivity(models.Model):
@@ -196,12 +211,18 @@ class UserFirstActivity(models.Model):
 class DailyFunnelReach(models.Model):
     """How far the marketplace funnel (`overall_conversion_rate`'s definition) got for each identified
     user from their event_viewed events of one business day: 2 = requested, 3 = paid (or a free
-    listing), 4 = checked in — within 14 days of the view, possibly after the day. Users who only
-    viewed (reach 1) have no row; they are the day's event_viewed users in `DailyUserEvent`."""
+    listing), 4 = checked in — within 14 days of the view, possibly after the day — and the times of
+    that best path (a skipped payment has none). Users who only viewed (reach 1) have no row; they are
+    the day's event_viewed users in `DailyUserEvent`. The best path over several days is the best of the
+    days' best paths (most steps, then the earliest view), so ranges compose from days."""
 
     day = models.DateField()
     user_id = models.CharField(max_length=128)
     reached = models.PositiveSmallIntegerField()
+    viewed_at = models.DateTimeField(null=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "analytics_daily_funnel_reach"

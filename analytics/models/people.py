@@ -22,7 +22,9 @@ class Session(models.Model):
         db_table = "analytics_session"
         indexes = [
             models.Index(fields=["user_id", "started_at"], name="se_user_started"),
-            models.Index(fields=["started_at"], name="se_started"),
+            # Covering on PostgreSQL: session-length and sessions-per-user figures of a range are read from
+            # the index alone.
+            models.Index(fields=["started_at"], name="se_started", include=["duration_seconds", "user_id"]),
         ]
 
     def __str__(self) -> str:

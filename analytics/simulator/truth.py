@@ -18,12 +18,13 @@ from typing import Any
 import orjson
 
 from analytics.simulator import parameters as p
+from analytics.simulator.behaviour.activity import CHECKPOINT_HORIZON_DAYS, activity_oracle
 from analytics.simulator.behaviour.churn import churn_outcome, churn_probability
 from analytics.simulator.behaviour.engine import Simulation
 from analytics.simulator.emitter import iso
 from analytics.simulator.world import CHURNED, User
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the activity checkpoint (per user `activity_checkpoint`, top-level `activity_checkpoint`)
 FILE_NAME = "ground_truth.json"
 
 
@@ -100,6 +101,20 @@ def persona_separability(users: list[User]) -> float:
     return hits / len(users)
 
 
+def _checkpoint_of(sim: Simulation, user: User) -> dict[str, Any] | None:
+    state = sim.checkpoint.get(user.user_id)
+    if state is None or sim.checkpoint_day is None:
+        return None
+    oracle = activity_oracle(user, state, first_day=sim.checkpoint_day, calendar=sim.calendar, anomalies=sim.anomalies)
+    return {
+        "status": state.status,
+        "fading_since": _day(sim, state.fading_since),
+        "frustration": round(state.frustration, 4),
+        "expected_sessions": round(oracle.expected_sessions, 6),
+        "p_any_session": round(oracle.p_any_session, 6),
+    }
+
+
 def _users(sim: Simulation) -> list[dict[str, Any]]:
     rng = random.Random(f"{sim.config.seed}:horizon")
     first_day = sim.config.days
@@ -133,6 +148,7 @@ def _users(sim: Simulation) -> list[dict[str, Any]]:
                     "churned_on": _day(sim, churn_day),
                     "churned_before_end": user.status == CHURNED,
                 },
+                "activity_checkpoint": _checkpoint_of(sim, user),
             }
         )
     return rows
@@ -259,6 +275,14 @@ def truth_build(sim: Simulation, *, events_generated: int) -> dict[str, Any]:
                 "churn_hazard": spec.churn_hazard,
             }
             for spec in p.PERSONAS
+        },
+        "activity_checkpoint": None
+        if sim.checkpoint_day is None
+        else {
+            "day": _day(sim, sim.checkpoint_day),
+            "start": _when(sim.calendar.midnight(sim.checkpoint_day)),
+            "horizon_days": CHECKPOINT_HORIZON_DAYS,
+            "end": _when(sim.calendar.midnight(sim.checkpoint_day + CHECKPOINT_HORIZON_DAYS)),
         },
         "anomalies": [
             {

@@ -29,6 +29,18 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         },
         # Alerts are evaluated by the metrics task after each run (analytics/tasks/alerts.py); this
         # delivers what they owe and retries failed deliveries once their backoff has passed.
+        # Behaviour profiles of users active since their last analysis (and day-old ones), every 6 hours …
+        "behaviour-profiles": {
+            "task": "analytics.tasks.behaviour.generate_user_behavior_insights",
+            "schedule": 6 * 3600.0,
+            "options": {"queue": "intelligence", "expires": 5 * 3600},
+        },
+        # … and a new segmentation into personas once a day.
+        "personas-daily": {
+            "task": "analytics.tasks.behaviour.perform_user_clustering",
+            "schedule": 24 * 3600.0,
+            "options": {"queue": "intelligence", "expires": 20 * 3600},
+        },
         "deliver-alert-notifications": {
             "task": "analytics.tasks.alerts.deliver_alert_notifications",
             "schedule": 30.0,

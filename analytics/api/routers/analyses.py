@@ -83,7 +83,9 @@ async def trends(
 async def funnels(principal: AdminOrAnalyst, body: FunnelIn) -> FunnelOut:
     """Ordered steps per user within the conversion window: per-step counts, conversion and median time.
     The default (view → request → payment → check-in, one listing, free listings skip payment, 14 days)
-    is `overall_conversion_rate`'s definition."""
+    is `overall_conversion_rate`'s definition; without a breakdown it is read from the funnel-reach rollup
+    (`computed_from: "rollup"`, as fresh as the last metrics run), every other funnel from the tracked
+    events (`computed_from: "events"`)."""
     rng = date_range(date_from=body.date_from, date_to=body.date_to)
     query = FunnelQuery(
         range=rng,
@@ -93,7 +95,7 @@ async def funnels(principal: AdminOrAnalyst, body: FunnelIn) -> FunnelOut:
         same_listing=body.same_listing,
         skip_payment_for_free=body.skip_payment_for_free,
     )
-    result = await run_db(funnel_run, query=query)
+    result = await run_db(funnel_run, query=query, from_rollup=True)
     return FunnelOut(
         steps=list(query.steps),
         date_from=rng.date_from,
@@ -104,6 +106,7 @@ async def funnels(principal: AdminOrAnalyst, body: FunnelIn) -> FunnelOut:
         results=[FunnelStepOut.model_validate(s) for s in result.overall.steps],
         breakdown=query.breakdown,
         breakdown_results=[FunnelSeriesOut.model_validate(s) for s in result.breakdown],
+        computed_from=result.computed_from,
     )
 
 

@@ -158,6 +158,7 @@ class FunnelOut(BaseModel):
     results: list[FunnelStepOut]
     breakdown: str | None
     breakdown_results: list[FunnelSeriesOut]
+    computed_from: str  # "rollup" (the marketplace funnel, as of the last metrics run) or "events"
 
 
 class RetentionCohortOut(_Out):

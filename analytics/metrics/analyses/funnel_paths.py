@@ -31,6 +31,8 @@ from typing import Any
 
 from django.db import connection
 
+from analytics.metrics.analysis_session import analysis_session
+
 # The marketplace funnel (ARCHITECTURE.md §7): the default of `POST /funnels` and the definition of
 # `overall_conversion_rate`.
 DEFAULT_STEPS = ("event_viewed", "event_requested", "payment_completed", "event_checked_in")
@@ -53,6 +55,9 @@ class FunnelSpec:
     skip_payment_for_free: bool
     breakdown: str | None  # platform | city (of the entry event) | category | host (of the listing)
     listing_ids: tuple[str, ...] | None = None  # scope to these listings (a host's own)
+    # Every entry that got past step 1, not only each user's best, and no entrant counts (the funnel-reach
+    # rollup picks the best per business day itself).
+    all_entries: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class EntrantPath:
     breakdown_value: str | None  # None: the overall best path; else the best path through this value
     reached: int
     times: tuple[datetime | None, ...]
+    entry_id: int = 0  # the first-step event's id (ties between entries at the same instant)
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,12 @@ def _dim_sql(spec: FunnelSpec, row: str, listing: str) -> str:
     return "NULL"
 
 
+def _bytewise(column: str) -> str:
+    """Partition keys compared byte by byte: any order groups equal keys, and PostgreSQL's locale-aware
+    comparison of text costs several times more when sorting hundreds of thousands of rows."""
+    return f'{column} COLLATE "C"' if connection.vendor == "postgresql" else column
+
+
 def _skipped(spec: FunnelSpec, j: int) -> bool:
     """Can step j (0-based) be skipped (a payment step of a free journey)?"""
     return spec.by_listing and spec.skip_payment_for_free and j > 0 and spec.steps[j] == PAYMENT_STEP
@@ -139,7 +151,7 @@ def _layers(spec: FunnelSpec) -> list[str]:
                 skip = f"MIN(CASE WHEN s{next_free} = 1 THEN c{next_free}_{j} END) OVER w"
                 expr = f"CASE WHEN free = 1 THEN {skip} ELSE {paid} END"
             columns.append(f"CASE WHEN s{k} = 1 THEN {expr} END AS c{k}_{j}")
-        window = " WINDOW w AS (PARTITION BY u, k ORDER BY ts DESC)" if k < n - 1 else ""
+        window = f" WINDOW w AS (PARTITION BY {_bytewise('u')}, {_bytewise('k')} ORDER BY ts DESC)" if k < n - 1 else ""
         layers.append(f"L{k} AS (SELECT {previous}.*, {', '.join(columns)} FROM {previous}{window})")
         previous = f"L{k}"
     return layers
@@ -162,41 +174,54 @@ def _statement(spec: FunnelSpec) -> tuple[str, list[Any]]:
             return ""
         return f" AND e.listing_id IN ({sql.many(spec.listing_ids)})" if spec.listing_ids else " AND 1 = 0"
 
-    # Every first-step event in the range: the entrants (with or without a listing) and the entries.
-    ctes = [
-        f"firsts AS MATERIALIZED (SELECT e.id, e.user_id AS u, {key} AS k, e.timestamp AS ts, "
-        f"e.listing_id AS lid, {_dim_sql(spec, 'e', 'l')} AS dim FROM {EVENTS} e{listing_join} "
-        f"WHERE e.event_name = {sql.p(first)} AND e.user_id IS NOT NULL "
-        f"AND e.timestamp >= {sql.p(start)} AND e.timestamp < {sql.p(end)}{scope()})"
-    ]
-    # The later-step events of the entrants' journeys, up to the window after the range.
+    def firsts_where(*, listing_only: bool) -> str:
+        """First-step events of identified users in the range (optionally only those with a listing)."""
+        only = with_listing if listing_only else ""
+        return (
+            f"e.event_name = {sql.p(first)} AND e.user_id IS NOT NULL "
+            f"AND e.timestamp >= {sql.p(start)} AND e.timestamp < {sql.p(end)}{only}{scope()}"
+        )
+
+    ctes: list[str] = []
+    # The later-step events, up to the window after the range (index `ue_name_time`, covering).
     if later:
         ctes.append(
-            f"later AS (SELECT e.id, e.user_id AS u, {key} AS k, e.event_name AS n, e.timestamp AS ts "
+            f"later AS MATERIALIZED (SELECT e.id, e.user_id AS u, {key} AS k, e.event_name AS n, e.timestamp AS ts "
             f"FROM {EVENTS} e WHERE e.event_name IN ({sql.many(later)}) AND e.user_id IS NOT NULL "
-            f"AND e.timestamp >= {sql.p(start)} AND e.timestamp < {sql.p(horizon)}{with_listing}{scope()} "
-            f"AND EXISTS (SELECT 1 FROM firsts f WHERE f.u = e.user_id AND f.k = {key}))"
+            f"AND e.timestamp >= {sql.p(start)} AND e.timestamp < {sql.p(horizon)}{with_listing}{scope()})"
         )
     else:
-        ctes.append("later AS (SELECT id, u, k, '' AS n, ts FROM firsts WHERE 1 = 0)")
-    # Journeys that can get past step 1; a free one passes a skipped payment at step 2 with nothing else.
+        ctes.append(
+            f"later AS MATERIALIZED (SELECT e.id, e.user_id AS u, {key} AS k, '' AS n, e.timestamp AS ts "
+            f"FROM {EVENTS} e WHERE 1 = 0)"
+        )
+    # Journeys that can get past step 1: those with a later-step event (and, when step 2 is a skipped
+    # payment, every free journey). Only their first-step events are read as entries; every other
+    # entrant reaches step 1 only and is counted from the first-step events alone.
     is_free = f"EXISTS (SELECT 1 FROM {LISTINGS} fl WHERE fl.listing_id = {{k}} AND fl.price = 0)"
     journeys = "SELECT DISTINCT u, k FROM later"
     if _skipped(spec, 1):
-        journeys += f" UNION SELECT f.u, f.k FROM firsts f WHERE f.lid IS NOT NULL AND {is_free.format(k='f.k')}"
+        journeys += (
+            f" UNION SELECT e.user_id, {key} FROM {EVENTS} e WHERE {firsts_where(listing_only=True)} "
+            f"AND {is_free.format(k='e.listing_id')}"
+        )
     free = f"CASE WHEN {is_free.format(k='j.k')} THEN 1 ELSE 0 END" if spec.by_listing else "0"
-    ctes.append(f"jf AS (SELECT j.u, j.k, {free} AS free FROM ({journeys}) j)")
+    ctes.append(f"jf AS MATERIALIZED (SELECT j.u, j.k, {free} AS free FROM ({journeys}) j)")
+    # Parameters are collected in the order the text is built: build each part in reading order.
     entry_flags = ", ".join(f"{int(name == first)} AS s{i}" for i, name in enumerate(spec.steps))
+    entry_rows = (
+        f"SELECT e.id, e.user_id AS u, {key} AS k, e.timestamp AS ts, {_dim_sql(spec, 'e', 'l')} AS dim, "
+        f"jf.free, 1 AS entry, {entry_flags} FROM {EVENTS} e{listing_join} "
+        f"JOIN jf ON jf.u = e.user_id AND jf.k = {key} WHERE {firsts_where(listing_only=True)}"
+    )
     later_flags = ", ".join(
         f"CASE WHEN x.n = {sql.p(name)} THEN 1 ELSE 0 END AS s{i}" for i, name in enumerate(spec.steps)
     )
     # A first-step event in the range that is also a later step is already there as an entry row.
     repeat = f" WHERE NOT (x.n = {sql.p(first)} AND x.ts < {sql.p(end)})" if first in later else ""
     ctes.append(
-        f"rows_ AS (SELECT f.id, f.u, f.k, f.ts, f.dim, jf.free, 1 AS entry, {entry_flags} "
-        f"FROM firsts f JOIN jf ON jf.u = f.u AND jf.k = f.k{' WHERE f.lid IS NOT NULL' if spec.by_listing else ''} "
-        f"UNION ALL SELECT x.id, x.u, x.k, x.ts, NULL AS dim, jf.free, 0 AS entry, {later_flags} "
-        f"FROM later x JOIN jf ON jf.u = x.u AND jf.k = x.k{repeat})"
+        f"rows_ AS ({entry_rows} UNION ALL SELECT x.id, x.u, x.k, x.ts, NULL AS dim, jf.free, 0 AS entry, "
+        f"{later_flags} FROM later x JOIN jf ON jf.u = x.u AND jf.k = x.k{repeat})"
     )
     ctes += _layers(spec)
     deadline = _deadline("ts", spec.window_days)
@@ -207,25 +232,35 @@ def _statement(spec: FunnelSpec) -> tuple[str, list[Any]]:
     reached = f"CASE {' '.join(fails)} ELSE {n} END" if fails else "1"
     times = "".join(f", c0_{j}" for j in range(1, n))
     ctes.append(f"entries AS (SELECT id, u, dim, ts, free, {reached} AS reached{times} FROM L0 WHERE entry = 1)")
-    by_dim = "ROW_NUMBER() OVER (PARTITION BY dim, u ORDER BY reached DESC, ts, id)" if spec.breakdown else "0"
+    u = _bytewise("u")
+    by_dim = f"ROW_NUMBER() OVER (PARTITION BY dim, {u} ORDER BY reached DESC, ts, id)" if spec.breakdown else "0"
     ctes.append(
-        "ranked AS (SELECT entries.*, ROW_NUMBER() OVER (PARTITION BY u ORDER BY reached DESC, ts, id) AS best, "
+        f"ranked AS (SELECT entries.*, ROW_NUMBER() OVER (PARTITION BY {u} ORDER BY reached DESC, ts, id) AS best, "
         f"{by_dim} AS best_dim FROM entries)"
     )
     # The paths come first: their columns give the UNION its types (PostgreSQL reads NULLs as text).
+    if spec.all_entries:
+        return (
+            "WITH " + ", ".join(ctes) + f" SELECT 'p' AS kind, dim, 0 AS cnt, 0 AS best, 0 AS best_dim, u, reached, "
+            f"free, id, ts{times} FROM entries WHERE reached >= 2",
+            sql.params,
+        )
     selects = [
-        f"SELECT 'p' AS kind, dim, 0 AS cnt, best, best_dim, u, reached, free, ts{times} FROM ranked "
+        f"SELECT 'p' AS kind, dim, 0 AS cnt, best, best_dim, u, reached, free, id, ts{times} FROM ranked "
         "WHERE reached >= 2 AND (best = 1 OR best_dim = 1)"
     ]
     blanks = "".join(", NULL" for _ in range(1, n))
-    # COUNT(*) over a GROUP BY lets PostgreSQL hash the users instead of sorting them (COUNT DISTINCT).
+    # Entrants: identified users with a first-step event in the range, with or without a listing. COUNT(*)
+    # over a GROUP BY lets PostgreSQL hash the users instead of sorting them (COUNT DISTINCT sorts).
     selects.append(
-        f"SELECT 'e', NULL, COUNT(*), 0, 0, NULL, 0, 0, NULL{blanks} FROM (SELECT u FROM firsts GROUP BY u) g"
+        f"SELECT 'e', NULL, COUNT(*), 0, 0, NULL, 0, 0, 0, NULL{blanks} FROM (SELECT e.user_id FROM {EVENTS} e "
+        f"WHERE {firsts_where(listing_only=False)} GROUP BY e.user_id) g"
     )
     if spec.breakdown:
         selects.append(
-            f"SELECT 'b', dim, COUNT(*), 0, 0, NULL, 0, 0, NULL{blanks} FROM (SELECT dim, u FROM firsts"
-            f"{' WHERE lid IS NOT NULL' if spec.by_listing else ''} GROUP BY dim, u) g GROUP BY dim"
+            f"SELECT 'b', dim, COUNT(*), 0, 0, NULL, 0, 0, 0, NULL{blanks} FROM "
+            f"(SELECT {_dim_sql(spec, 'e', 'l')} AS dim, e.user_id FROM {EVENTS} e{listing_join} "
+            f"WHERE {firsts_where(listing_only=True)} GROUP BY 1, 2) g GROUP BY dim"
         )
     return "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects), sql.params
 
@@ -233,13 +268,13 @@ def _statement(spec: FunnelSpec) -> tuple[str, list[Any]]:
 def funnel_paths(spec: FunnelSpec) -> FunnelPaths:
     """Entrants (overall and per breakdown value) and each entrant's best paths that got past step 1."""
     statement, params = _statement(spec)
-    with connection.cursor() as cursor:
+    with analysis_session(hash_joins=True), connection.cursor() as cursor:
         cursor.execute(statement, params)
         rows = cursor.fetchall()
     entrants = 0
     entrants_by: dict[str, int] = {}
     paths: list[EntrantPath] = []
-    for kind, dim, count, best, best_dim, user, reached, free, entry, *later in rows:
+    for kind, dim, count, best, best_dim, user, reached, free, entry_id, entry, *later in rows:
         if kind == "e":
             entrants = int(count or 0)
         elif kind == "b":
@@ -248,8 +283,8 @@ def funnel_paths(spec: FunnelSpec) -> FunnelPaths:
             times = [_py_time(entry)] + [
                 None if free and _skipped(spec, j) else _py_time(later[j - 1]) for j in range(1, int(reached))
             ]
-            if best == 1:
-                paths.append(EntrantPath(str(user), None, int(reached), tuple(times)))
+            if best == 1 or spec.all_entries:
+                paths.append(EntrantPath(str(user), None, int(reached), tuple(times), int(entry_id)))
             if best_dim == 1:
-                paths.append(EntrantPath(str(user), str(dim), int(reached), tuple(times)))
+                paths.append(EntrantPath(str(user), str(dim), int(reached), tuple(times), int(entry_id)))
     return FunnelPaths(entrants=entrants, entrants_by=entrants_by, paths=paths)

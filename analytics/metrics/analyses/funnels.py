@@ -33,6 +33,7 @@ from analytics.metrics.analyses.funnel_paths import (
     FunnelSpec,
     funnel_paths,
 )
+from analytics.models import DailyFunnelReach, DailyUserEvent
 
 __all__ = ["DEFAULT_STEPS", "DEFAULT_WINDOW_DAYS", "FunnelQuery", "FunnelResult", "funnel_as_dict", "funnel_run"]
 MAX_STEPS = 10
@@ -127,6 +128,9 @@ class FunnelResult:
     by_listing: bool
     overall: FunnelSeries
     breakdown: list[FunnelSeries] = field(default_factory=list)
+    # "rollup": the marketplace funnel read from `DailyFunnelReach` (as fresh as the last metrics run);
+    # "events": computed from the tracked events now.
+    computed_from: str = "events"
 
 
 def _series(query: FunnelQuery, value: str | None, paths: list[EntrantPath], entrants: int) -> FunnelSeries:
@@ -170,11 +174,49 @@ def funnel_spec(query: FunnelQuery, listing_ids: list[str] | None = None) -> Fun
     )
 
 
-def funnel_run(*, query: FunnelQuery, listing_ids: list[str] | None = None) -> FunnelResult:
+def is_marketplace_funnel(query: FunnelQuery) -> bool:
+    """The default funnel as `overall_conversion_rate` defines it, for everyone, without a breakdown."""
+    return (
+        query.steps == DEFAULT_STEPS
+        and query.window_days == DEFAULT_WINDOW_DAYS
+        and query.by_listing
+        and query.skip_payment_for_free
+        and query.breakdown is None
+    )
+
+
+def _from_rollup(query: FunnelQuery) -> FunnelResult:
+    """The marketplace funnel over whole business days from the funnel-reach rollup: each user's best path
+    of the range is the best of their days' best paths (most steps, then the earliest view)."""
+    rng = query.range
+    entrants = (
+        DailyUserEvent.objects.filter(day__gte=rng.date_from, day__lte=rng.date_to, event_name=DEFAULT_STEPS[0])
+        .values("user_id")
+        .distinct()
+        .count()
+    )
+    best: dict[str, EntrantPath] = {}
+    rows = (
+        DailyFunnelReach.objects.filter(day__gte=rng.date_from, day__lte=rng.date_to)
+        .order_by("user_id", "-reached", "viewed_at")
+        .values_list("user_id", "reached", "viewed_at", "requested_at", "paid_at", "checked_in_at")
+    )
+    for user_id, reached, *times in rows.iterator(chunk_size=10_000):
+        if user_id not in best:
+            best[user_id] = EntrantPath(user_id, None, reached, tuple(times[:reached]))
+    overall = _series(query, None, list(best.values()), entrants)
+    return FunnelResult(query=query, by_listing=True, overall=overall, computed_from="rollup")
+
+
+def funnel_run(*, query: FunnelQuery, listing_ids: list[str] | None = None, from_rollup: bool = False) -> FunnelResult:
     """How many people go from the first step to each later step, in order, within the window?
 
-    `listing_ids` scopes the funnel to those listings (a host's own; `[]` means none).
+    `listing_ids` scopes the funnel to those listings (a host's own; `[]` means none). `from_rollup`: serve
+    the marketplace funnel (no breakdown, no scope) from the funnel-reach rollup — milliseconds instead of
+    seconds over months of events, as fresh as the last metrics run; any other funnel reads the events.
     """
+    if from_rollup and listing_ids is None and is_marketplace_funnel(query):
+        return _from_rollup(query)
     found = funnel_paths(funnel_spec(query, listing_ids))
     overall = _series(query, None, [p for p in found.paths if p.breakdown_value is None], found.entrants)
     by_value: dict[str, list[EntrantPath]] = defaultdict(list)

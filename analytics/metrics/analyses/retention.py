@@ -1,11 +1,11 @@
 """Retention tables: cohorts by first active business day (or week), classic "on day n" retention.
 
 Reads the rollups only: `UserFirstActivity` (each identified user's first active business day, the
-cohort) and `DailyUserActivity` (who was active on which business day), joined in SQL on the user. The same definitions as the
-`retention_rate_{1,7,30}d` metrics (docs/metrics.md): a member counts as retained at interval n when
-active on exactly first day + n (week cohorts: any day of cohort week + n); an interval is only
-reported once it is complete (it ended before the current business day) — an incomplete cell is null,
-not 0%.
+cohort) and `DailyUserActivity` (who was active on which business day), joined in SQL on the user.
+The same definitions as the `retention_rate_{1,7,30}d` metrics (docs/metrics.md): a member counts as
+retained at interval n when active on exactly first day + n (week cohorts: any day of cohort week + n);
+an interval is only reported once it is complete (it ended before the current business day) — an
+incomplete cell is null, not 0%.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.db.models.functions import TruncWeek
 
 from analytics.errors import ValidationFailed
 from analytics.metrics.analyses import DateRange, as_date, percent, week_start
+from analytics.metrics.analysis_session import analysis_session
 from analytics.metrics.periods import business_today
 from analytics.models import DailyUserActivity, UserFirstActivity
 
@@ -59,46 +60,96 @@ def _step(period: str) -> int:
     return 1 if period == "day" else 7
 
 
-def retention_run(*, query: RetentionQuery) -> RetentionResult:
-    """Of the people who first used Loopin on a day (week), what share came back n days (weeks) later?"""
-    today = business_today()
-    step = _step(query.period)
-    rng = query.range
-    first_from = rng.date_from if query.period == "day" else week_start(rng.date_from)
-    first_to = rng.date_to if query.period == "day" else week_start(rng.date_to) + timedelta(days=6)
-    sizes: dict[date, int] = defaultdict(int)
-    cohort_rows = (
+def _daily_pairs(first_from: date, first_to: date, last_day: date) -> dict[tuple[date, date], int]:
+    """{(first active day, active day): distinct users} for cohorts first_from … first_to, active ≤ last_day."""
+    rows = (
+        DailyUserActivity.objects.filter(
+            day__gte=first_from,
+            day__lte=last_day,
+            first_activity__first_day__gte=first_from,
+            first_activity__first_day__lte=first_to,
+        )
+        .values("day", first=F("first_activity__first_day"))
+        .annotate(n=Count("user_id", distinct=True))
+        .order_by()
+    )
+    return {(as_date(row["first"]), as_date(row["day"])): int(row["n"]) for row in rows}
+
+
+def _classic_pairs(first_from: date, first_to: date) -> dict[tuple[date, date], int]:
+    """Only the (first day, first day + n) pairs of the classic rates, n in CLASSIC_DAYS."""
+    pairs: dict[tuple[date, date], int] = {}
+    for n in CLASSIC_DAYS:
+        rows = (
+            DailyUserActivity.objects.filter(
+                day=F("first_activity__first_day") + timedelta(days=n),
+                first_activity__first_day__gte=first_from,
+                first_activity__first_day__lte=first_to,
+            )
+            .values("day", first=F("first_activity__first_day"))
+            .annotate(k=Count("user_id", distinct=True))
+            .order_by()
+        )
+        pairs.update({(as_date(row["first"]), as_date(row["day"])): int(row["k"]) for row in rows})
+    return pairs
+
+
+def _cohort_sizes(first_from: date, first_to: date) -> dict[date, int]:
+    rows = (
         UserFirstActivity.objects.filter(first_day__gte=first_from, first_day__lte=first_to)
         .values("first_day")
         .annotate(n=Count("id"))
         .order_by()
     )
-    for row in cohort_rows:
-        key = row["first_day"] if query.period == "day" else week_start(row["first_day"])
-        sizes[key] += row["n"]
+    return {as_date(row["first_day"]): int(row["n"]) for row in rows}
 
-    last_day = first_to + timedelta(days=step * query.intervals)
-    activity = DailyUserActivity.objects.filter(
-        day__gte=first_from,
-        day__lte=last_day,
-        first_activity__first_day__gte=first_from,
-        first_activity__first_day__lte=first_to,
-    ).annotate(first=F("first_activity__first_day"))
-    if query.period == "day":
-        grouped = activity.values("first", "day")
-        cohort_key, active_key = "first", "day"
-    else:
-        grouped = activity.annotate(
-            cw=TruncWeek("first", output_field=DateField()), aw=TruncWeek("day", output_field=DateField())
-        ).values("cw", "aw")
-        cohort_key, active_key = "cw", "aw"
-    counts: dict[tuple[date, int], int] = {}
-    for row in grouped.annotate(n=Count("user_id", distinct=True)).order_by():
-        cohort, active = as_date(row[cohort_key]), as_date(row[active_key])
-        n = (active - cohort).days // step
-        if 0 <= n < query.intervals:
-            counts[(cohort, n)] = row["n"]
 
+def retention_run(*, query: RetentionQuery) -> RetentionResult:
+    """Of the people who first used Loopin on a day (week), what share came back n days (weeks) later?
+
+    Day cohorts and the classic rates share one grouped read of (first day, active day) pairs; week
+    cohorts need their own (a user active on several days of a week counts once)."""
+    today = business_today()
+    step = _step(query.period)
+    rng = query.range
+    first_from = rng.date_from if query.period == "day" else week_start(rng.date_from)
+    first_to = rng.date_to if query.period == "day" else week_start(rng.date_to) + timedelta(days=6)
+    with analysis_session():
+        daily_sizes = _cohort_sizes(min(first_from, rng.date_from), max(first_to, rng.date_to))
+        counts: dict[tuple[date, int], int] = {}
+        if query.period == "day":
+            reach = max(query.intervals, max(CLASSIC_DAYS) + 1)
+            daily = _daily_pairs(rng.date_from, rng.date_to, rng.date_to + timedelta(days=reach))
+            for (first, active), users in daily.items():
+                n = (active - first).days
+                if 0 <= n < query.intervals:
+                    counts[(first, n)] = users
+        else:
+            daily = _classic_pairs(rng.date_from, rng.date_to)
+            weekly = (
+                DailyUserActivity.objects.filter(
+                    day__gte=first_from,
+                    day__lte=first_to + timedelta(days=step * query.intervals),
+                    first_activity__first_day__gte=first_from,
+                    first_activity__first_day__lte=first_to,
+                )
+                .annotate(
+                    cw=TruncWeek("first_activity__first_day", output_field=DateField()),
+                    aw=TruncWeek("day", output_field=DateField()),
+                )
+                .values("cw", "aw")
+                .annotate(n=Count("user_id", distinct=True))
+                .order_by()
+            )
+            for row in weekly:
+                cohort, active = as_date(row["cw"]), as_date(row["aw"])
+                n = (active - cohort).days // step
+                if 0 <= n < query.intervals:
+                    counts[(cohort, n)] = int(row["n"])
+    sizes: dict[date, int] = defaultdict(int)
+    for day, size in daily_sizes.items():
+        if first_from <= day <= first_to:
+            sizes[day if query.period == "day" else week_start(day)] += size
     cohorts = []
     for cohort_start in sorted(sizes):
         retained: list[int | None] = []
@@ -109,10 +160,12 @@ def retention_run(*, query: RetentionQuery) -> RetentionResult:
             retained.append(value)
             rates.append(None if value is None else percent(value, sizes[cohort_start]))
         cohorts.append(RetentionCohort(cohort_start, sizes[cohort_start], retained, rates))
-    return RetentionResult(query.period, cohorts, classic_retention(rng=rng, today=today))
+    return RetentionResult(query.period, cohorts, _classic(rng=rng, today=today, sizes=daily_sizes, pairs=daily))
 
 
-def classic_retention(*, rng: DateRange, today: date) -> dict[str, float | None]:
+def _classic(
+    *, rng: DateRange, today: date, sizes: dict[date, int], pairs: dict[tuple[date, date], int]
+) -> dict[str, float | None]:
     """D1/D7/D30 ("on day n") over the range's cohort days whose day n is before today."""
     result: dict[str, float | None] = {}
     for n in CLASSIC_DAYS:
@@ -120,18 +173,19 @@ def classic_retention(*, rng: DateRange, today: date) -> dict[str, float | None]
         if last_cohort < rng.date_from:
             result[f"d{n}"] = None
             continue
-        size = UserFirstActivity.objects.filter(first_day__gte=rng.date_from, first_day__lte=last_cohort).count()
-        pairs = (
-            DailyUserActivity.objects.filter(
-                day__gte=rng.date_from + timedelta(days=n),
-                day__lte=last_cohort + timedelta(days=n),
-                first_activity__first_day__gte=rng.date_from,
-                first_activity__first_day__lte=last_cohort,
-            )
-            .values("day", first=F("first_activity__first_day"))
-            .annotate(k=Count("user_id", distinct=True))
-            .order_by()
+        size = sum(v for day, v in sizes.items() if rng.date_from <= day <= last_cohort)
+        retained = sum(
+            v
+            for (first, active), v in pairs.items()
+            if rng.date_from <= first <= last_cohort and (active - first).days == n
         )
-        retained = sum(row["k"] for row in pairs if (as_date(row["day"]) - as_date(row["first"])).days == n)
         result[f"d{n}"] = percent(retained, size)
     return result
+
+
+def classic_retention(*, rng: DateRange, today: date) -> dict[str, float | None]:
+    """D1/D7/D30 ("on day n") over the range's cohort days whose day n is before today."""
+    with analysis_session():
+        sizes = _cohort_sizes(rng.date_from, rng.date_to)
+        pairs = _classic_pairs(rng.date_from, rng.date_to)
+    return _classic(rng=rng, today=today, sizes=sizes, pairs=pairs)

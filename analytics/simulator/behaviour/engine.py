@@ -17,6 +17,7 @@ from typing import Any
 from analytics.simulator import parameters as p
 from analytics.simulator.anomalies import AnomalyPlan
 from analytics.simulator.behaviour import marketplace, sessions
+from analytics.simulator.behaviour.activity import LatentState, checkpoint_day, latent_state
 from analytics.simulator.behaviour.churn import churn_step, fade_multiplier
 from analytics.simulator.behaviour.draws import poisson
 from analytics.simulator.config import SimulationConfig
@@ -57,6 +58,10 @@ class Simulation:
             self._joining.setdefault(user.signup_day, []).append(user)
         self._anonymous: dict[int, list[tuple[float, User]]] = {}
         self._plan_anonymous_sessions()
+        # The activity oracle's checkpoint (analytics/simulator/behaviour/activity.py): latent states of
+        # the registered users at the start of that day, before its tick. Reads state, draws nothing.
+        self.checkpoint_day = checkpoint_day(config.days)
+        self.checkpoint: dict[str, LatentState] = {}
 
     # --- the agenda --------------------------------------------------------------------------------
     def schedule(self, at: float, action: Action, subject: Any) -> None:
@@ -66,6 +71,8 @@ class Simulation:
     def days(self) -> Iterator[tuple[list[dict[str, Any]], list[float]]]:
         """Simulate day by day; yields each day's tracked events (time order) and their instants."""
         for day in range(self.config.days):
+            if day == self.checkpoint_day:
+                self.checkpoint = {u.user_id: latent_state(u) for u in self.world.users if u.signup_day < day}
             self._tick(day)
             limit = self.calendar.midnight(day + 1)
             agenda = self._agenda

@@ -35,6 +35,10 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/analytics/sessions"): frozenset({"admin", "analyst"}),
     ("GET", "/api/analytics/hosts/{host_id}/overview"): frozenset({"admin", "analyst", "host"}),
     ("GET", "/api/analytics/export/events"): frozenset({"admin"}),
+    ("POST", "/api/analytics/user-behavior"): frozenset({"admin"}),
+    ("POST", "/api/analytics/clustering"): frozenset({"admin"}),
+    ("GET", "/api/analytics/personas"): frozenset({"admin", "analyst"}),
+    ("POST", "/api/analytics/sentiment"): frozenset({"admin", "analyst"}),
 }
 ROLES = ("admin", "analyst", "host")
 

@@ -60,6 +60,22 @@ def test_a_late_event_dirties_only_its_day_and_changes_yesterdays_metric() -> No
     assert (row.previous_value, row.change_direction) == (2.0, "down")
 
 
+def test_a_view_marks_only_its_own_day_and_a_check_in_also_the_listings_days_for_metrics_only() -> None:
+    ingest(created("L1", "2026-03-01T09:00", starts="2026-03-12T19:00"))
+    recompute()
+    ingest(view("2026-03-05T10:00", "u1", "L1"))
+    marks = set(MetricDirtyDay.objects.values_list("day", "scope"))
+    assert marks == {(date(2026, 3, 5), "rollups")}  # a view changes no listing metric
+    recompute()
+    ingest(ev("event_checked_in", "2026-03-12T19:10", user="u1", listing_id="L1", seats=1))
+    marks = set(MetricDirtyDay.objects.values_list("day", "scope"))
+    # the check-in's own day for its rollups; the listing's start day for its metrics only
+    assert marks == {(date(2026, 3, 12), "rollups"), (date(2026, 3, 12), "metrics")}
+    recompute()
+    assert not MetricDirtyDay.objects.exists()
+    assert value("event_success_rate", "2026-03-12") == 0.0  # 1 seat of 10: the listing took place, not full
+
+
 def test_recomputing_without_new_events_is_idempotent() -> None:
     ingest(ev("page_view", "2026-03-19T10:00", user="u1", path="/"))
     recompute()

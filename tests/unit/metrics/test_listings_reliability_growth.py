@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from analytics.models import UserEvent
 from tests.unit.metrics.support import created, ev, ingest, recompute, value
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("now")]
@@ -80,7 +81,11 @@ def test_ratings_average_per_review_and_per_listing() -> None:
     assert value("average_rating", "2026-03-11") == 4.0  # (5 + 4 + 3) / 3
     assert value("average_listing_rating", "2026-03-11") == pytest.approx((4.5 + 3) / 2)
     assert value("average_listing_rating", "2026-03-11", breakdown="category=food") == 3.0
-    assert value("average_review_sentiment", "2026-03-11") is None  # no sentiment scores yet
+    # processing scored each review's text (analytics/intelligence/sentiment): the mean of those scores
+    scores = list(UserEvent.objects.filter(event_name="review_submitted").values_list("sentiment_score", flat=True))
+    assert len(scores) == 3 and None not in scores
+    assert value("average_review_sentiment", "2026-03-11") == pytest.approx(sum(scores) / 3, abs=1e-6)
+    assert value("average_review_sentiment", "2026-03-11") > 0  # "great", "good", "ok"
     assert value("average_rating", "2026-03-12") is None
 
 

@@ -22,6 +22,7 @@ TOP_LEVEL = {
     "summary",
     "personas",
     "anomalies",
+    "activity_checkpoint",
     "users",
     "hosts",
     "listings",
@@ -40,6 +41,7 @@ USER_KEYS = {
     "traits",
     "state_at_end",
     "churn",
+    "activity_checkpoint",
 }
 REGISTRATION_KEYS = {
     "request_id",
@@ -66,7 +68,8 @@ def test_the_truth_file_has_the_documented_schema(run: Run) -> None:
     report = run(users=100, days=28)
     truth = truth_of(report)
     assert set(truth) == TOP_LEVEL
-    assert truth["schema_version"] == 1
+    assert truth["schema_version"] == 2
+    assert truth["activity_checkpoint"] is None  # 28 days: too short for a checkpoint 30 days before the end
     assert truth["parameters"]["seed"] == 11 and truth["parameters"]["users"] == 100
     assert len(truth["users"]) == 100
     personas = {spec.name for spec in parameters.PERSONAS}
@@ -166,3 +169,27 @@ def test_truth_times_are_utc_and_inside_the_window(run: Run) -> None:
         confirmed = datetime.fromisoformat(registration["confirmed_at"])
         assert start <= requested <= confirmed < end
         assert confirmed < datetime.fromisoformat(registration["starts_at"])
+
+
+def test_the_activity_oracle_is_calibrated_against_the_sessions_that_followed_the_checkpoint(run: Run) -> None:
+    """`p_any_session` at the checkpoint is the exact probability of opening the app in the next 30 days:
+    over a few hundred users its mean must match the observed share, and it must rank users well."""
+    truth = truth_of(run(users=600, days=60))
+    checkpoint = truth["activity_checkpoint"]
+    assert checkpoint["horizon_days"] == 30 and checkpoint["day"] == "2026-01-02"  # 30 days before 2026-02-01
+    start = datetime.fromisoformat(checkpoint["start"])
+    opened = set(
+        UserEvent.objects.filter(event_name="page_view", timestamp__gte=start, user_id__isnull=False).values_list(
+            "user_id", flat=True
+        )
+    )
+    scored = [(u["activity_checkpoint"], u["user_id"] in opened) for u in truth["users"] if u["activity_checkpoint"]]
+    assert len(scored) >= 150, len(scored)
+    expected = sum(c["p_any_session"] for c, _ in scored) / len(scored)
+    observed = sum(1 for _, active in scored if active) / len(scored)
+    assert abs(expected - observed) < 0.06, (expected, observed)
+    likely = [active for c, active in scored if c["p_any_session"] > 0.9]
+    unlikely = [active for c, active in scored if c["p_any_session"] < 0.5]
+    assert likely and unlikely and sum(likely) / len(likely) > 0.85 > sum(unlikely) / len(unlikely)
+    for c, _ in scored:
+        assert (c["status"] == "churned") == (c["expected_sessions"] == 0.0)

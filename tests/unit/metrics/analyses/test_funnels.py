@@ -85,6 +85,18 @@ def test_default_funnel_conversion_equals_the_stored_overall_conversion_rate() -
     assert march.conversion_rate == value("overall_conversion_rate", "2026-03-01", "month") == 40.0
 
 
+def test_the_marketplace_funnel_from_the_rollup_equals_the_one_from_the_events() -> None:
+    marketplace()
+    recompute()
+    for rng in (MAR10, MARCH):
+        rolled = funnel_run(query=FunnelQuery(range=rng), from_rollup=True)
+        counted = funnel_run(query=FunnelQuery(range=rng))
+        assert (rolled.computed_from, counted.computed_from) == ("rollup", "events")
+        assert rolled.overall == counted.overall  # counts, conversions and median times alike
+    # a breakdown (or other steps) is always computed from the events
+    assert funnel_run(query=FunnelQuery(range=MARCH, breakdown="city"), from_rollup=True).computed_from == "events"
+
+
 def test_a_wider_window_lets_the_late_check_in_convert() -> None:
     marketplace()
     march = funnel_run(query=FunnelQuery(range=MARCH, window_days=16)).overall

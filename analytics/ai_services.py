@@ -1,0 +1,12 @@
+"""The documented face: `from analytics.ai_services import SentimentAnalysisService` (and, as they land,
+the other AI services). Thin re-exports only; the code lives in analytics/intelligence/."""
+
+from analytics.intelligence.behaviour.service import UserBehaviorAnalysisService
+from analytics.intelligence.segments.service import UserClusteringService
+from analytics.intelligence.sentiment.service import SentimentAnalysisService
+
+__all__ = [
+    "SentimentAnalysisService",
+    "UserBehaviorAnalysisService",
+    "UserClusteringService",
+]
