@@ -147,10 +147,12 @@ def evaluate(*, smoke: bool = False, refit: bool = False) -> EvaluationSection:
     targets = [
         Target(
             "engagement ROC-AUC within 0.03 of the oracle",
-            gap,
-            "oracle − model ≤ 0.03",
+            aucs["engagement score"],
+            f"≥ {oracle_auc - AUC_GAP_TARGET:.3f} (oracle {oracle_auc:.3f} − 0.03)",
             gap <= AUC_GAP_TARGET,
-            "" if gap <= AUC_GAP_TARGET else "the oracle sees the hidden churn state; see 'Where the gap comes from'",
+            ""
+            if gap <= AUC_GAP_TARGET
+            else f"{gap:.3f} below the oracle, which sees the hidden churn state (section 'Behaviour')",
         ),
         Target("Spearman with the latent activity level", rho, f"≥ {SPEARMAN_TARGET}", rho >= SPEARMAN_TARGET),
     ]
@@ -183,16 +185,19 @@ opened the app in the 30 days after it.
 who has already left for good (churned users never come back; their `p_any_session` is 0) and who has
 started to fade. From behaviour, a user who left a few days ago looks like an active user between two
 visits, and one who has just started to fade still looks active. Ranking by the hidden state alone already
-gives {status_auc:.3f}. Within a state the model is close to the oracle:
+gives {status_auc:.3f}. Within a state the oracle still leads, because it also knows each user's true rate
+of visits and churn hazard, which a few months of behaviour only estimate:
 
 | latent state at the checkpoint | users | engagement score AUC | oracle AUC |
 |---|---|---|---|
 {within_rows}
 
-The rest of the gap is the separation between states, which behaviour before the checkpoint only partly
-reveals (a churned user's last visit is a few days old as often as a regular user's). Richer models (gradient
-boosting on the same and more features) did not close it in development; the target is reported as missed
-rather than reached by a model that cannot be built from observable data.
+Most of the gap is the separation between states, which behaviour before the checkpoint only partly
+reveals (a churned user's last visit is a few days old as often as a regular user's). In development,
+neither richer models (gradient boosting) nor more features (visit rate over the whole tenure, visits
+missed since the last one, recent declined requests, failed payments, app errors, low ratings — the
+simulator's sources of frustration) moved the AUC by more than 0.003 on the held-out platform, so the target
+is reported as missed rather than chased with a model that cannot see what the oracle sees.
 """
     return EvaluationSection(
         key="behaviour",

@@ -76,7 +76,7 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
     users, vectors, labels, sessions = _vectors(test_platform)
 
     found = segment(vectors)
-    names = segments_name(found.centres)
+    names = segments_name(found.centres, found.centres_raw)
     ari = float(adjusted_rand_score(labels, found.labels))
 
     x = np.array([[v[f] for f in CLUSTER_FEATURES] for v in vectors])

@@ -11,6 +11,7 @@ would use; they are not learned from any labelled data.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,8 +39,6 @@ FEATURE_WORDS = {
     "invites_per_session": ("inviting", "solo"),
     "seats_per_request": ("group", "single_seat"),
     "weekend_share": ("weekend", "weekday"),
-    "hour_sin": ("morning", "evening"),
-    "hour_cos": ("late_night", "daytime"),
     "category_entropy": ("eclectic", "focused"),
     "viewed_price": ("premium", "budget"),
 }
@@ -61,30 +60,59 @@ def _fit(centre: Mapping[str, float], signature: Mapping[str, float]) -> float:
     return sum(w * centre.get(feature, 0.0) for feature, w in signature.items()) / total
 
 
+HOUR_FEATURES = ("hour_sin", "hour_cos")
+# Local hours (business time zone) → a word for when a segment comes.
+TIMES_OF_DAY = ((5, "early"), (11, "morning"), (15, "midday"), (18, "afternoon"), (22, "evening"), (24, "late_night"))
+
+
+def time_of_day(raw: Mapping[str, float]) -> str:
+    """The word for a centre's mean session hour (from the mean sine and cosine of the hour)."""
+    hour = (math.degrees(math.atan2(raw.get("hour_sin", 0.0), raw.get("hour_cos", 0.0))) / 15.0) % 24.0
+    return next(word for limit, word in TIMES_OF_DAY if hour < limit) if hour >= 5 else "late_night"
+
+
 def _distinctive(centre: Mapping[str, float], n: int) -> list[str]:
-    return [f for f in sorted(centre, key=lambda f: -abs(centre[f])) if abs(centre[f]) >= DISTINCTIVE][:n]
+    """The features furthest from the average (≥ DISTINCTIVE sd); the two hour coordinates count as one."""
+    scores = {f: abs(v) for f, v in centre.items() if f not in HOUR_FEATURES}
+    hour = max((abs(centre.get(f, 0.0)) for f in HOUR_FEATURES), default=0.0)
+    if hour:
+        scores["time_of_day"] = hour
+    return [f for f in sorted(scores, key=lambda f: -scores[f]) if scores[f] >= DISTINCTIVE][:n]
 
 
-def descriptive_name(centre: Mapping[str, float]) -> str:
-    top = _distinctive(centre, 2)
-    words = [FEATURE_WORDS[f][0 if centre[f] > 0 else 1] for f in top if f in FEATURE_WORDS]
+def _word(feature: str, centre: Mapping[str, float], raw: Mapping[str, float] | None) -> str | None:
+    if feature == "time_of_day":
+        return time_of_day(raw) if raw else None
+    words = FEATURE_WORDS.get(feature)
+    return None if words is None else words[0 if centre[feature] > 0 else 1]
+
+
+def descriptive_name(centre: Mapping[str, float], raw: Mapping[str, float] | None = None) -> str:
+    words = [w for f in _distinctive(centre, 2) if (w := _word(f, centre, raw))]
     return "_".join([*words, "users"]) if words else "typical_users"
 
 
-def describe(centre: Mapping[str, float], archetype: str | None) -> str:
+def describe(centre: Mapping[str, float], archetype: str | None, raw: Mapping[str, float] | None = None) -> str:
     """One sentence from the archetype (when matched) and the centre's three most distinctive features."""
+    lead = DESCRIPTIONS.get(archetype or "", "A behaviour segment.")
     top = _distinctive(centre, 3)
     if not top:
-        return f"{DESCRIPTIONS.get(archetype or '', 'A behaviour segment.')} Close to the average user."
-    traits = ", ".join(
-        f"{f.replace('_', ' ')} {'above' if centre[f] > 0 else 'below'} average ({centre[f]:+.1f} sd)" for f in top
-    )
-    lead = DESCRIPTIONS.get(archetype or "", "A behaviour segment.")
-    return f"{lead} Most distinctive: {traits}."
+        return f"{lead} Close to the average user."
+    traits = []
+    for f in top:
+        if f == "time_of_day":
+            if raw:
+                traits.append(f"comes mostly in the {time_of_day(raw).replace('_', ' ')}")
+            continue
+        traits.append(f"{f.replace('_', ' ')} {'above' if centre[f] > 0 else 'below'} average ({centre[f]:+.1f} sd)")
+    return f"{lead} Most distinctive: {', '.join(traits)}."
 
 
-def segments_name(centres: Sequence[Mapping[str, float]]) -> list[SegmentName]:
-    """Names for segments given their centres as z-scores against all users (one mapping per segment)."""
+def segments_name(
+    centres: Sequence[Mapping[str, float]], raw: Sequence[Mapping[str, float]] | None = None
+) -> list[SegmentName]:
+    """Names for segments given their centres as z-scores against all users (one mapping per segment) and,
+    optionally, in their own units (`raw`: the time of day is read from the mean hour)."""
     from scipy.optimize import linear_sum_assignment
 
     archetypes = list(ARCHETYPES)
@@ -95,11 +123,12 @@ def segments_name(centres: Sequence[Mapping[str, float]]) -> list[SegmentName]:
     used: set[str] = set()
     for index, centre in enumerate(centres):
         archetype = matched.get(index)
-        name = archetype or descriptive_name(centre)
+        own = raw[index] if raw is not None else None
+        name = archetype or descriptive_name(centre, own)
         base, n = name, 2
         while name in used:
             name, n = f"{base}_{n}", n + 1
         used.add(name)
         fit = scores[index][archetypes.index(archetype)] if archetype else max(scores[index])
-        names.append(SegmentName(name, describe(centre, archetype), archetype, round(fit, 3)))
+        names.append(SegmentName(name, describe(centre, archetype, own), archetype, round(fit, 3)))
     return names

@@ -55,7 +55,7 @@ def personas_cluster(*, n_clusters: int | None = None) -> ClusteringResult:
     )
     without = UserBehaviorProfile.objects.filter(persona_features__isnull=True).count()
     found: Segmentation = segment([dict(features or {}) for _, features in rows], n_clusters=n_clusters)
-    names = segments_name(found.centres)
+    names = segments_name(found.centres, found.centres_raw)
     run_id = uuid.uuid4().hex[:12]
     now = clock.now()
     with transaction.atomic():

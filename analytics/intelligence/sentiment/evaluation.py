@@ -252,15 +252,24 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
     """Measure the sentiment methods; `smoke` uses a fixed stratified sample of each set (a few seconds)."""
     sample = SMOKE_SAMPLE if smoke else None
     results = run_settings(sample=sample, sensitivity=not smoke)
-    targets = [
-        Target(
-            name=f"combined macro-F1 beats VADER alone — {r.setting}",
-            measured=r.methods["combined"].macro_f1,
-            goal=f"> {r.methods['VADER'].macro_f1:.3f} (VADER)",
-            met=r.methods["combined"].macro_f1 > r.methods["VADER"].macro_f1,
+    strict = "combined (shrinkage from training part)"
+    targets = []
+    for r in results:
+        # The strict row when it was run: the committed shrinkage saw both sets, the strict one only the
+        # training part — the honest figure for a target about unseen data.
+        measured = r.methods[strict].macro_f1 if strict in r.methods else r.methods["combined"].macro_f1
+        vader = r.methods["VADER"].macro_f1
+        targets.append(
+            Target(
+                name=f"combined macro-F1 beats VADER alone — {r.setting}",
+                measured=measured,
+                goal=f"> {vader:.3f} (VADER)",
+                met=measured > vader,
+                note=""
+                if measured > vader
+                else f"{vader - measured:.3f} short, with the shrinkage fitted on the training set alone",
+            )
         )
-        for r in results
-    ]
     language = language_scores(sample=sample)
     caught = language.other_language_caught / language.other_language_texts
     flagged = language.english_flagged / language.english_texts
@@ -299,7 +308,9 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
             "multinomial logistic regression for the confidence), refitted on the training part of each split. "
             f"The shrinkage that sets the neutral band is a hyperparameter from the committed parameters "
             f"({parameters.shrinkage:.3f}, fitted on both sets); the rows 'shrinkage from training part' measure "
-            "it on the training part alone instead.",
+            "it on the training part alone instead, and the targets are judged on those stricter rows (nothing of "
+            "the test part is seen). Across sets the combined method is about level with VADER: tweets teach "
+            "little about film criticism and the reverse; within a set it is ahead.",
             _table(results),
             f"Mean macro-F1 over the four settings: combined {mean_combined:.3f}, VADER {mean_vader:.3f}.",
             f"English check: {language.other_language_caught} of {language.other_language_texts} short reviews in "

@@ -136,3 +136,16 @@ def test_a_clustering_run_writes_personas_and_each_profile_membership() -> None:
     assert set(
         UserBehaviorProfile.objects.exclude(primary_persona=None).values_list("primary_persona__run_id", flat=True)
     ) == {second.run_id}
+
+
+def test_a_segment_distinct_by_its_hour_is_named_after_the_time_of_day_it_comes() -> None:
+    import math
+
+    zero = dict.fromkeys(FEATURES, 0.0)
+    centre = {**zero, "hour_cos": 1.4, "invites_per_session": -0.6}
+    at_22h = {"hour_sin": math.sin(2 * math.pi * 22 / 24), "hour_cos": math.cos(2 * math.pi * 22 / 24)}
+    at_10h = {"hour_sin": math.sin(2 * math.pi * 10 / 24), "hour_cos": math.cos(2 * math.pi * 10 / 24)}
+    assert descriptive_name(centre, at_22h) == "late_night_solo_users"
+    assert descriptive_name(centre, at_10h) == "morning_solo_users"
+    (named,) = segments_name([centre], [at_22h])
+    assert "comes mostly in the late night" in named.description
