@@ -4,57 +4,29 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError, close_old_connections
-
 from analytics.metrics.alerting import alert_notifications_deliver, alerts_evaluate
+from analytics.tasks.policy import database_task, fresh_connections
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(
-    name="analytics.tasks.alerts.evaluate_alerts",
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=240,
-    time_limit=300,
-)
+@database_task(name="analytics.tasks.alerts.evaluate_alerts", soft_time_limit=240, time_limit=300)
 def evaluate_alerts() -> dict[str, int]:
     """Open / refresh / auto-resolve alerts from the newest metric rows, then send what they owe.
     Idempotent."""
-    close_old_connections()
-    try:
+    with fresh_connections():
         result = alerts_evaluate()
-    finally:
-        close_old_connections()
     if result.notifications:
         enqueue_delivery()
     return result.__dict__.copy()
 
 
-@shared_task(
-    name="analytics.tasks.alerts.deliver_alert_notifications",
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-    # Below the delivery lease (LEASE_SECONDS = 300): a lease never runs out while its sender lives.
-    soft_time_limit=120,
-    time_limit=150,
-)
+# Below the delivery lease (LEASE_SECONDS = 300): a lease never runs out while its sender lives.
+@database_task(name="analytics.tasks.alerts.deliver_alert_notifications", soft_time_limit=120, time_limit=150)
 def deliver_alert_notifications() -> dict[str, int]:
     """Try every due alert notification once (webhook, e-mail); failures back off. Idempotent."""
-    close_old_connections()
-    try:
+    with fresh_connections():
         return alert_notifications_deliver().__dict__.copy()
-    finally:
-        close_old_connections()
 
 
 def enqueue_delivery() -> None:

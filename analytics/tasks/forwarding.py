@@ -12,11 +12,10 @@ import threading
 import time
 from typing import Any
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError, close_old_connections
 from django.dispatch import receiver
 
 from analytics.collection.forwarding import posthog_forward, posthog_outbox_filled
+from analytics.tasks.policy import database_task, fresh_connections
 
 logger = logging.getLogger(__name__)
 
@@ -26,25 +25,12 @@ _lock = threading.Lock()
 _skip_until = 0.0
 
 
-@shared_task(
-    name="analytics.tasks.forwarding.forward_to_posthog",
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-    # Below the outbox lease (LEASE_SECONDS = 300): a lease never runs out while its sender lives.
-    soft_time_limit=100,
-    time_limit=150,
-)
+# Below the outbox lease (LEASE_SECONDS = 300): a lease never runs out while its sender lives.
+@database_task(name="analytics.tasks.forwarding.forward_to_posthog", max_retries=8, soft_time_limit=100, time_limit=150)
 def forward_to_posthog() -> int:
     """Send due outbox rows to PostHog (idempotent; a no-op without POSTHOG_API_KEY). Returns how many."""
-    close_old_connections()
-    try:
+    with fresh_connections():
         return posthog_forward().sent
-    finally:
-        close_old_connections()
 
 
 @receiver(posthog_outbox_filled, dispatch_uid="analytics.enqueue_posthog_forwarding")

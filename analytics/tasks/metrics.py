@@ -3,32 +3,17 @@ the alert checks."""
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError, close_old_connections
-
 from analytics.metrics import MetricsProcessor
 from analytics.tasks.alerts import enqueue_evaluation
+from analytics.tasks.policy import database_task, fresh_connections
 
 
-@shared_task(
-    name="analytics.tasks.metrics.process_daily_metrics_calculation",
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=1700,
-    time_limit=1800,
-)
+@database_task(name="analytics.tasks.metrics.process_daily_metrics_calculation", soft_time_limit=1700, time_limit=1800)
 def process_daily_metrics_calculation(date: str | None = None) -> dict[str, int]:
     """Rebuild dirty days' rollups and recompute affected metrics; with `date` ('YYYY-MM-DD'), that
     business day too. Idempotent."""
-    close_old_connections()
-    try:
+    with fresh_connections():
         result = MetricsProcessor.process_daily_metrics(date)
-    finally:
-        close_old_connections()
     # Alert checks after each run, as a task of their own: a failure there never fails this one.
     enqueue_evaluation()
     return {"days_rebuilt": result.days_rebuilt, "periods": result.periods, "rows": result.rows}

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError, close_old_connections
-
 from analytics.collection.processing import process_pending_events
+from analytics.tasks.policy import database_task, fresh_connections
 
 
-@shared_task(
-    name="analytics.tasks.processing.process_new_events",
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-    soft_time_limit=540,
-    time_limit=600,
-)
+@database_task(name="analytics.tasks.processing.process_new_events", max_retries=8, soft_time_limit=540, time_limit=600)
 def process_new_events() -> int:
     """Process every tracked event with `processed_at IS NULL` (idempotent; also the sweeper)."""
-    close_old_connections()
-    try:
+    with fresh_connections():
         return process_pending_events()
-    finally:
-        close_old_connections()

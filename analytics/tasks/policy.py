@@ -1,0 +1,41 @@
+"""The one policy every database task of the service follows (Celery docs, "tasks" and "routing"):
+acknowledged after it ran (`acks_late`: each task is idempotent), retried only on transient database
+errors, with exponential backoff, jitter and a finite limit, and bounded in time; and each run starts and
+ends with fresh database connections (a restarted database never leaves a stale one behind)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError, close_old_connections
+
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_task(
+    *, name: str, soft_time_limit: int, time_limit: int, max_retries: int = 5
+) -> Callable[[Callable[..., Any]], Any]:
+    """`@database_task(name=…, soft_time_limit=…, time_limit=…)`: a shared task under the policy above."""
+    return shared_task(
+        name=name,
+        acks_late=True,
+        autoretry_for=TRANSIENT_ERRORS,
+        retry_backoff=2,
+        retry_backoff_max=300,
+        retry_jitter=True,
+        max_retries=max_retries,
+        soft_time_limit=soft_time_limit,
+        time_limit=time_limit,
+    )
+
+
+@contextmanager
+def fresh_connections() -> Iterator[None]:
+    close_old_connections()
+    try:
+        yield
+    finally:
+        close_old_connections()
