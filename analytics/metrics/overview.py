@@ -14,21 +14,25 @@ reporting period, so it means exactly what docs/metrics.md says:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Sum
 
 from analytics.errors import ValidationFailed
 from analytics.metrics.analyses import last_days
 from analytics.metrics.catalogue import MetricCard, metric_cards
 from analytics.metrics.evaluation import Evaluator
 from analytics.metrics.periods import business_today
-from analytics.models import Alert, DailyEventRollup, DailyUserActivity, UserFirstActivity
+from analytics.models import Alert, BusinessMetric, DailyEventRollup, DailyUserActivity, UserFirstActivity
 from analytics.models.alerts import AlertState
 
 MAX_DAYS = 365
+CACHE_SIZE = 64
+_cache: dict[tuple[int, date, datetime | None], Overview] = {}
+_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -73,11 +77,19 @@ def open_alerts(*, limit: int = 20) -> list[dict[str, Any]]:
     ]
 
 
-def overview_get(*, days: int = 7) -> Overview:
-    """How is the marketplace doing over the last `days` business days (today included)?"""
-    if not 1 <= days <= MAX_DAYS:
-        raise ValidationFailed(f"days is 1…{MAX_DAYS}", code="invalid_days")
-    today = business_today()
+def overview_cache_clear() -> None:
+    """Forget the cached overviews (tests that freeze the clock reuse the same metrics-run instant)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def metrics_generation() -> datetime | None:
+    """When the newest metric rows were computed (index `bm_computed`): every metrics run rewrites at least
+    the current periods' rows, so this changes with every run and with nothing else."""
+    return BusinessMetric.objects.aggregate(last=Max("computed_at"))["last"]
+
+
+def _overview_compute(days: int, today: date) -> Overview:
     window = last_days(days, today=today)
     evaluator = Evaluator()
     period = window.period
@@ -102,6 +114,27 @@ def overview_get(*, days: int = 7) -> Overview:
         conversion_rate=evaluator.value("overall_conversion_rate", period),
         avg_session_length=evaluator.value("avg_session_length_minutes", period),
         top_insights=[],
-        alerts=open_alerts(),
+        alerts=[],
         kpis=metric_cards(today=today),
     )
+
+
+def overview_get(*, days: int = 7, use_cache: bool = True) -> Overview:
+    """How is the marketplace doing over the last `days` business days (today included)?
+
+    The numbers come from the rollups and metric rows, which change only when the metrics run (hourly, or
+    on demand): they are computed once per (window, metrics run) and kept in this process (at most
+    `CACHE_SIZE` windows). The open alerts are read on every call — acknowledging one shows at once."""
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationFailed(f"days is 1…{MAX_DAYS}", code="invalid_days")
+    today = business_today()
+    key = (days, today, metrics_generation())
+    cached = _cache.get(key) if use_cache else None
+    if cached is None:
+        cached = _overview_compute(days, today)
+        if use_cache:
+            with _cache_lock:
+                if len(_cache) >= CACHE_SIZE:
+                    _cache.pop(next(iter(_cache)))
+                _cache[key] = cached
+    return replace(cached, alerts=open_alerts())

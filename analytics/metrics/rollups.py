@@ -29,6 +29,7 @@ from analytics.models import (
     DailyFunnelReach,
     DailyUserActivity,
     DailyUserEvent,
+    UserEvent,
     UserFirstActivity,
 )
 
@@ -39,6 +40,7 @@ SEAT_EVENTS = ("event_requested", "event_checked_in", "event_checked_out")
 FUNNEL_LOOKBACK_DAYS = DEFAULT_WINDOW_DAYS + 1
 _BATCH = 1000
 _IN_CHUNK = 500
+_USER_BATCH = 10_000  # users per partial funnel-reach statement: 2 parameters each, SQLite allows 32,766
 
 
 _ACTIVITY_SQL = """
@@ -115,55 +117,101 @@ def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
     return runs
 
 
-def funnel_reach_rebuild(*, days: Iterable[date]) -> int:
-    """Rebuild `DailyFunnelReach` of business `days`; returns rows written.
+def funnel_reach_rebuild(*, days: Iterable[date], user_ids: Iterable[str] | None = None) -> int:
+    """Rebuild `DailyFunnelReach` of business `days` — for every user, or only `user_ids`; returns rows
+    written.
 
-    One funnel-engine statement per run of consecutive days (every entry past step 1); each user's best
-    path per view day (most steps, then the earliest view) is picked here."""
+    One funnel-engine statement per run of consecutive days (and batch of users); each user's best path
+    per view day (most steps, then the earliest view) is picked here."""
+    if user_ids is None:
+        return sum(_funnel_reach_rebuild(first, last, None) for first, last in _runs(days))
+    users = sorted(set(user_ids))
+    return sum(
+        _funnel_reach_rebuild(first, last, tuple(users[start : start + _USER_BATCH]))
+        for first, last in _runs(days)
+        for start in range(0, len(users), _USER_BATCH)
+    )
+
+
+def _funnel_reach_rebuild(first: date, last: date, users: tuple[str, ...] | None) -> int:
     zone = business_zone()
-    written = 0
-    for first, last in _runs(days):
-        spec = FunnelSpec(
-            steps=DEFAULT_STEPS,
-            start=day_start(first, zone),
-            end=day_start(last + timedelta(days=1), zone),
-            window_days=DEFAULT_WINDOW_DAYS,
-            by_listing=True,
-            skip_payment_for_free=True,
-            breakdown=None,
-            all_entries=True,
-        )
-        best: dict[tuple[date, str], EntrantPath] = {}
-        for path in funnel_paths(spec).paths:
-            viewed = path.times[0]
-            assert viewed is not None  # an entry always has its first step
-            key = (business_day(viewed, zone), path.user_id)
-            current = best.get(key)
-            if current is None or (-path.reached, viewed, path.entry_id) < (
-                -current.reached,
-                current.times[0],
-                current.entry_id,
-            ):
-                best[key] = path
-        rows = []
-        for (day, user_id), path in best.items():
-            times = [*path.times, None, None, None][:4]
-            rows.append(
-                DailyFunnelReach(
-                    day=day,
-                    user_id=user_id,
-                    reached=path.reached,
-                    viewed_at=times[0],
-                    requested_at=times[1],
-                    paid_at=times[2],
-                    checked_in_at=times[3],
-                )
+    spec = FunnelSpec(
+        steps=DEFAULT_STEPS,
+        start=day_start(first, zone),
+        end=day_start(last + timedelta(days=1), zone),
+        window_days=DEFAULT_WINDOW_DAYS,
+        by_listing=True,
+        skip_payment_for_free=True,
+        breakdown=None,
+        all_entries=True,
+        user_ids=users,
+    )
+    best: dict[tuple[date, str], EntrantPath] = {}
+    for path in funnel_paths(spec).paths:
+        viewed = path.times[0]
+        assert viewed is not None  # an entry always has its first step
+        key = (business_day(viewed, zone), path.user_id)
+        current = best.get(key)
+        if current is None or (-path.reached, viewed, path.entry_id) < (
+            -current.reached,
+            current.times[0],
+            current.entry_id,
+        ):
+            best[key] = path
+    rows = []
+    for (day, user_id), path in best.items():
+        times = [*path.times, None, None, None][:4]
+        rows.append(
+            DailyFunnelReach(
+                day=day,
+                user_id=user_id,
+                reached=path.reached,
+                viewed_at=times[0],
+                requested_at=times[1],
+                paid_at=times[2],
+                checked_in_at=times[3],
             )
-        with transaction.atomic():
-            DailyFunnelReach.objects.filter(day__gte=first, day__lte=last).delete()
-            DailyFunnelReach.objects.bulk_create(rows, batch_size=_BATCH)
-        written += len(rows)
-    return written
+        )
+    stale = DailyFunnelReach.objects.filter(day__gte=first, day__lte=last)
+    if users is not None:
+        stale = stale.filter(user_id__in=users)
+    with transaction.atomic():
+        stale.delete()
+        DailyFunnelReach.objects.bulk_create(rows, batch_size=_BATCH)
+    return len(rows)
+
+
+def funnel_movers(*, days: Iterable[date]) -> set[str]:
+    """Users whose funnel paths the tracked events of `days` can change beyond those days' own views: those
+    with a later funnel step on the days, and the viewers (in the lookback) of listings created or updated
+    on the days (a price change makes a listing free or paid)."""
+    zone = business_zone()
+    movers: set[str | None] = set()
+    for first, last in _runs(days):
+        start, end = day_start(first, zone), day_start(last + timedelta(days=1), zone)
+        events = UserEvent.objects.filter(timestamp__gte=start, timestamp__lt=end, user_id__isnull=False)
+        movers.update(events.filter(event_name__in=DEFAULT_STEPS[1:]).values_list("user_id", flat=True).distinct())
+        changed = list(
+            UserEvent.objects.filter(
+                timestamp__gte=start, timestamp__lt=end, event_name__in=("event_created", "event_updated")
+            )
+            .exclude(listing_id=None)
+            .values_list("listing_id", flat=True)
+            .distinct()
+        )
+        for chunk in range(0, len(changed), _IN_CHUNK):
+            movers.update(
+                UserEvent.objects.filter(
+                    event_name=DEFAULT_STEPS[0],
+                    listing_id__in=changed[chunk : chunk + _IN_CHUNK],
+                    user_id__isnull=False,
+                    timestamp__gte=day_start(first - timedelta(days=FUNNEL_LOOKBACK_DAYS), zone),
+                    timestamp__lt=end,
+                )
+                .values_list("user_id", flat=True)
+                .distinct()
+            )
+    return {str(user) for user in movers if user is not None}
 
 
 def funnel_days(days: Iterable[date]) -> set[date]:
@@ -178,7 +226,10 @@ def rollups_rebuild(*, days: Iterable[date]) -> set[date]:
     rebuilt = sorted(set(days))
     for day in rebuilt:
         users |= rollup_day_rebuild(day=day)
-    funnel_reach_rebuild(days=funnel_days(rebuilt))
+    # The funnel reach: the rebuilt days' own views for everyone; the 15 view days before them only for the
+    # users whose paths those days' events can change (a user's path depends on that user's events alone).
+    funnel_reach_rebuild(days=rebuilt)
+    funnel_reach_rebuild(days=funnel_days(rebuilt) - set(rebuilt), user_ids=funnel_movers(days=rebuilt))
     changed = first_activity_refresh(user_ids=users)
     if rebuilt:
         logger.info(

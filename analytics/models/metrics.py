@@ -81,6 +81,8 @@ class BusinessMetric(models.Model):
                 name="bm_platform",
                 condition=models.Q(breakdown_key=""),
             ),
+            # The overview's cache key: when the newest rows were computed (the last metrics run).
+            models.Index(fields=["computed_at"], name="bm_computed"),
         ]
 
     def __str__(self) -> str:

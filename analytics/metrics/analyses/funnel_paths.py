@@ -55,6 +55,7 @@ class FunnelSpec:
     skip_payment_for_free: bool
     breakdown: str | None  # platform | city (of the entry event) | category | host (of the listing)
     listing_ids: tuple[str, ...] | None = None  # scope to these listings (a host's own)
+    user_ids: tuple[str, ...] | None = None  # scope to these users (a partial rebuild of the funnel reach)
     # Every entry that got past step 1, not only each user's best, and no entrant counts (the funnel-reach
     # rollup picks the best per business day itself).
     all_entries: bool = False
@@ -170,9 +171,12 @@ def _statement(spec: FunnelSpec) -> tuple[str, list[Any]]:
     horizon = _db_time(spec.end + timedelta(days=spec.window_days))
 
     def scope() -> str:
-        if spec.listing_ids is None:
-            return ""
-        return f" AND e.listing_id IN ({sql.many(spec.listing_ids)})" if spec.listing_ids else " AND 1 = 0"
+        text = ""
+        if spec.listing_ids is not None:
+            text += f" AND e.listing_id IN ({sql.many(spec.listing_ids)})" if spec.listing_ids else " AND 1 = 0"
+        if spec.user_ids is not None:
+            text += f" AND e.user_id IN ({sql.many(spec.user_ids)})" if spec.user_ids else " AND 1 = 0"
+        return text
 
     def firsts_where(*, listing_only: bool) -> str:
         """First-step events of identified users in the range (optionally only those with a listing)."""

@@ -24,6 +24,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
 from analytics.errors import ValidationFailed
 from analytics.metrics.analyses import DateRange, median, percent
 from analytics.metrics.analyses.funnel_paths import (
@@ -195,16 +198,19 @@ def _from_rollup(query: FunnelQuery) -> FunnelResult:
         .distinct()
         .count()
     )
-    best: dict[str, EntrantPath] = {}
+    # Each user's best day is picked in SQL (one row per user leaves the database, not one per user-day).
+    rank = Window(RowNumber(), partition_by=[F("user_id")], order_by=[F("reached").desc(), F("viewed_at").asc()])
     rows = (
         DailyFunnelReach.objects.filter(day__gte=rng.date_from, day__lte=rng.date_to)
-        .order_by("user_id", "-reached", "viewed_at")
+        .annotate(rank=rank)
+        .filter(rank=1)
         .values_list("user_id", "reached", "viewed_at", "requested_at", "paid_at", "checked_in_at")
     )
-    for user_id, reached, *times in rows.iterator(chunk_size=10_000):
-        if user_id not in best:
-            best[user_id] = EntrantPath(user_id, None, reached, tuple(times[:reached]))
-    overall = _series(query, None, list(best.values()), entrants)
+    best = [
+        EntrantPath(user_id, None, reached, tuple(times[:reached]))
+        for user_id, reached, *times in rows.iterator(chunk_size=10_000)
+    ]
+    overall = _series(query, None, best, entrants)
     return FunnelResult(query=query, by_listing=True, overall=overall, computed_from="rollup")
 
 

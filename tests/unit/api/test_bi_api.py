@@ -11,11 +11,18 @@ from fastapi.testclient import TestClient
 
 from analytics import clock
 from analytics.metrics import metric_list
+from analytics.metrics.overview import overview_cache_clear
 from analytics.models import AuditLog
 from tests.unit.api.bi_support import assert_error, bearer
 from tests.unit.metrics.support import NOW, created, ev, ingest, payment, recompute, view
 
 API = "/api/analytics"
+
+
+@pytest.fixture(autouse=True)
+def fresh_overview_cache() -> None:
+    # Each test's data is new but its frozen clock gives every metrics run the same instant, the cache key.
+    overview_cache_clear()
 
 
 @pytest.fixture
@@ -334,3 +341,26 @@ def test_overview_conversion_follows_the_next_metrics_run(client: TestClient, ma
     clock.freeze(NOW + timedelta(minutes=5))  # the next run, later the same business day
     recompute()
     assert client.get(f"{API}/overview", headers=bearer("analyst")).json()["conversion_rate"] == 100.0
+
+
+def test_overview_numbers_are_kept_per_metrics_run_but_alerts_are_read_live(
+    client: TestClient, marketplace: None
+) -> None:
+    from analytics.metrics.alerting import alerts_evaluate
+    from analytics.models import Alert
+    from tests.unit.metrics.alert_rows import metric
+
+    first = client.get(f"{API}/overview", headers=bearer("analyst")).json()
+    ingest(ev("page_view", "2026-03-20T10:00", user="u8", session="s20", path="/"))  # a new user today
+    same = client.get(f"{API}/overview", headers=bearer("analyst")).json()
+    assert same["total_users"] == first["total_users"]  # no metrics run yet: the same numbers
+    metric("payment_failure_rate", "2026-03-20", 25.0)
+    alerts_evaluate()
+    alert = Alert.objects.get(metric_name="payment_failure_rate", state="open")
+    assert alert.id in {a["id"] for a in client.get(f"{API}/overview", headers=bearer("analyst")).json()["alerts"]}
+    client.post(f"{API}/alerts/{alert.id}/acknowledge", headers=bearer("admin"))
+    live = client.get(f"{API}/overview", headers=bearer("analyst")).json()
+    assert alert.id not in {a["id"] for a in live["alerts"]}  # gone at once, without a metrics run
+    clock.freeze(NOW + timedelta(minutes=5))  # the next run, later the same business day
+    recompute()
+    assert client.get(f"{API}/overview", headers=bearer("analyst")).json()["total_users"] == first["total_users"] + 1
