@@ -19,6 +19,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics import clock
+from analytics.errors import ValidationFailed
+from analytics.intelligence.behaviour.service import behavior_profiles_refresh_stale
+from analytics.intelligence.segments.service import personas_cluster
 from analytics.metrics.calculation import metrics_backfill
 from analytics.models import UserEvent
 from analytics.security.api_keys import api_key_create
@@ -93,6 +96,14 @@ class Command(BaseCommand):
         )
         result = metrics_backfill(since=config.start_date)
         self.stdout.write(f"metrics computed: {result.rows:,} rows over {result.periods:,} periods")
+        profiles = behavior_profiles_refresh_stale()
+        try:
+            personas = personas_cluster()
+        except ValidationFailed as exc:  # a tiny platform: too few users with enough behaviour
+            self.stdout.write(f"behaviour profiles: {profiles:,}; personas: not yet ({exc.message})")
+        else:
+            names = ", ".join(p["name"] for p in personas.personas)
+            self.stdout.write(f"behaviour profiles: {profiles:,}; personas ({personas.n_clusters}): {names}")
 
     def _admin(self, data_dir: Path) -> str:
         """In development, an `admin` login created once with a random password kept in DATA_DIR."""

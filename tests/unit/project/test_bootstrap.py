@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from analytics.models import ApiKey, BusinessMetric, UserEvent
+from analytics.models import ApiKey, BusinessMetric, UserBehaviorProfile, UserEvent, UserPersona
 from analytics.security.api_keys import api_key_authenticate
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,6 +29,9 @@ def test_bootstrap_populates_an_empty_service_once(tmp_path: Path, settings_data
     assert events > 0
     assert UserEvent.objects.filter(processed_at__isnull=True).count() == 0
     assert BusinessMetric.objects.exists()
+    # behaviour profiles for the active users, then personas when enough of them have enough behaviour
+    assert UserBehaviorProfile.objects.count() == 30
+    assert UserPersona.objects.filter(is_current=True).exists() == ("personas (" in first), first
     assert (settings_data_dir / "ground_truth.json").exists()
     key = (settings_data_dir / "demo_write_key.txt").read_text().strip()
     assert api_key_authenticate(key).name == "demo (make run)"
