@@ -9,12 +9,12 @@ from typing import Any
 
 from django.conf import settings
 
-TIERS = ("unit", "integration")
+TIERS = ("unit", "eval", "integration")
 
 
 class PytestTierRunner:
     """Django's test command hands its labels here: `analytics` (or none) means every tier; a
-    tier's name (`unit`, `integration`) runs just that tier."""
+    tier's name (`unit`, `eval`, `integration`) runs just that tier."""
 
     def __init__(self, **kwargs: Any) -> None:
         self.options = kwargs
