@@ -10,11 +10,14 @@ from analytics.models import (
     AlertNotification,
     ApiKey,
     AuditLog,
+    BusinessMetric,
     EventListing,
     FailedEvent,
     Session,
+    UserBehaviorProfile,
     UserConsent,
     UserEvent,
+    UserPersona,
 )
 
 
@@ -94,3 +97,27 @@ class AlertAdmin(ReadOnlyAdmin):
 class AlertNotificationAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "alert", "kind", "channel", "status", "attempts", "sent_at", "last_error")
     list_filter = ("status", "channel", "kind")
+
+
+@admin.register(BusinessMetric)
+class BusinessMetricAdmin(ReadOnlyAdmin):
+    list_display = ("metric_name", "metric_type", "period_type", "period_start", "breakdown_key", "value", "status")
+    list_filter = ("metric_type", "period_type", "status", "is_alert_triggered")
+    search_fields = ("metric_name", "breakdown_key")
+    date_hierarchy = "period_start"
+    show_full_result_count = False
+
+
+@admin.register(UserPersona)
+class UserPersonaAdmin(ReadOnlyAdmin):
+    list_display = ("name", "size", "confidence", "is_current", "run_id", "created_at")
+    list_filter = ("is_current",)
+
+
+@admin.register(UserBehaviorProfile)
+class UserBehaviorProfileAdmin(ReadOnlyAdmin):
+    list_display = ("user_id", "engagement_score", "engagement_trend", "primary_persona", "persona_strength", "as_of")
+    list_filter = ("engagement_trend", "primary_persona__is_current")
+    search_fields = ("user_id",)
+    list_select_related = ("primary_persona",)
+    show_full_result_count = False
