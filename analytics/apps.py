@@ -16,7 +16,9 @@ class AnalyticsConfig(AppConfig):
 
         from analytics.collection.processing import processing_step_register
         from analytics.intelligence.sentiment.events import review_sentiment_score
+        from analytics.metrics.dirty import mark_metric_days_dirty
 
+        processing_step_register(mark_metric_days_dirty, first=True)  # the metric days the chunk changes
         processing_step_register(review_sentiment_score)  # review/feedback texts → sentiment_score
 
         from django.conf import settings

@@ -19,20 +19,23 @@ from analytics.collection.identity import link_identities
 from analytics.collection.listings import update_listings
 from analytics.collection.pending import PENDING_COLUMNS, PendingEvent, Step
 from analytics.collection.sessions import update_sessions
-from analytics.metrics.dirty import mark_metric_days_dirty
 from analytics.models import UserEvent
 
 logger = logging.getLogger(__name__)
 
-# The processing steps, in order. Later capabilities (sentiment, sessions, rollup days, PostHog
-# forwarding) register here.
-STEPS: list[Step] = [mark_metric_days_dirty, link_identities, update_listings, update_sessions, posthog_outbox_add]
+# The processing steps, in order: collection's own, and those other layers register from
+# `AnalyticsConfig.ready()` (metrics' dirty days, first; intelligence's sentiment scores, after).
+STEPS: list[Step] = [link_identities, update_listings, update_sessions, posthog_outbox_add]
 
 
-def processing_step_register(step: Step) -> None:
-    """Append a step from a layer this one may not import (intelligence registers its steps from
-    `AnalyticsConfig.ready()`). Registering the same step again changes nothing."""
-    if step not in STEPS:
+def processing_step_register(step: Step, *, first: bool = False) -> None:
+    """Add a step from a layer this one may not import; `first`: before every other step (to see the
+    chunk's sessions and listings as they were before it). Registering the same step again changes nothing."""
+    if step in STEPS:
+        return
+    if first:
+        STEPS.insert(0, step)
+    else:
         STEPS.append(step)
 
 
