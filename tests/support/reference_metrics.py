@@ -99,6 +99,29 @@ def retention(frame: pd.DataFrame, period: Period, n: int, today: date) -> float
     return _percent(kept, size)
 
 
+def week_cohorts(frame: pd.DataFrame, first: date, last: date, intervals: int, today: date) -> dict[date, list]:
+    """{cohort week start: [users active in week n of the cohort, or None while week n is not over]} for
+    users whose first active day falls in the weeks of first … last (weeks start on Monday)."""
+
+    def monday(day: date) -> date:
+        return day - timedelta(days=day.weekday())
+
+    firsts = first_active_days(frame)
+    weeks_of = {user: monday(day) for user, day in firsts.items() if monday(first) <= monday(day) <= monday(last)}
+    rows = active(frame)
+    activity = {(user, monday(day)) for user, day in zip(rows["user_id"], rows["day"], strict=True)}
+    table: dict[date, list] = {}
+    for cohort in sorted(set(weeks_of.values())):
+        members = [user for user, week in weeks_of.items() if week == cohort]
+        table[cohort] = [
+            sum((user, cohort + timedelta(days=7 * n)) in activity for user in members)
+            if cohort + timedelta(days=7 * (n + 1) - 1) < today
+            else None
+            for n in range(intervals)
+        ]
+    return table
+
+
 def free_listings(frame: pd.DataFrame) -> set[str]:
     """Listings whose price (event_created, then the newest event_updated that sets one) is 0."""
     price: dict[str, float] = {}

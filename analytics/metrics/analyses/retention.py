@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.db import connection
 from django.db.models import Count, DateField, F
 from django.db.models.functions import TruncWeek
 
@@ -126,7 +127,8 @@ def retention_run(*, query: RetentionQuery) -> RetentionResult:
                     counts[(first, n)] = users
         else:
             daily = _classic_pairs(rng.date_from, rng.date_to)
-            weekly = (
+            # Distinct (cohort week, active week, user) first — hashed, not sorted — then counted per pair.
+            inner = (
                 DailyUserActivity.objects.filter(
                     day__gte=first_from,
                     day__lte=first_to + timedelta(days=step * query.intervals),
@@ -137,10 +139,13 @@ def retention_run(*, query: RetentionQuery) -> RetentionResult:
                     cw=TruncWeek("first_activity__first_day", output_field=DateField()),
                     aw=TruncWeek("day", output_field=DateField()),
                 )
-                .values("cw", "aw")
-                .annotate(n=Count("user_id", distinct=True))
-                .order_by()
+                .values("cw", "aw", "user_id")
+                .distinct()
             )
+            inner_sql, params = inner.query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT cw, aw, COUNT(*) FROM ({inner_sql}) AS pairs GROUP BY cw, aw", params)  # noqa: S608
+                weekly = [{"cw": cw, "aw": aw, "n": n} for cw, aw, n in cursor.fetchall()]
             for row in weekly:
                 cohort, active = as_date(row["cw"]), as_date(row["aw"])
                 n = (active - cohort).days // step

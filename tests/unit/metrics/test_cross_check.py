@@ -8,6 +8,7 @@ recomputes each definition of docs/metrics.md from the API's own export.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,19 @@ def test_retention_endpoint_classic_rates_match(sim: Platform) -> None:
     whole = ref.Period("range", FIRST_DAY, TODAY)
     for n in (1, 7, 30):
         assert response.json()[f"retention_rate_{n}d"] == ref.rounded(ref.retention(sim.events, whole, n, TODAY))
+
+
+def test_week_cohort_table_matches(sim: Platform) -> None:
+    response = sim.client.get(
+        "/api/analytics/retention",
+        params={"date_from": FIRST_DAY.isoformat(), "date_to": TODAY.isoformat(), "period": "week", "intervals": 8},
+        headers=sim.headers,
+    )
+    assert response.status_code == 200, response.text
+    served = {date.fromisoformat(c["cohort_start"]): c["retained"] for c in response.json()["cohorts"]}
+    expected = ref.week_cohorts(sim.events, FIRST_DAY, TODAY, 8, TODAY)
+    assert served == expected
+    assert sum(v or 0 for row in expected.values() for v in row[1:]) > 0  # people came back
 
 
 @pytest.mark.parametrize("period_type", PERIOD_TYPES)
