@@ -13,7 +13,14 @@ from tqdm import tqdm
 
 from analytics.simulator.behaviour.engine import Simulation
 from analytics.simulator.config import SimulationConfig
-from analytics.simulator.sinks import Delivery, InProcessSink, Sink, bulk_load_tuning, processing_deferred
+from analytics.simulator.sinks import (
+    Delivery,
+    InProcessSink,
+    Sink,
+    bulk_load_analyze,
+    bulk_load_tuning,
+    processing_deferred,
+)
 from analytics.simulator.truth import truth_build, truth_write
 
 PERIOD_SECONDS = 30 * 86_400
@@ -153,6 +160,8 @@ def simulation_run(
                 bar.set_postfix(events=generated, stored=sink.delivery.stored, refresh=False)
             if buffer:
                 sink.send(buffer)
+        if defer_processing:
+            bulk_load_analyze()
         processed = processing_run(progress=progress) if defer_processing else 0
     truth = truth_build(simulation, events_generated=generated)
     path = truth_write(truth, directory=data_dir)
