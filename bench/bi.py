@@ -361,14 +361,15 @@ def reads(host_id: str) -> None:
             5,
             params={**span, "period": "week", "intervals": 13},
         )
-        measure(
-            client,
-            "GET /trends 90 days, event_viewed unique users by day",
-            "GET",
-            "/trends",
-            10,
-            params={**span, "event": "event_viewed", "math": "unique_users"},
-        )
+        trends = {
+            "unique users by day": {"math": "unique_users"},
+            "unique users by week": {"math": "unique_users", "interval": "week"},
+            "total by platform": {"breakdown": "platform"},
+            "total by os (from the events)": {"breakdown": "os"},
+        }
+        for title, extra in trends.items():
+            params = {**span, "event": "event_viewed", **extra}
+            measure(client, f"GET /trends 90 days, event_viewed {title}", "GET", "/trends", 10, params=params)
         measure(
             client, f"GET /hosts/{host_id}/overview (host token)", "GET", f"/hosts/{host_id}/overview", 20, headers=host
         )
@@ -405,6 +406,7 @@ def plans() -> None:
     from analytics.metrics.analyses import DateRange
     from analytics.metrics.analyses.funnels import FunnelQuery, funnel_run
     from analytics.metrics.analyses.retention import RetentionQuery, retention_run
+    from analytics.metrics.analyses.trends import TrendsQuery, trends_run
     from analytics.metrics.analysis_session import analysis_session
     from analytics.metrics.overview import overview_get
     from analytics.metrics.rollups import rollup_day_rebuild
@@ -421,6 +423,12 @@ def plans() -> None:
             query=FunnelQuery(range=span, steps=("search_performed", "event_viewed", "event_requested"), window_days=7)
         ),
         "retention, 90 days of day cohorts": lambda: retention_run(query=RetentionQuery(range=span)),
+        "retention, 90 days of week cohorts": lambda: retention_run(
+            query=RetentionQuery(range=span, period="week", intervals=13)
+        ),
+        "trends, 90 days, event_viewed unique users by week (from the rollup)": lambda: trends_run(
+            query=TrendsQuery(event="event_viewed", range=span, interval="week", math="unique_users")
+        ),
         "rollup rebuild of one day": lambda: rollup_day_rebuild(day=last_day),
     }
     PLANS.parent.mkdir(parents=True, exist_ok=True)

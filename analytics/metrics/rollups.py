@@ -13,7 +13,9 @@ from datetime import date, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Min
+from django.db.models.functions import TruncDate
 
+from analytics.metrics.analyses import as_date
 from analytics.metrics.analyses.funnel_paths import (
     DEFAULT_STEPS,
     DEFAULT_WINDOW_DAYS,
@@ -29,6 +31,8 @@ from analytics.models import (
     DailyFunnelReach,
     DailyUserActivity,
     DailyUserEvent,
+    DirtyScope,
+    MetricDirtyDay,
     UserEvent,
     UserFirstActivity,
 )
@@ -106,7 +110,29 @@ def rollup_day_rebuild(*, day: date) -> set[str]:
     return users
 
 
-def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
+def rollups_current_days(first: date, last: date) -> set[date]:
+    """The business days in [first, last] whose daily rollups hold every stored tracked event.
+
+    A day is behind when it is marked dirty for a rebuild (processing marks it in the transaction that
+    processes its events, and the mark goes only after the rebuild has committed) or when it has events
+    still waiting for processing (read through the small partial index `ue_unprocessed`). Readers that
+    serve these days from the rollups and the other days from the events give the events' answer."""
+    behind = set(
+        MetricDirtyDay.objects.filter(scope=DirtyScope.ROLLUPS, day__gte=first, day__lte=last).values_list(
+            "day", flat=True
+        )
+    )
+    waiting = (
+        UserEvent.objects.filter(processed_at__isnull=True)
+        .annotate(day=TruncDate("timestamp", tzinfo=business_zone()))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    behind.update(as_date(day) for day in waiting)
+    return {first + timedelta(days=n) for n in range((last - first).days + 1)} - behind
+
+
+def day_runs(days: Iterable[date]) -> list[tuple[date, date]]:
     """Consecutive days grouped into (first, last) runs."""
     runs: list[tuple[date, date]] = []
     for day in sorted(set(days)):
@@ -124,11 +150,11 @@ def funnel_reach_rebuild(*, days: Iterable[date], user_ids: Iterable[str] | None
     One funnel-engine statement per run of consecutive days (and batch of users); each user's best path
     per view day (most steps, then the earliest view) is picked here."""
     if user_ids is None:
-        return sum(_funnel_reach_rebuild(first, last, None) for first, last in _runs(days))
+        return sum(_funnel_reach_rebuild(first, last, None) for first, last in day_runs(days))
     users = sorted(set(user_ids))
     return sum(
         _funnel_reach_rebuild(first, last, tuple(users[start : start + _USER_BATCH]))
-        for first, last in _runs(days)
+        for first, last in day_runs(days)
         for start in range(0, len(users), _USER_BATCH)
     )
 
@@ -187,7 +213,7 @@ def funnel_movers(*, days: Iterable[date]) -> set[str]:
     on the days (a price change makes a listing free or paid)."""
     zone = business_zone()
     movers: set[str | None] = set()
-    for first, last in _runs(days):
+    for first, last in day_runs(days):
         start, end = day_start(first, zone), day_start(last + timedelta(days=1), zone)
         events = UserEvent.objects.filter(timestamp__gte=start, timestamp__lt=end, user_id__isnull=False)
         movers.update(events.filter(event_name__in=DEFAULT_STEPS[1:]).values_list("user_id", flat=True).distinct())

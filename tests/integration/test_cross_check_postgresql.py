@@ -22,6 +22,7 @@ from tests.unit.metrics.test_cross_check import (  # noqa: F401  (collected here
     test_retention_endpoint_classic_rates_match,
     test_retention_matches_for_every_period,
     test_revenue_per_user_matches_for_every_period,
+    test_trends_from_the_rollups_match,
     test_week_cohort_table_matches,
 )
 

@@ -218,6 +218,25 @@ def payment_failure_rate(frame: pd.DataFrame, period: Period, by: str | None = N
     }
 
 
+def trend(
+    frame: pd.DataFrame, event: str, first: date, last: date, *, interval: str, math: str, by: str | None
+) -> tuple[dict[tuple[date, str], int], dict[str, int]]:
+    """({(bucket, value of `by`): count}, {value of `by`: count over the range}) — tracked events, or the
+    distinct identified users with `math="unique_users"`; buckets are business days or Monday weeks."""
+    rows = frame[(frame["event_name"] == event) & (frame["day"] >= first) & (frame["day"] <= last)]
+    if math == "unique_users":
+        rows = rows[rows["user_id"].notna()]
+    bucket = rows["day"] if interval == "day" else rows["day"].map(lambda d: d - timedelta(days=d.weekday()))
+    key = rows[by].fillna("").replace("", "unknown") if by else pd.Series("", index=rows.index)
+
+    def measure(groups: Any) -> pd.Series:
+        return groups["user_id"].nunique() if math == "unique_users" else groups.size()
+
+    points = {(b, str(k)): int(v) for (b, k), v in measure(rows.groupby([bucket, key])).items()}
+    totals = {str(k): int(v) for k, v in measure(rows.groupby(key)).items()}
+    return points, totals
+
+
 def rounded(value: float | Decimal | None, digits: int = 6) -> float | None:
     """The service stores values rounded to 6 decimals (analytics/metrics/evaluation.py)."""
     return None if value is None else round(float(value), digits)

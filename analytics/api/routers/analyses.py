@@ -51,7 +51,9 @@ async def trends(
     property: Annotated[list[str] | None, Query(max_length=10, description="filter key=value (repeatable)")] = None,
 ) -> TrendsOut:
     """Count (or distinct identified users) of `event` per business day or week, optionally broken down by a
-    column or `properties.<key>` and filtered on properties."""
+    column or `properties.<key>` and filtered on properties. Totals (no property filter; by nothing,
+    platform, city or listing) and unique users (no breakdown) read the daily rollups for the days they
+    are current and the tracked events for the others (`computed_from`); the numbers are the same."""
     rng = date_range(date_from=date_from, date_to=date_to)
     query = TrendsQuery(
         event=event,
@@ -76,6 +78,7 @@ async def trends(
             )
             for s in result.series
         ],
+        computed_from=result.computed_from,
     )
 
 

@@ -114,6 +114,10 @@ class TrendsOut(BaseModel):
     date_from: date
     date_to: date
     series: list[TrendSeriesOut]
+    computed_from: str = Field(
+        description="where the days were read: rollup (every day current in the daily rollups), events, or "
+        "rollup+events (days still waiting for a rollup run read from the events)"
+    )
 
 
 class FunnelIn(BaseModel):

@@ -10,7 +10,8 @@ from analytics.errors import ValidationFailed
 from analytics.metrics.analyses import DateRange, date_range
 from analytics.metrics.analyses.sessions import SessionStatsQuery, session_stats_run
 from analytics.metrics.analyses.trends import TrendsQuery, parse_property_filters, trends_run
-from tests.unit.metrics.support import ev, ingest
+from analytics.models import UserEvent
+from tests.unit.metrics.support import ev, ingest, recompute
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("now")]
 
@@ -60,6 +61,69 @@ def test_breakdown_by_platform_and_property_filter() -> None:
         query=TrendsQuery(event="page_view", range=RANGE, breakdown="listing_id", math="unique_users")
     ).series
     assert [(s.breakdown_value, s.total) for s in no_listing] == [("unknown", 2)]
+
+
+ROLLUP_QUERIES = [
+    {},
+    {"interval": "week"},
+    {"breakdown": "platform"},
+    {"breakdown": "listing_id", "interval": "week"},
+    {"math": "unique_users"},
+    {"math": "unique_users", "interval": "week"},
+]
+
+
+def answers(*, use_rollups: bool = True, **kwargs: object) -> tuple[list[tuple[str | None, int, list]], str]:
+    query = TrendsQuery(event="page_view", range=RANGE, **kwargs)  # type: ignore[arg-type]
+    result = trends_run(query=query, use_rollups=use_rollups)
+    return [(s.breakdown_value, s.total, s.points) for s in result.series], result.computed_from
+
+
+@pytest.mark.parametrize("kwargs", ROLLUP_QUERIES)
+def test_rollups_serve_current_days_with_the_events_answer(kwargs: dict) -> None:
+    views()
+    from_events, source = answers(use_rollups=False, **kwargs)
+    assert source == "events"
+    # Before a rollup run the days with events are dirty: read from the events (the empty days from the
+    # rollups, which are current for them).
+    assert answers(**kwargs) == (from_events, "rollup+events")
+    recompute()
+    assert answers(**kwargs) == (from_events, "rollup")
+
+
+def test_a_late_event_is_counted_at_once_and_a_user_once_per_week() -> None:
+    views()
+    recompute()
+    # u1 again on Thursday of the first week (already rolled up days hold u1 on Mar 10 and 11).
+    ingest(ev("page_view", "2026-03-12T10:00", user="u1", device="mobile", path="/c"))
+    daily, source = answers()
+    assert source == "rollup+events"  # Mar 12 is dirty: read from the events, the rest from the rollups
+    assert daily[0][1] == 6 and daily[0][2][2] == (date(2026, 3, 12), 1)
+    weekly, _ = answers(math="unique_users", interval="week")
+    assert weekly == [(None, 2, [(date(2026, 3, 9), 2), (date(2026, 3, 16), 1)])]  # u1 once, not twice
+    recompute()
+    assert answers(math="unique_users", interval="week") == (weekly, "rollup")
+    assert answers() == (daily, "rollup")
+
+
+def test_events_waiting_for_processing_are_read_from_the_events() -> None:
+    views()
+    recompute()
+    UserEvent.objects.filter(event_name="page_view", user_id="u2").update(processed_at=None)
+    daily, source = answers()
+    assert source == "rollup+events"
+    assert daily[0][1] == 5
+
+
+def test_property_filters_and_other_breakdowns_read_the_events() -> None:
+    views()
+    recompute()
+    assert answers(breakdown="os")[1] == "events"
+    assert answers(math="unique_users", breakdown="platform")[1] == "events"
+    filtered = trends_run(
+        query=TrendsQuery(event="page_view", range=RANGE, properties=parse_property_filters(["path=/a"]))
+    )
+    assert (filtered.computed_from, filtered.series[0].total) == ("events", 4)
 
 
 @pytest.mark.parametrize(
