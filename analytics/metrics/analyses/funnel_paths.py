@@ -3,7 +3,9 @@
 Semantics (docs/metrics.md, `overall_conversion_rate`, and analytics/metrics/analyses/funnels.py):
 from an entry — a first-step event in the range — each later step is the *earliest* event of that
 step at or after the previous step (taking the earliest is optimal: if any ordered path exists, this
-one does); step k is reached when it happened at most `window_days` after the entry. A step named
+one does); step k is reached when it happened at most `window_days` after the entry. A step with the
+same name as the step before it (or as the step before a skipped payment) is the next *other* event of
+that name: strictly after the previous one in (time, id) order, so one event never counts twice. A step named
 `payment_completed` is skipped for a free listing (price 0) in a funnel that follows one listing:
 it counts as reached and has no time of its own. Per user the path that gets furthest wins (ties: the
 earliest entry); with a breakdown, also per (breakdown value, user).
@@ -133,6 +135,17 @@ def _skipped(spec: FunnelSpec, j: int) -> bool:
     return spec.by_listing and spec.skip_payment_for_free and j > 0 and spec.steps[j] == PAYMENT_STEP
 
 
+def _next_step(spec: FunnelSpec, k: int) -> int | None:
+    """The step after step k that is never skipped (None: only skipped steps follow)."""
+    return next((m for m in range(k + 1, len(spec.steps)) if not _skipped(spec, m)), None)
+
+
+def _strict(spec: FunnelSpec, k: int) -> bool:
+    """Does a path go on from step k to a step of the same name (directly, or past a skipped payment)?"""
+    after = _next_step(spec, k)
+    return spec.steps[k + 1] == spec.steps[k] or (after is not None and spec.steps[after] == spec.steps[k])
+
+
 def _layers(spec: FunnelSpec) -> list[str]:
     """CTEs L{n-1} … L0: column c{k}_{j} = when step j happens on the greedy path from a step-k row."""
     n = len(spec.steps)
@@ -141,7 +154,7 @@ def _layers(spec: FunnelSpec) -> list[str]:
     for k in range(n - 1, -1, -1):
         columns = [f"CASE WHEN s{k} = 1 THEN ts END AS c{k}_{k}"]
         skippable = [m for m in range(k + 1, n) if _skipped(spec, m)]
-        next_free = next((m for m in range(k + 1, n) if not _skipped(spec, m)), None)
+        next_free = _next_step(spec, k)
         for j in range(k + 1, n):
             paid = f"MIN(CASE WHEN s{k + 1} = 1 THEN c{k + 1}_{j} END) OVER w"
             if not skippable or next_free == k + 1:
@@ -152,7 +165,14 @@ def _layers(spec: FunnelSpec) -> list[str]:
                 skip = f"MIN(CASE WHEN s{next_free} = 1 THEN c{next_free}_{j} END) OVER w"
                 expr = f"CASE WHEN free = 1 THEN {skip} ELSE {paid} END"
             columns.append(f"CASE WHEN s{k} = 1 THEN {expr} END AS c{k}_{j}")
-        window = f" WINDOW w AS (PARTITION BY {_bytewise('u')}, {_bytewise('k')} ORDER BY ts DESC)" if k < n - 1 else ""
+        window = ""
+        if k < n - 1:
+            # A step named like the one before it is its *next* occurrence: strictly after in (time, id), so
+            # one event never counts twice (page_view → page_view is two page views). Otherwise at or after.
+            order = (
+                "ts DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING" if _strict(spec, k) else "ts DESC"
+            )
+            window = f" WINDOW w AS (PARTITION BY {_bytewise('u')}, {_bytewise('k')} ORDER BY {order})"
         layers.append(f"L{k} AS (SELECT {previous}.*, {', '.join(columns)} FROM {previous}{window})")
         previous = f"L{k}"
     return layers

@@ -88,6 +88,13 @@ def skipped(spec: FunnelSpec, j: int) -> bool:
     return spec.by_listing and spec.skip_payment_for_free and j > 0 and spec.steps[j] == PAYMENT_STEP
 
 
+def strict(spec: FunnelSpec, k: int) -> bool:
+    """The engine's rule: going on from step k to a step of the same name (directly, or past a step that
+    the spec may skip) takes the next other event of that name, not one at the same instant or earlier."""
+    after = next((m for m in range(k + 1, len(spec.steps)) if not skipped(spec, m)), None)
+    return spec.steps[k + 1] == spec.steps[k] or (after is not None and spec.steps[after] == spec.steps[k])
+
+
 def reference(rows: list[Row], spec: FunnelSpec) -> tuple[int, dict[str, int], dict[tuple, tuple]]:
     """(entrants, entrants by value, {(user, value or None): (reached, times, entry id)}) by brute force."""
     firsts = [r for r in rows if r.user and r.name == spec.steps[0] and spec.start <= r.ts < spec.end]
@@ -104,16 +111,19 @@ def reference(rows: list[Row], spec: FunnelSpec) -> tuple[int, dict[str, int], d
         free = spec.by_listing and entry.listing in FREE
         deadline = entry.ts + timedelta(days=spec.window_days)
         times: list[datetime | None] = [entry.ts]
-        at = entry.ts
+        at, k = entry, 0  # the last event on the path, and its step
         for j in range(1, len(spec.steps)):
             if free and skipped(spec, j):
                 times.append(None)  # a skipped payment: reached, no time of its own
                 continue
-            later = [r.ts for r in journey if r.name == spec.steps[j] and r.ts >= at]
-            if not later or min(later) > deadline:
+            if strict(spec, k):  # the next *other* event: strictly after in (time, id)
+                later = [r for r in journey if r.name == spec.steps[j] and (r.ts, r.id) > (at.ts, at.id)]
+            else:  # at or after
+                later = [r for r in journey if r.name == spec.steps[j] and r.ts >= at.ts]
+            if not later or min(r.ts for r in later) > deadline:
                 break
-            at = min(later)
-            times.append(at)
+            at, k = min(later, key=lambda r: (r.ts, r.id)), j
+            times.append(at.ts)
         path = (len(times), tuple(times), entry.id)
         keys = [(entry.user, None)] + ([(entry.user, entry.device)] if spec.breakdown else [])
         if spec.breakdown:

@@ -132,6 +132,20 @@ def test_custom_steps_follow_the_user_within_the_window() -> None:
     assert result.overall.steps[1].median_seconds_from_previous == 7200
 
 
+def test_a_repeated_step_needs_another_event() -> None:
+    """page_view → page_view is two page views: one event never fills two steps, even at one instant."""
+    ingest(
+        ev("page_view", "2026-03-10T10:00", user="u1", path="/"),  # one view only
+        ev("page_view", "2026-03-10T10:00", user="u2", path="/"),
+        ev("page_view", "2026-03-10T10:30", user="u2", path="/b"),  # a second view 30 minutes later
+        ev("page_view", "2026-03-10T11:00", user="u3", path="/"),
+        ev("page_view", "2026-03-10T11:00", user="u3", path="/c"),  # two views at the same instant
+    )
+    result = funnel_run(query=FunnelQuery(range=MAR10, steps=("page_view", "page_view", "page_view")))
+    assert [s.count for s in result.overall.steps] == [3, 2, 0]
+    assert result.overall.steps[1].median_seconds_from_previous == 900  # u2: 1,800 s; u3: 0 s
+
+
 @pytest.mark.parametrize(
     ("kwargs", "code"),
     [
