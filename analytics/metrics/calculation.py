@@ -18,11 +18,12 @@ from django.db import transaction
 from django.db.models import Min
 
 from analytics import clock
+from analytics.metrics.analysis_session import planner_statistics_refresh
 from analytics.metrics.evaluation import Evaluator
 from analytics.metrics.periods import PERIOD_TYPES, Period, business_day
 from analytics.metrics.registry import MetricDefinition, metric_list
 from analytics.metrics.retention import RETENTION_DAYS
-from analytics.metrics.rollups import first_activity_rebuild, rollups_rebuild
+from analytics.metrics.rollups import ROLLUP_TABLES, first_activity_rebuild, rollups_rebuild
 from analytics.metrics.selectors import OVERALL
 from analytics.models import BusinessMetric, DirtyScope, MetricDirtyDay, UserEvent
 
@@ -220,6 +221,7 @@ def metrics_backfill(*, since: date | None = None, now: datetime | None = None) 
     marks = list(MetricDirtyDay.objects.filter(day__gte=since, day__lte=today).values_list("day", "scope", "token"))
     rollups_rebuild(days=days)
     first_activity_rebuild()
+    planner_statistics_refresh(*ROLLUP_TABLES)
     definitions = metric_list()
     targets: Targets = defaultdict(set)
     for day in days:
@@ -230,5 +232,6 @@ def metrics_backfill(*, since: date | None = None, now: datetime | None = None) 
     rows = metrics_store(targets=targets, now=now)
     for day, scope, token in marks:
         MetricDirtyDay.objects.filter(day=day, scope=scope, token=token).delete()
+    planner_statistics_refresh(BusinessMetric._meta.db_table)
     logger.info("metrics.backfilled since=%s days=%d rows=%d", since, len(days), rows)
     return CalculationResult(days_rebuilt=len(days), periods=len(targets), rows=rows)

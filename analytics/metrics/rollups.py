@@ -39,6 +39,11 @@ from analytics.models import (
 
 logger = logging.getLogger(__name__)
 
+# Every table this module writes (a backfill refreshes their planner statistics).
+ROLLUP_TABLES = tuple(
+    model._meta.db_table
+    for model in (DailyUserActivity, DailyUserEvent, DailyEventRollup, DailyFunnelReach, UserFirstActivity)
+)
 SEAT_EVENTS = ("event_requested", "event_checked_in", "event_checked_out")
 # A step on day d can complete a journey whose view was up to 14 days (+1 for a DST hour) earlier.
 FUNNEL_LOOKBACK_DAYS = DEFAULT_WINDOW_DAYS + 1

@@ -174,13 +174,10 @@ def bulk_load_analyze() -> None:
     processing pass reads them: with statistics from when the table was a fraction of its size, the
     pass's session lookups went to parallel scans and 5.9 M events processed at under 1,000 a second
     instead of 5,500 (docs/benchmarks.md). Autovacuum would get there, later."""
-    from django.db import connection
+    from analytics.metrics.analysis_session import planner_statistics_refresh
+    from analytics.models import Session, UserEvent
 
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE analytics_user_event")
-        cursor.execute("ANALYZE analytics_session")
+    planner_statistics_refresh(UserEvent._meta.db_table, Session._meta.db_table)
 
 
 # Pages of WAL SQLite may accumulate before it checkpoints during a bulk load (about 400 MB).
