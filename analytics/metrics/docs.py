@@ -44,7 +44,9 @@ calculators (`KPICalculator`, `KRICalculator`, `KRCalculator`) all read these de
   metric is computed. Events without the dimension are grouped under `unknown`.
 - **Freshness**: processing marks the business day of every new tracked event dirty (late events included);
   the hourly `process_daily_metrics_calculation` rebuilds the rollups of dirty days and recomputes every period
-  they affect. `manage.py backfill_metrics --since YYYY-MM-DD` rebuilds everything and gives the same rows.
+  they affect. Days whose rollups did not change but whose metrics did — the start day of a session that a
+  new event lengthens (sessions count on the day they start), a listing's scheduled days — are recomputed
+  without a rebuild. `manage.py backfill_metrics --since YYYY-MM-DD` rebuilds everything and gives the same rows.
 
 ## Catalogue
 

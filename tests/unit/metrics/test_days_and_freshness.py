@@ -76,6 +76,26 @@ def test_a_view_marks_only_its_own_day_and_a_check_in_also_the_listings_days_for
     assert value("event_success_rate", "2026-03-12") == 0.0  # 1 seat of 10: the listing took place, not full
 
 
+def test_a_session_crossing_midnight_recomputes_the_days_metrics_without_rebuilding_its_rollups() -> None:
+    ingest(ev("page_view", "2026-03-10T23:50", user="u1", session="s1", path="/"))
+    recompute()
+    before = value("avg_session_length_minutes", "2026-03-10")
+    ingest(ev("page_view", "2026-03-11T00:20", user="u1", session="s1", path="/b"))  # the same session
+    marks = set(MetricDirtyDay.objects.values_list("day", "scope"))
+    # Mar 11 has a new event (rebuild); the session starts on Mar 10: its metrics change, its rollups do not.
+    assert marks == {(date(2026, 3, 11), "rollups"), (date(2026, 3, 10), "metrics")}
+    recompute()
+    assert value("avg_session_length_minutes", "2026-03-10") == 30.0 != before
+    incremental = snapshot()
+    for model in (BusinessMetric, DailyUserActivity, DailyUserEvent, DailyEventRollup, UserFirstActivity):
+        model.objects.all().delete()
+    call_command("backfill_metrics", "--since", "2026-03-10")
+    backfilled = snapshot()
+    common = set(incremental) & set(backfilled)  # the backfill also computes the days up to today
+    assert ("avg_session_length_minutes", "day", "2026-03-10", "") in common
+    assert {key: incremental[key] for key in common} == {key: backfilled[key] for key in common}
+
+
 def test_recomputing_without_new_events_is_idempotent() -> None:
     ingest(ev("page_view", "2026-03-19T10:00", user="u1", path="/"))
     recompute()
