@@ -34,8 +34,8 @@ def analysis_session(*, hash_joins: bool = False) -> Iterator[None]:
 def planner_statistics_refresh(*tables: str) -> None:
     """On PostgreSQL, `ANALYZE` tables that a bulk write has just rebuilt or filled, so the next statements
     plan with their real sizes. Autovacuum gets there eventually, or never where it is off; until then a
-    table emptied and refilled by a backfill still looks empty to the planner, and the next hourly
-    rollup chose nested loops over it (docs/benchmarks.md). `tables` are this project's table names."""
+    table emptied and refilled by a backfill still looks empty to the planner, which then plans the next
+    runs' joins over it for a few rows. `tables` are this project's table names."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
