@@ -71,14 +71,29 @@ def _card(definition: MetricDefinition, row: BusinessMetric | None) -> MetricCar
     )
 
 
+def settled(today: date) -> Q:
+    """Metric rows whose value can no longer change: every row of a metric that settles at once, and of
+    a metric with `settles_after_days` (the conversion rate) only the periods that ended at least that
+    many business days before `today`."""
+    late = {d.name: d.settles_after_days for d in metric_list() if d.settles_after_days}
+    rows = ~Q(metric_name__in=late)
+    for name, days in late.items():
+        rows |= Q(metric_name=name, period_end__lt=today - timedelta(days=days))
+    return rows
+
+
 def metric_cards(*, today: date | None = None) -> list[MetricCard]:
     """Every registered metric's current card: the newest stored whole-platform row of its primary
     period type that has a value (else the newest row, else no data) — e.g. retention's current day
-    is not mature yet, so its card shows the newest mature day."""
+    is not mature yet, so its card shows the newest mature day — and, for a metric that settles late,
+    the newest settled period (yesterday's conversion is low only because its viewers have not had the
+    time to attend yet)."""
     today = today or business_today()
     definitions = metric_list()
     since = today - timedelta(days=_RECENT_DAYS)
-    recent = BusinessMetric.objects.filter(breakdown_key="", period_start__gte=since, period_start__lte=today)
+    recent = BusinessMetric.objects.filter(
+        settled(today), breakdown_key="", period_start__gte=since, period_start__lte=today
+    )
     latest_any: dict[tuple[str, str], date] = {}
     latest_valued: dict[tuple[str, str], date] = {}
     for row in (

@@ -20,7 +20,7 @@ from analytics.metrics.registry import (
     ratio,
     register,
 )
-from analytics.metrics.rollups import funnel_days
+from analytics.metrics.rollups import FUNNEL_LOOKBACK_DAYS, funnel_days
 from analytics.metrics.selectors import OVERALL, users_who
 from analytics.models import DailyFunnelReach
 
@@ -59,5 +59,6 @@ register(
         warning=5,
         critical=2,
         affects=_affects,
+        settles_after_days=FUNNEL_LOOKBACK_DAYS,  # the 14-day window after a view on the period's last day
     )
 )

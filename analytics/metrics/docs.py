@@ -46,7 +46,11 @@ calculators (`KPICalculator`, `KRICalculator`, `KRCalculator`) all read these de
   the hourly `process_daily_metrics_calculation` rebuilds the rollups of dirty days and recomputes every period
   they affect. Days whose rollups did not change but whose metrics did — the start day of a session that a
   new event lengthens (sessions count on the day they start), a listing's scheduled days — are recomputed
-  without a rebuild. `manage.py backfill_metrics --since YYYY-MM-DD` rebuilds everything and gives the same rows.
+  without a rebuild.
+- **Settling**: a metric whose periods still change after they end, because journeys take time
+  (`overall_conversion_rate`: 14 days after a view), is provisional until it settles; its card
+  (`GET /metrics`, the overview's KPIs) and its alerts use the newest settled period, its history shows
+  every period. `manage.py backfill_metrics --since YYYY-MM-DD` rebuilds everything and gives the same rows.
 
 ## Catalogue
 
@@ -81,7 +85,13 @@ def _section(d: MetricDefinition) -> str:
         f"**Periods:** {', '.join(d.periods)}. **Breakdowns:** {', '.join(d.breakdowns) or 'none'}. "
         f"**Thresholds:** warning {_number(d.warning)}, critical {_number(d.critical)}"
         + (f", target {_number(d.target)}" if d.target is not None else "")
-        + ".",
+        + "."
+        + (
+            f" **Settles** {d.settles_after_days} days after a period ends: its card and alerts use the newest"
+            " settled period."
+            if d.settles_after_days
+            else ""
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -87,6 +87,9 @@ class MetricDefinition:
     target: float | None = None
     # Which business days' periods change when the tracked events of `day` change (beyond `day`).
     affects: Callable[[date], Iterable[date]] = field(default=same_day)
+    # Days after a period ends during which events still to come can change its value (a conversion
+    # window): until then the value is provisional, and alerts judge the newest settled period instead.
+    settles_after_days: int = 0
 
     def status(self, value: float | None) -> str:
         """green / amber / red against the thresholds; no_data when there is no value."""

@@ -2,7 +2,10 @@
 
 What is evaluated: for each registered metric, its finest period type (day for most; week for
 stickiness, churn and host drop-out; month for the growth KRs), and of that type the newest period
-that has a value — the current period as soon as it has data, else the last one that had. Whole
+that has a value — the current period as soon as it has data, else the last one that had. A metric
+that settles late (`settles_after_days`: the conversion rate, whose journeys have 14 days to finish)
+is judged on its newest *settled* period: yesterday's conversion is low only because its viewers have
+not had the time to attend yet, and alerting on it would cry wolf every day. Whole
 platform only (`breakdown_key == ""`), unless ANALYTICS_ALERT_BREAKDOWNS is on, when every breakdown
 row is evaluated under its own key as well.
 
@@ -28,7 +31,8 @@ from django.db.models import Max
 
 from analytics import clock
 from analytics.metrics.alerting.lifecycle import SYSTEM_ACTOR, alert_close, notifications_owe
-from analytics.metrics.periods import PERIOD_TYPES
+from analytics.metrics.catalogue import settled
+from analytics.metrics.periods import PERIOD_TYPES, business_today
 from analytics.metrics.registry import Direction, MetricDefinition, metric_list
 from analytics.models import Alert, BusinessMetric
 from analytics.models.alerts import ACTIVE_STATES, AlertSeverity, AlertSource, AlertState, NotificationKind
@@ -62,10 +66,10 @@ def _finest_periods() -> dict[str, tuple[str, MetricDefinition]]:
     return {d.name: (min(d.periods, key=PERIOD_TYPES.index), d) for d in metric_list()}
 
 
-def newest_rows() -> list[BusinessMetric]:
-    """Each metric's newest period with a value, of its finest period type, per evaluated breakdown."""
+def newest_rows(*, now: datetime | None = None) -> list[BusinessMetric]:
+    """Each metric's newest settled period with a value, of its finest period type, per evaluated breakdown."""
     finest = _finest_periods()
-    queryset = BusinessMetric.objects.filter(value__isnull=False)
+    queryset = BusinessMetric.objects.filter(settled(business_today(now)), value__isnull=False)
     if not settings.ANALYTICS_ALERT_BREAKDOWNS:
         queryset = queryset.filter(breakdown_key="")
     wanted = {
@@ -134,7 +138,7 @@ def alerts_evaluate(*, now: datetime | None = None) -> EvaluationResult:
     """Bring alerts in line with the newest metric rows. Idempotent: a second run changes nothing."""
     now = now or clock.now()
     finest = _finest_periods()
-    rows = newest_rows()
+    rows = newest_rows(now=now)
     keys = [dedup_key(row) for row in rows]
     active = {a.dedup_key: a for a in Alert.objects.filter(dedup_key__in=keys, state__in=ACTIVE_STATES)}
     cooldown = timedelta(minutes=settings.ANALYTICS_ALERT_COOLDOWN_MINUTES)

@@ -15,6 +15,7 @@ from analytics.errors import Conflict
 from analytics.metrics import MetricsProcessor
 from analytics.metrics.alerting import alert_acknowledge, alert_resolve, alerts_evaluate
 from analytics.metrics.alerting.evaluation import dedup_key
+from analytics.metrics.catalogue import metric_cards
 from analytics.models import Alert, AlertNotification, BusinessMetric
 from analytics.tasks import process_daily_metrics_calculation
 from tests.unit.metrics.alert_rows import metric
@@ -76,6 +77,23 @@ def test_only_the_newest_period_with_a_value_is_judged() -> None:
     metric("payment_failure_rate", "2026-03-19", 30.0)
     alerts_evaluate()
     assert only_alert().period_start == date(2026, 3, 19)
+
+
+def test_a_metric_that_settles_late_is_judged_on_its_newest_settled_period() -> None:
+    """Yesterday's conversion is low because its viewers have had no time to attend: no alarm on it. The
+    conversion rate settles 15 days after a period ends; today is 2026-03-20, so Mar 4 is the newest."""
+    metric("overall_conversion_rate", "2026-03-19", 0.0)  # provisional
+    metric("overall_conversion_rate", "2026-03-05", 0.5)  # provisional still (ended 15 days ago)
+    metric("overall_conversion_rate", "2026-03-04", 12.0)  # settled and healthy
+    metric("overall_conversion_rate", "2026-03-03", 1.0)  # settled, older
+    assert alerts_evaluate().opened == 0
+    metric("overall_conversion_rate", "2026-03-04", 1.0)  # the newest settled period breaches
+    alerts_evaluate()
+    alert = only_alert()
+    assert (alert.severity, alert.period_start, alert.value) == ("critical", date(2026, 3, 4), 1.0)
+    # The metric's card (GET /metrics, the overview's KPIs) shows the same settled period.
+    (card,) = [c for c in metric_cards() if c.metric_name == "overall_conversion_rate"]
+    assert (card.period_start, card.value, card.status) == (date(2026, 3, 4), 1.0, "red")
 
 
 def test_a_metric_is_judged_on_its_finest_period_only() -> None:
