@@ -24,7 +24,7 @@ migrate: $(STAMP) .env
 
 # migrate; on an empty database simulate a default platform (once) and compute its metrics; serve.
 run: migrate
-	$(PY) manage.py bootstrap
+	$(PY) manage.py bootstrap --base-url http://$(HOST):$(PORT)
 	$(PY) -m uvicorn loopin_backend.asgi:application --host $(HOST) --port $(PORT)
 
 # serve without populating

@@ -48,6 +48,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7, help="Simulation seed (default 7)")
         parser.add_argument("--no-anomalies", action="store_true", help="No labelled incidents in the data")
         parser.add_argument("--no-progress", action="store_true", help="No progress bars")
+        parser.add_argument(
+            "--base-url", default="http://127.0.0.1:8000", help="Where the server will listen (for the printed links)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         quiet_batch_logs(options["verbosity"])
@@ -60,11 +63,12 @@ class Command(BaseCommand):
         if not key_path.exists():
             _write_private(key_path, api_key_create(name="demo (make run)", actor="cli:bootstrap").key)
         admin_line = self._admin(data_dir)
+        base = options["base_url"].rstrip("/")
         self.stdout.write(
             "\nLoopin Analytics is ready:\n"
-            "  API docs  http://127.0.0.1:8000/api/docs\n"
-            "  health    http://127.0.0.1:8000/api/analytics/health\n"
-            f"  admin     http://127.0.0.1:8000/admin/  {admin_line}\n"
+            f"  API docs  {base}/api/docs\n"
+            f"  health    {base}/api/analytics/health\n"
+            f"  admin     {base}/admin/  {admin_line}\n"
             f"  write key {key_path} (send as X-API-Key)\n"
             "  a token   .venv/bin/python manage.py issue_token --role admin\n"
         )

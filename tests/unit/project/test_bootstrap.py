@@ -15,10 +15,12 @@ from analytics.security.api_keys import api_key_authenticate
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _bootstrap() -> str:
+def _bootstrap(*extra: str) -> str:
     out = StringIO()
     call_command(
-        "bootstrap", "--users", "30", "--days", "10", "--seed", "3", "--no-anomalies", "--no-progress", stdout=out
+        "bootstrap",
+        *("--users", "30", "--days", "10", "--seed", "3", "--no-anomalies", "--no-progress", *extra),
+        stdout=out,
     )
     return out.getvalue()
 
@@ -38,8 +40,9 @@ def test_bootstrap_populates_an_empty_service_once(tmp_path: Path, settings_data
     assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()
     assert "http://127.0.0.1:8000/api/docs" in first
 
-    second = _bootstrap()
+    second = _bootstrap("--base-url", "http://0.0.0.0:9000/")  # make run passes HOST and PORT
     assert "not simulating" in second
+    assert "http://0.0.0.0:9000/api/docs" in second and ":8000" not in second
     assert UserEvent.objects.count() == events
     assert ApiKey.objects.count() == 1
     assert get_user_model().objects.count() == 1
