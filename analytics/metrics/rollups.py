@@ -118,22 +118,29 @@ def rollup_day_rebuild(*, day: date) -> set[str]:
 def rollups_current_days(first: date, last: date) -> set[date]:
     """The business days in [first, last] whose daily rollups hold every stored tracked event.
 
-    A day is behind when it is marked dirty for a rebuild (processing marks it in the transaction that
-    processes its events, and the mark goes only after the rebuild has committed) or when it has events
-    still waiting for processing (read through the small partial index `ue_unprocessed`). Readers that
-    serve these days from the rollups and the other days from the events give the events' answer."""
-    behind = set(
+    A day is behind when it has events still waiting for processing (read through the small partial
+    index `ue_unprocessed`) or is marked dirty for a rebuild. Processing commits an event's dirty mark
+    together with its `processed_at`, and the mark goes only after a rebuild that includes the event has
+    committed; reading the waiting events *first* therefore leaves no gap — an event processed between
+    the two reads was still waiting for the first. Readers that serve these days from the rollups and
+    the other days from the events give the events' answer."""
+    zone = business_zone()
+    waiting = (
+        UserEvent.objects.filter(
+            processed_at__isnull=True,
+            timestamp__gte=day_start(first, zone),
+            timestamp__lt=day_start(last + timedelta(days=1), zone),
+        )
+        .annotate(day=TruncDate("timestamp", tzinfo=zone))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    behind = {as_date(day) for day in waiting}
+    behind.update(
         MetricDirtyDay.objects.filter(scope=DirtyScope.ROLLUPS, day__gte=first, day__lte=last).values_list(
             "day", flat=True
         )
     )
-    waiting = (
-        UserEvent.objects.filter(processed_at__isnull=True)
-        .annotate(day=TruncDate("timestamp", tzinfo=business_zone()))
-        .values_list("day", flat=True)
-        .distinct()
-    )
-    behind.update(as_date(day) for day in waiting)
     return {first + timedelta(days=n) for n in range((last - first).days + 1)} - behind
 
 

@@ -4,8 +4,11 @@ Semantics (docs/metrics.md, `overall_conversion_rate`, and analytics/metrics/ana
 from an entry — a first-step event in the range — each later step is the *earliest* event of that
 step at or after the previous step (taking the earliest is optimal: if any ordered path exists, this
 one does); step k is reached when it happened at most `window_days` after the entry. A step with the
-same name as the step before it (or as the step before a skipped payment) is the next *other* event of
-that name: strictly after the previous one in (time, id) order, so one event never counts twice. A step named
+same name as the step before it on the path (past a skipped payment, for a free listing) is the next
+*other* event of that name: strictly after the previous one in (time, id) order, so `page_view →
+page_view` needs two page views. Events at one instant count as in order; so with a name repeated
+further apart (`event_viewed → search_performed → event_viewed`), a view and a search at one instant
+can fill all three steps. A step named
 `payment_completed` is skipped for a free listing (price 0) in a funnel that follows one listing:
 it counts as reached and has no time of its own. Per user the path that gets furthest wins (ties: the
 earliest entry); with a breakdown, also per (breakdown value, user).
@@ -140,10 +143,11 @@ def _next_step(spec: FunnelSpec, k: int) -> int | None:
     return next((m for m in range(k + 1, len(spec.steps)) if not _skipped(spec, m)), None)
 
 
-def _strict(spec: FunnelSpec, k: int) -> bool:
-    """Does a path go on from step k to a step of the same name (directly, or past a skipped payment)?"""
-    after = _next_step(spec, k)
-    return spec.steps[k + 1] == spec.steps[k] or (after is not None and spec.steps[after] == spec.steps[k])
+def _window(spec: FunnelSpec, k: int, m: int) -> str:
+    """The window that finds step m's event on from a step-k row: a step named like the step before it on
+    the path is that name's *next* occurrence, strictly after in (time, id) — `page_view → page_view` is
+    two page views — and any other step is at or after (events at one instant count as in order)."""
+    return "ws" if spec.steps[m] == spec.steps[k] else "w"
 
 
 def _layers(spec: FunnelSpec) -> list[str]:
@@ -155,24 +159,23 @@ def _layers(spec: FunnelSpec) -> list[str]:
         columns = [f"CASE WHEN s{k} = 1 THEN ts END AS c{k}_{k}"]
         skippable = [m for m in range(k + 1, n) if _skipped(spec, m)]
         next_free = _next_step(spec, k)
+        used: set[str] = set()
         for j in range(k + 1, n):
-            paid = f"MIN(CASE WHEN s{k + 1} = 1 THEN c{k + 1}_{j} END) OVER w"
+            used.add(_window(spec, k, k + 1))
+            paid = f"MIN(CASE WHEN s{k + 1} = 1 THEN c{k + 1}_{j} END) OVER {_window(spec, k, k + 1)}"
             if not skippable or next_free == k + 1:
                 expr = paid
             elif next_free is None or j < next_free:  # a skipped payment has no time
                 expr = f"CASE WHEN free = 1 THEN NULL ELSE {paid} END"
             else:  # a free journey goes on from the next step that is not skipped
-                skip = f"MIN(CASE WHEN s{next_free} = 1 THEN c{next_free}_{j} END) OVER w"
+                used.add(_window(spec, k, next_free))
+                skip = f"MIN(CASE WHEN s{next_free} = 1 THEN c{next_free}_{j} END) OVER {_window(spec, k, next_free)}"
                 expr = f"CASE WHEN free = 1 THEN {skip} ELSE {paid} END"
             columns.append(f"CASE WHEN s{k} = 1 THEN {expr} END AS c{k}_{j}")
-        window = ""
-        if k < n - 1:
-            # A step named like the one before it is its *next* occurrence: strictly after in (time, id), so
-            # one event never counts twice (page_view → page_view is two page views). Otherwise at or after.
-            order = (
-                "ts DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING" if _strict(spec, k) else "ts DESC"
-            )
-            window = f" WINDOW w AS (PARTITION BY {_bytewise('u')}, {_bytewise('k')} ORDER BY {order})"
+        partition = f"PARTITION BY {_bytewise('u')}, {_bytewise('k')}"
+        orders = {"w": "ts DESC", "ws": "ts DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"}
+        windows = ", ".join(f"{name} AS ({partition} ORDER BY {orders[name]})" for name in sorted(used))
+        window = f" WINDOW {windows}" if windows else ""
         layers.append(f"L{k} AS (SELECT {previous}.*, {', '.join(columns)} FROM {previous}{window})")
         previous = f"L{k}"
     return layers

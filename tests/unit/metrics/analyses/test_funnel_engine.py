@@ -88,13 +88,6 @@ def skipped(spec: FunnelSpec, j: int) -> bool:
     return spec.by_listing and spec.skip_payment_for_free and j > 0 and spec.steps[j] == PAYMENT_STEP
 
 
-def strict(spec: FunnelSpec, k: int) -> bool:
-    """The engine's rule: going on from step k to a step of the same name (directly, or past a step that
-    the spec may skip) takes the next other event of that name, not one at the same instant or earlier."""
-    after = next((m for m in range(k + 1, len(spec.steps)) if not skipped(spec, m)), None)
-    return spec.steps[k + 1] == spec.steps[k] or (after is not None and spec.steps[after] == spec.steps[k])
-
-
 def reference(rows: list[Row], spec: FunnelSpec) -> tuple[int, dict[str, int], dict[tuple, tuple]]:
     """(entrants, entrants by value, {(user, value or None): (reached, times, entry id)}) by brute force."""
     firsts = [r for r in rows if r.user and r.name == spec.steps[0] and spec.start <= r.ts < spec.end]
@@ -116,7 +109,7 @@ def reference(rows: list[Row], spec: FunnelSpec) -> tuple[int, dict[str, int], d
             if free and skipped(spec, j):
                 times.append(None)  # a skipped payment: reached, no time of its own
                 continue
-            if strict(spec, k):  # the next *other* event: strictly after in (time, id)
+            if spec.steps[j] == spec.steps[k]:  # the next *other* event of the name: after in (time, id)
                 later = [r for r in journey if r.name == spec.steps[j] and (r.ts, r.id) > (at.ts, at.id)]
             else:  # at or after
                 later = [r for r in journey if r.name == spec.steps[j] and r.ts >= at.ts]
@@ -165,3 +158,44 @@ def test_the_random_journeys_exercise_every_outcome() -> None:
         UserEvent.objects.all().delete()
         EventListing.objects.all().delete()
     assert reached == {2, 3, 4} and skips > 0 and breakdowns > 0
+
+
+def test_a_paid_journey_takes_its_payment_at_or_after_the_request_even_when_the_name_repeats_later() -> None:
+    """Steps request → payment → request on a paid listing: the payment is at or after the request (one
+    instant counts as in order), as without the third step. (The strict order that a repeated name needs
+    once leaked onto the payment step in between, and the journey stopped at step 1.)"""
+    EventListing.objects.create(listing_id="L1", price=Decimal(499), state_at=ORIGIN)
+    at = ORIGIN + timedelta(days=1)
+
+    def event(name: str, when: datetime) -> UserEvent:
+        return UserEvent(
+            uuid=uuid.uuid4(),
+            payload_hash="x",
+            event_type="custom",
+            event_name=name,
+            user_id="u1",
+            listing_id="L1",
+            timestamp=when,
+            received_at=when,
+            source="simulator",
+        )
+
+    # The payment is stored first (a lower id) at the instant of the request.
+    UserEvent.objects.bulk_create(
+        [event(PAYMENT_STEP, at), event("event_requested", at), event("event_requested", at + timedelta(hours=1))]
+    )
+
+    def reached(*steps: str) -> list[int]:
+        spec = FunnelSpec(
+            steps=steps,
+            start=ORIGIN,
+            end=ORIGIN + timedelta(days=3),
+            window_days=7,
+            by_listing=True,
+            skip_payment_for_free=True,
+            breakdown=None,
+        )
+        return [p.reached for p in funnel_paths(spec).paths]
+
+    assert reached("event_requested", PAYMENT_STEP) == [2]
+    assert reached("event_requested", PAYMENT_STEP, "event_requested") == [3]
