@@ -21,8 +21,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.local_http import QuietServer, serve_in_thread, stop_serving
 
 Answer = Callable[[str], dict[str, Any]]
 
@@ -50,13 +52,6 @@ class ChatRequest:
         return [item["text"] for item in json.loads(self.user_message)["texts"]]
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return
-
-
 class OpenAIServer:
     def __init__(self, *, api_key: str = "sk-test-local") -> None:
         self.api_key = api_key
@@ -65,7 +60,7 @@ class OpenAIServer:
         self._faults: list[tuple[str, float]] = []  # ("delay", seconds) | ("status", code) | ("malformed", 0)
         self._answer: Answer = positive_answer
         self._stopping = threading.Event()
-        self._server: _QuietServer | None = None
+        self._server: QuietServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -74,21 +69,13 @@ class OpenAIServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def start(self) -> OpenAIServer:
-        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="openai", daemon=True
-        )
-        self._thread.start()
+        self._server, self._thread = serve_in_thread(_handler_for(self), name="openai")
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        stop_serving(self._server, self._thread)
+        self._server = self._thread = None
 
     def __enter__(self) -> OpenAIServer:
         return self.start()

@@ -32,9 +32,11 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.local_http import QuietServer, serve_in_thread
 
 BATCH_PATHS = frozenset({"/batch", "/batch/"})
 SINGLE_EVENT_PATHS = frozenset({"/e", "/e/", "/capture", "/capture/", "/i/v0/e", "/i/v0/e/", "/track", "/track/"})
@@ -64,13 +66,6 @@ class _Refusal(Exception):
         self.payload = {"type": kind, "code": code, "detail": detail, "attr": None}
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:  # a connection cut by stop()
-        return
-
-
 class PostHogCaptureServer:
     def __init__(self, *, api_key: str | None = None, max_body_bytes: int = 20 * 1024 * 1024) -> None:
         self.api_key = api_key
@@ -81,7 +76,7 @@ class PostHogCaptureServer:
         self._fail_status: int | None = None
         self._retry_after: str | None = None
         self._refuse: Callable[[dict[str, Any]], bool] | None = None
-        self._server: _QuietServer | None = None
+        self._server: QuietServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
         self._arrivals = 0
@@ -99,13 +94,8 @@ class PostHogCaptureServer:
         """Listen (again): on a free port the first time, on the same port after `stop()`."""
         if self._server is not None:
             return self
-        server = _QuietServer(("127.0.0.1", self.port), _handler_for(self))
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="posthog-capture", daemon=True
-        )
-        self._thread.start()
+        self._server, self._thread = serve_in_thread(_handler_for(self), name="posthog-capture", port=self.port)
+        self.port = self._server.server_address[1]
         return self
 
     def stop(self) -> None:

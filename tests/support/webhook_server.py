@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.local_http import QuietServer, serve_in_thread, stop_serving
 
 
 @dataclass(frozen=True)
@@ -33,20 +35,13 @@ class WebhookRequest:
         return 200 <= self.status < 300
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return
-
-
 class WebhookServer:
     def __init__(self, *, path: str = "/hooks/loopin") -> None:
         self.path = path
         self._lock = threading.Lock()
         self._requests: list[WebhookRequest] = []
         self._failures: list[int] = []
-        self._server: _QuietServer | None = None
+        self._server: QuietServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -55,21 +50,12 @@ class WebhookServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}{self.path}"
 
     def start(self) -> WebhookServer:
-        server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="webhook", daemon=True
-        )
-        self._thread.start()
+        self._server, self._thread = serve_in_thread(_handler_for(self), name="webhook")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        stop_serving(self._server, self._thread)
+        self._server = self._thread = None
 
     def __enter__(self) -> WebhookServer:
         return self.start()
