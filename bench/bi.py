@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +44,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
+from serving import uvicorn_server  # bench/serving.py (this directory is on the path)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -242,47 +241,10 @@ def backfill_and_incremental(conn: psycopg.Connection[Any]) -> None:
 # --- the server ------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def server() -> Iterator[str]:
-    port = _free_port()
-    log_path = DATA_DIR / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                *(PY, "-m", "uvicorn", "loopin_backend.asgi:application", "--host", "127.0.0.1", "--port", str(port)),
-                *("--no-access-log", "--log-level", "warning"),
-            ],
-            cwd=ROOT,
-            env={**os.environ, **ENV},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"the server exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/api/analytics/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the server did not answer within 60 s")
-            time.sleep(0.2)
+    with uvicorn_server({**os.environ, **ENV}, DATA_DIR / "server.log") as (base, _):
         yield base
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -32,8 +32,6 @@ import platform
 import random
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +49,7 @@ import httpx
 import orjson
 import psycopg
 import redis
+from serving import uvicorn_server  # bench/serving.py (this directory is on the path)
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -464,65 +463,10 @@ def _manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def server(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                PY,
-                "-m",
-                "uvicorn",
-                "loopin_backend.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(WORKERS),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"the server exited:\n{log_path.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{base}/api/analytics/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server did not answer within 60 s:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.2)
-        yield base, process
-    finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)  # the uvicorn master and its workers (its own session)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    with uvicorn_server(env, log_path, workers=WORKERS) as served:
+        yield served
 
 
 def _tree(root: int) -> list[int]:
