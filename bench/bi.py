@@ -381,6 +381,9 @@ def plans() -> None:
         "funnel, 90 days, marketplace (from the rollup)": lambda: funnel_run(
             query=FunnelQuery(range=span), from_rollup=True
         ),
+        "funnel, 90 days, marketplace by platform (from the events)": lambda: funnel_run(
+            query=FunnelQuery(range=span, breakdown="platform")
+        ),
         "funnel, 90 days, search → view → request (from the events)": lambda: funnel_run(
             query=FunnelQuery(range=span, steps=("search_performed", "event_viewed", "event_requested"), window_days=7)
         ),

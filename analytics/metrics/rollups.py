@@ -3,6 +3,7 @@
 Each day is rebuilt in one transaction (delete the day's rows, insert the day's aggregates), so a
 rebuild is idempotent and a reader never sees half a day. The aggregation runs in the database:
 one INSERT … SELECT … GROUP BY per rollup over the day's UTC range (index `ue_time`).
+`rollups_current_days` says which days a reader may take from the rollups instead of the events.
 """
 
 from __future__ import annotations
