@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# A deadline for request headers (loopin_backend/server_protocol.py) and uvicorn's close of idle connections.
+UVICORN := $(PY) -m uvicorn loopin_backend.asgi:application \
+	--http loopin_backend.server_protocol:HeaderDeadlineProtocol --timeout-keep-alive 5
 
 .PHONY: run serve test lint format eval bench bench-ingest bench-sentiment bench-bi worker beat flower migrate clean
 
@@ -25,11 +28,11 @@ migrate: $(STAMP) .env
 # migrate; on an empty database simulate a default platform (once) and compute its metrics; serve.
 run: migrate
 	$(PY) manage.py bootstrap --base-url http://$(HOST):$(PORT)
-	$(PY) -m uvicorn loopin_backend.asgi:application --host $(HOST) --port $(PORT)
+	$(UVICORN) --host $(HOST) --port $(PORT)
 
 # serve without populating
 serve: migrate
-	$(PY) -m uvicorn loopin_backend.asgi:application --host $(HOST) --port $(PORT)
+	$(UVICORN) --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(PY) -m tests.tiers

@@ -42,14 +42,32 @@ class NotFound(AnalyticsError):
     code = "not_found"
 
 
-class Unavailable(AnalyticsError):
-    """A dependency (the database) is down; the client should retry after `retry_after` seconds."""
+class RetryLater(AnalyticsError):
+    """Refused for now; the client should retry after `retry_after` seconds (the `Retry-After` header)."""
 
-    code = "unavailable"
+    code = "retry_later"
 
     def __init__(self, message: str, *, retry_after: int = 5, code: str | None = None, details: Any = None):
         super().__init__(message, code=code, details=details)
         self.retry_after = retry_after
+
+
+class Unavailable(RetryLater):
+    """A dependency (the database) is down, or the server is at a capacity limit shared by everyone."""
+
+    code = "unavailable"
+
+
+class TooManyRequests(RetryLater):
+    """This client (key, token or IP prefix) is over one of its limits; others are unaffected."""
+
+    code = "rate_limited"
+
+
+class RequestTimeout(AnalyticsError):
+    """The client did not send the request (its body) within the server's deadline."""
+
+    code = "request_timeout"
 
 
 class BadRequest(AnalyticsError):

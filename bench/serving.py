@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from loopin_backend.server_protocol import UVICORN_OPTIONS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,7 +32,15 @@ def uvicorn_server(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Serve the service with `env`; yields (base URL, process). Its output goes to `log_path`."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "loopin_backend.asgi:application", "--host", "127.0.0.1"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "loopin_backend.asgi:application",
+        *UVICORN_OPTIONS,
+        "--host",
+        "127.0.0.1",
+    ]
     command += ["--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

@@ -48,6 +48,14 @@ class Env(BaseSettings):
     ANALYTICS_EMBEDDED_SCHEDULER: bool = True
     ANALYTICS_BUFFER_SIZE: int = Field(default=10_000, ge=1, le=1_000_000)
     ANALYTICS_BUFFER_FLUSH_SECONDS: float = Field(default=1.0, gt=0, le=300)
+    # Slow and large uploads (analytics/api/uploads.py, docs/api.md "Slow and large uploads").
+    ANALYTICS_HEADER_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=300)
+    ANALYTICS_BODY_IDLE_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=300)
+    ANALYTICS_BODY_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0, le=3600)
+    ANALYTICS_UPLOADS_PER_IP_PREFIX: int = Field(default=16, ge=1, le=10_000)
+    ANALYTICS_UPLOAD_BYTES_PER_IP_PREFIX: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    ANALYTICS_UPLOAD_BUFFER_BYTES: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)
+    ANALYTICS_INGEST_CONCURRENCY: int = Field(default=4, ge=1, le=256)
     ANALYTICS_SKIP_PATHS: str = "health,healthz,/static/,/media/,/admin/,/favicon.ico,/api/analytics/"
     POSTHOG_API_KEY: str = ""
     POSTHOG_HOST: str = "https://us.i.posthog.com"
@@ -176,6 +184,15 @@ ANALYTICS_EMBEDDED_SCHEDULER = ENV.ANALYTICS_EMBEDDED_SCHEDULER
 # Host-side collection (request middleware, signal bridge): an in-process buffer written in bulk.
 ANALYTICS_BUFFER_SIZE = ENV.ANALYTICS_BUFFER_SIZE
 ANALYTICS_BUFFER_FLUSH_SECONDS = ENV.ANALYTICS_BUFFER_FLUSH_SECONDS
+# Slow and large uploads: deadlines for a request's headers (the server protocol, loopin_backend/server_protocol.py)
+# and body, concurrent uploads and buffered bytes per IP prefix and per process, parsing slots.
+ANALYTICS_HEADER_TIMEOUT_SECONDS = ENV.ANALYTICS_HEADER_TIMEOUT_SECONDS
+ANALYTICS_BODY_IDLE_TIMEOUT_SECONDS = ENV.ANALYTICS_BODY_IDLE_TIMEOUT_SECONDS
+ANALYTICS_BODY_TIMEOUT_SECONDS = ENV.ANALYTICS_BODY_TIMEOUT_SECONDS
+ANALYTICS_UPLOADS_PER_IP_PREFIX = ENV.ANALYTICS_UPLOADS_PER_IP_PREFIX
+ANALYTICS_UPLOAD_BYTES_PER_IP_PREFIX = ENV.ANALYTICS_UPLOAD_BYTES_PER_IP_PREFIX
+ANALYTICS_UPLOAD_BUFFER_BYTES = ENV.ANALYTICS_UPLOAD_BUFFER_BYTES
+ANALYTICS_INGEST_CONCURRENCY = ENV.ANALYTICS_INGEST_CONCURRENCY
 ANALYTICS_SKIP_PATHS = [p.strip() for p in ENV.ANALYTICS_SKIP_PATHS.split(",") if p.strip()]
 # Host model changes → tracked events (analytics/collection/signal_bridge.py). Python, not the
 # environment: a host project sets it in its own settings module. Empty = the bridge is off.

@@ -1,13 +1,16 @@
-"""Reading a JSON request body with limits, without ever holding more than the limit in memory."""
+"""Reading a JSON request body with limits and deadlines, never holding more than the limit in memory."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from fastapi import Request
 
-from analytics.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from analytics.api.uploads import UploadLimits, UploadTicket
+from analytics.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 
 # A refused oversize body is still read (and thrown away) up to this size so the keep-alive
 # connection stays usable; past it the server stops reading and the connection closes.
@@ -19,32 +22,67 @@ def _is_json(content_type: str) -> bool:
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
-async def read_json_body(request: Request, *, limit: int, what: str = "request body") -> Any:
-    """The parsed JSON body; 415 for a non-JSON content type, 413 past `limit`, 400 if malformed."""
+async def _chunks_within_deadline(request: Request, limits: UploadLimits) -> AsyncIterator[bytes]:
+    """The body's chunks; 408 when the next one takes over `idle_seconds` or the whole body over
+    `deadline_seconds` (a client that opens an upload and goes quiet is cut off, not waited for)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limits.deadline_seconds
+    stream = request.stream().__aiter__()
+    while True:
+        wait = min(limits.idle_seconds, deadline - loop.time())
+        try:
+            if wait <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(wait):
+                chunk = await anext(stream)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise RequestTimeout(
+                f"the request body did not arrive in time (at most {limits.idle_seconds:g} s between parts, "
+                f"{limits.deadline_seconds:g} s in all)",
+                code="request_timeout",
+                details={"idle_seconds": limits.idle_seconds, "deadline_seconds": limits.deadline_seconds},
+            ) from None
+        yield chunk
+
+
+async def read_json_bytes(
+    request: Request, *, ticket: UploadTicket, limit: int, too_large_code: str, what: str
+) -> bytes:
+    """The raw body of a JSON request, read under the ticket's deadlines with every byte it holds
+    charged to the ticket (analytics/api/uploads.py: 429 / 503 past the address's or the process's
+    share). 415 for a non-JSON content type, 413 (`too_large_code`) past `limit`, 400 if empty."""
     if not _is_json(request.headers.get("content-type", "")):
         raise UnsupportedMediaType("send the body as application/json", code="unsupported_media_type")
+    too_large = PayloadTooLarge(
+        f"the {what} is over {limit} bytes", code=too_large_code, details={"limit_bytes": limit}
+    )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > DRAIN_LIMIT:
-        raise PayloadTooLarge(
-            f"the {what} is over {limit} bytes", code="payload_too_large", details={"limit_bytes": limit}
-        )
+        raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in _chunks_within_deadline(request, ticket.limits):
         size += len(chunk)
         if size <= limit:
+            ticket.reserve(len(chunk))
             chunks.append(chunk)
         elif chunks:
             chunks = []  # over the limit: keep draining, hold nothing
+            ticket.release()
         if size > DRAIN_LIMIT:
             break
     if size > limit:
-        raise PayloadTooLarge(
-            f"the {what} is over {limit} bytes", code="payload_too_large", details={"limit_bytes": limit}
-        )
+        raise too_large
     body = b"".join(chunks)
     if not body.strip():
         raise BadRequest("the request body is empty", code="invalid_json")
+    return body
+
+
+def parse_json(body: bytes) -> Any:
+    """The parsed body; 400 `invalid_json` if it is not JSON."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -16,6 +16,9 @@ from analytics.errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
+    RetryLater,
+    TooManyRequests,
     Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
@@ -28,9 +31,11 @@ STATUS: dict[type[AnalyticsError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    RequestTimeout: 408,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     ValidationFailed: 422,
+    TooManyRequests: 429,
     Unavailable: 503,
 }
 
@@ -40,6 +45,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -68,8 +74,10 @@ def status_of(error: AnalyticsError) -> int:
 async def _domain_error(request: Request, error: Exception) -> JSONBytesResponse:
     assert isinstance(error, AnalyticsError)
     headers: dict[str, str] = {}
-    if isinstance(error, Unavailable):
+    if isinstance(error, RetryLater):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, RequestTimeout):
+        headers["Connection"] = "close"  # the rest of a late body is not waited for
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     return error_response(status_of(error), error.code, error.message, error.details, headers or None)

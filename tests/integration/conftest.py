@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import pytest
 
+from loopin_backend.server_protocol import UVICORN_OPTIONS
 from tests.integration.proxy import TcpProxy, free_port
 from tests.integration.support import SERVICES, ServiceProcess, wait_until
 
@@ -291,6 +292,7 @@ def uvicorn_server(transactional_db: None, tmp_path: Path) -> Iterator[Callable[
                 "-m",
                 "uvicorn",
                 "loopin_backend.asgi:application",
+                *UVICORN_OPTIONS,
                 "--host",
                 "127.0.0.1",
                 "--port",

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from typing import Any
 
 from django.conf import settings
 from fastapi import APIRouter, Request
 
 from analytics import clock
-from analytics.api.body import read_json_body
+from analytics.api.body import parse_json, read_json_bytes
 from analytics.api.boundary import run_db
 from analytics.api.deps import WriteKey
 from analytics.api.paths import API_PREFIX
 from analytics.api.responses import JSONBytesResponse
 from analytics.api.schemas.events import BatchIn, BatchOut, TrackOut
+from analytics.api.uploads import upload_gate
 from analytics.collection.envelope import MAX_EVENT_BYTES, EventEnvelope, RequestContext
 from analytics.collection.pipeline import DUPLICATE, REJECTED, UUID_CONFLICT, EventOutcome, event_ingest
 from analytics.errors import Conflict, PayloadTooLarge, ValidationFailed
@@ -26,19 +25,14 @@ router = APIRouter(prefix=f"{API_PREFIX}/events", tags=["ingestion"])
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_BATCH_EVENTS = 10_000
-# At most this many ingestion bodies are parsed and processed at once, so server memory stays
-# bounded however many clients send 20 MB batches together; the rest wait their turn.
-_INGEST_CONCURRENCY = 4
-_slots_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 _DISABLED = "analytics_disabled"
-
-
-def _ingest_slot() -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    slots = _slots_by_loop.get(loop)
-    if slots is None:
-        slots = _slots_by_loop[loop] = asyncio.Semaphore(_INGEST_CONCURRENCY)
-    return slots
+_UPLOAD_REFUSALS: dict[int | str, dict[str, Any]] = {
+    408: {"description": "the body did not arrive within the deadline (`request_timeout`); the connection closes"},
+    429: {
+        "description": "too many uploads in progress from this address (`too_many_uploads`); "
+        "retry after `Retry-After` seconds"
+    },
+}
 
 
 def _request_context(request: Request) -> RequestContext:
@@ -81,22 +75,30 @@ def _result_out(outcome: EventOutcome) -> dict[str, Any]:
     response_model=TrackOut,
     openapi_extra=_body_schema(EventEnvelope),
     responses={
+        **_UPLOAD_REFUSALS,
         409: {"description": "uuid already stored with a different payload"},
         413: {"description": "event over 1 MB"},
         422: {"description": "invalid event"},
-        503: {"description": "database unavailable; retry after Retry-After seconds"},
+        503: {"description": "database unavailable or upload buffer full; retry after Retry-After seconds"},
     },
 )
 async def track(request: Request, key: WriteKey) -> JSONBytesResponse:
     """Store one tracked event. 200 means it is committed (`stored`), was already stored
     (`duplicate`), or was deliberately not stored (`dropped`, with the reason)."""
-    async with _ingest_slot():
-        body = await read_json_body(request, limit=MAX_EVENT_BYTES, what="event")
-        if not settings.ANALYTICS_ENABLED:
-            return JSONBytesResponse({"uuid": None, "status": "dropped", "reason": _DISABLED})
-        if not isinstance(body, dict):
-            raise ValidationFailed("the body must be one event object", code="invalid_event")
-        result = await run_db(event_ingest, batch=[body], source=EventSource.HTTP, request=_request_context(request))
+    context = _request_context(request)
+    gate = upload_gate()
+    async with gate.upload(context.ip_prefix) as ticket:
+        raw = await read_json_bytes(
+            request, ticket=ticket, limit=MAX_EVENT_BYTES, too_large_code="event_too_large", what="event"
+        )
+        async with gate.processing:
+            body = parse_json(raw)
+            del raw
+            if not settings.ANALYTICS_ENABLED:
+                return JSONBytesResponse({"uuid": None, "status": "dropped", "reason": _DISABLED})
+            if not isinstance(body, dict):
+                raise ValidationFailed("the body must be one event object", code="invalid_event")
+            result = await run_db(event_ingest, batch=[body], source=EventSource.HTTP, request=context)
     outcome = result.outcomes[0]
     if outcome.status == REJECTED:
         details = {"uuid": outcome.uuid, "problems": list(outcome.problems)}
@@ -152,31 +154,39 @@ def _events_of(body: Any) -> list[Any]:
     response_model=BatchOut,
     openapi_extra=_body_schema(BatchIn),
     responses={
+        **_UPLOAD_REFUSALS,
         413: {"description": "over 10,000 events or 20 MB"},
-        503: {"description": "database unavailable; retry after Retry-After seconds"},
+        503: {"description": "database unavailable or upload buffer full; retry after Retry-After seconds"},
     },
 )
 async def batch(request: Request, key: WriteKey) -> JSONBytesResponse:
     """Store each valid event; reject invalid ones one by one. `stored + duplicates + rejected
     (+ dropped) == sent`, with a reason for every rejected event."""
-    async with _ingest_slot():
-        body = await read_json_body(request, limit=MAX_BODY_BYTES, what="batch")
-        events = _events_of(body)
-        if not settings.ANALYTICS_ENABLED:
-            return JSONBytesResponse(
-                {
-                    "status": "dropped",
-                    "reason": _DISABLED,
-                    "stored": 0,
-                    "duplicates": 0,
-                    "rejected": 0,
-                    "dropped": len(events),
-                    "results": [
-                        {"index": i, "uuid": None, "status": "dropped", "reason": _DISABLED} for i in range(len(events))
-                    ],
-                }
-            )
-        result = await run_db(event_ingest, batch=events, source=EventSource.HTTP, request=_request_context(request))
+    context = _request_context(request)
+    gate = upload_gate()
+    async with gate.upload(context.ip_prefix) as ticket:
+        raw = await read_json_bytes(
+            request, ticket=ticket, limit=MAX_BODY_BYTES, too_large_code="payload_too_large", what="batch"
+        )
+        async with gate.processing:
+            events = _events_of(parse_json(raw))
+            del raw
+            if not settings.ANALYTICS_ENABLED:
+                return JSONBytesResponse(
+                    {
+                        "status": "dropped",
+                        "reason": _DISABLED,
+                        "stored": 0,
+                        "duplicates": 0,
+                        "rejected": 0,
+                        "dropped": len(events),
+                        "results": [
+                            {"index": i, "uuid": None, "status": "dropped", "reason": _DISABLED}
+                            for i in range(len(events))
+                        ],
+                    }
+                )
+            result = await run_db(event_ingest, batch=events, source=EventSource.HTTP, request=context)
     return JSONBytesResponse(
         {
             "stored": result.stored,

@@ -75,7 +75,7 @@ def test_bad_event_on_track_is_refused_and_nothing_stored(
 ) -> None:
     response = client.post(TRACK, json=raw, headers=key_headers)
     if status == 413:
-        assert_error(response, 413, "payload_too_large")  # the body limit refuses it before parsing
+        assert_error(response, 413, "event_too_large")  # the body limit refuses it before parsing
     else:
         error = assert_error(response, status, code)
         assert error["details"]["problems"], error
@@ -189,11 +189,11 @@ def test_track_body_that_is_not_one_object_is_refused(client: TestClient, key_he
     assert UserEvent.objects.count() == 0
 
 
-def test_track_body_over_one_mb_is_413_and_the_client_can_still_send(
+def test_track_body_over_one_mb_is_413_event_too_large_as_documented_and_the_client_can_still_send(
     client: TestClient, key_headers: dict[str, str]
 ) -> None:
     raw = event(properties={"blob": "x" * MB})
-    error = assert_error(client.post(TRACK, json=raw, headers=key_headers), 413, "payload_too_large")
+    error = assert_error(client.post(TRACK, json=raw, headers=key_headers), 413, "event_too_large")
     assert error["details"] == {"limit_bytes": MB}
     assert client.post(TRACK, json=event(), headers=key_headers).json()["status"] == "stored"
     assert UserEvent.objects.count() == 1
