@@ -5,7 +5,7 @@
 | traffic_drop | days ⌊0.25·D⌋, +1 (2 days) | browsing sessions; 60% of sign-ups wait for the end | x 0.4 |
 | payment_failure_spike | days ⌊0.45·D⌋ … +2 (3 days) | probability that a payment attempt fails | x 6 |
 | error_burst | day ⌊0.6·D⌋, 14:00-18:00 local | app errors per session and API 5xx share | x 20 |
-| conversion_decay | the last 14 days | request propensity, falling linearly to half | 1 → 0.5 |
+| conversion_decay | the last 14 days | request propensity, falling linearly to 30% | 1 → 0.3 |
 
 The windows never overlap for D ≥ 42 (config.ANOMALY_MIN_DAYS). Each window is written to the ground
 truth with its exact UTC start and end.
@@ -20,7 +20,7 @@ from analytics.simulator.world import Calendar
 TRAFFIC_DROP = 0.4
 PAYMENT_FAILURE_SPIKE = 6.0
 ERROR_BURST = 20.0
-CONVERSION_FLOOR = 0.5
+CONVERSION_FLOOR = 0.3
 DECAY_DAYS = 14
 
 
@@ -83,7 +83,7 @@ class AnomalyPlan:
                 calendar.midnight(days),
                 "view_to_request_conversion",
                 CONVERSION_FLOOR,
-                "request propensity decays linearly to half over the last two weeks",
+                "request propensity decays linearly to 30% over the last two weeks",
             ),
         )
         self._spike = self.windows[1]

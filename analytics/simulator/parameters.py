@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The version of the generative model; written to the ground truth so evaluations can tell runs apart.
-MODEL_VERSION = "1.1"
+MODEL_VERSION = "2.0"
 
 CATEGORIES: tuple[str, ...] = ("music", "tech", "food", "sports", "art", "networking", "wellness", "comedy")
 
@@ -50,6 +50,7 @@ class PersonaSpec:
     invite_propensity: float  # probability of inviting friends to a requested listing
     churn_hazard: float  # daily hazard of starting to fade (before tenure and frustration effects)
     mobile_share: float  # share of users on a phone (the rest on a desktop browser)
+    trial_only_share: float  # share who sign up, look around once and never open the app again
     group_size: float  # mean seats per request (1 + Poisson(group_size - 1))
 
 
@@ -66,7 +67,7 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         sessions_per_week=2.6,
         views_per_session=2.4,
         search_propensity=0.35,
-        request_propensity=0.07,
+        request_propensity=0.10,
         price_sensitivity=0.40,
         preference_concentration=4.0,
         category_bias=_bias(music=1.5, networking=1.5, comedy=1.5, food=1.3),
@@ -74,10 +75,11 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         peak_hour=20.0,
         hour_spread=2.0,
         show_up_propensity=0.70,
-        review_propensity=0.35,
+        review_propensity=0.12,
         invite_propensity=0.45,
         churn_hazard=0.006,
         mobile_share=0.92,
+        trial_only_share=0.40,
         group_size=2.3,
     ),
     PersonaSpec(
@@ -86,7 +88,7 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         sessions_per_week=2.2,
         views_per_session=1.4,
         search_propensity=0.20,
-        request_propensity=0.12,
+        request_propensity=0.18,
         price_sensitivity=0.30,
         preference_concentration=1.0,
         category_bias=_bias(sports=1.6, wellness=1.6, tech=1.3),
@@ -94,10 +96,11 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         peak_hour=19.0,
         hour_spread=1.5,
         show_up_propensity=0.85,
-        review_propensity=0.30,
+        review_propensity=0.12,
         invite_propensity=0.08,
         churn_hazard=0.003,
         mobile_share=0.80,
+        trial_only_share=0.30,
         group_size=1.1,
     ),
     PersonaSpec(
@@ -106,7 +109,7 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         sessions_per_week=1.3,
         views_per_session=1.8,
         search_propensity=0.30,
-        request_propensity=0.015,
+        request_propensity=0.025,
         price_sensitivity=0.50,
         preference_concentration=2.0,
         category_bias=_bias(),
@@ -114,10 +117,11 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         peak_hour=22.0,
         hour_spread=1.8,
         show_up_propensity=0.50,
-        review_propensity=0.08,
+        review_propensity=0.04,
         invite_propensity=0.03,
         churn_hazard=0.011,
         mobile_share=0.88,
+        trial_only_share=0.60,
         group_size=1.1,
     ),
     PersonaSpec(
@@ -126,7 +130,7 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         sessions_per_week=6.5,
         views_per_session=2.8,
         search_propensity=0.55,
-        request_propensity=0.14,
+        request_propensity=0.20,
         price_sensitivity=0.15,
         preference_concentration=3.0,
         category_bias=_bias(tech=1.4, networking=1.4, music=1.2),
@@ -134,10 +138,11 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         peak_hour=13.0,
         hour_spread=3.5,
         show_up_propensity=0.80,
-        review_propensity=0.60,
+        review_propensity=0.25,
         invite_propensity=0.25,
         churn_hazard=0.0015,
         mobile_share=0.65,
+        trial_only_share=0.15,
         group_size=1.4,
     ),
     PersonaSpec(
@@ -146,7 +151,7 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         sessions_per_week=2.0,
         views_per_session=2.2,
         search_propensity=0.75,
-        request_propensity=0.06,
+        request_propensity=0.09,
         price_sensitivity=0.92,
         preference_concentration=2.0,
         category_bias=_bias(food=1.5, comedy=1.3, music=1.2),
@@ -154,10 +159,11 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         peak_hour=21.0,
         hour_spread=2.0,
         show_up_propensity=0.55,
-        review_propensity=0.20,
+        review_propensity=0.08,
         invite_propensity=0.12,
         churn_hazard=0.008,
         mobile_share=0.90,
+        trial_only_share=0.50,
         group_size=1.5,
     ),
     PersonaSpec(
@@ -166,7 +172,7 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         sessions_per_week=1.8,
         views_per_session=1.8,
         search_propensity=0.35,
-        request_propensity=0.08,
+        request_propensity=0.12,
         price_sensitivity=0.40,
         preference_concentration=2.0,
         category_bias=_bias(sports=1.6, food=1.4, art=1.3, music=1.2),
@@ -174,10 +180,11 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         peak_hour=11.0,
         hour_spread=2.0,
         show_up_propensity=0.72,
-        review_propensity=0.25,
+        review_propensity=0.10,
         invite_propensity=0.22,
         churn_hazard=0.006,
         mobile_share=0.85,
+        trial_only_share=0.45,
         group_size=2.0,
     ),
 )
@@ -199,11 +206,23 @@ SIGNUP_GROWTH = 3.0  # the last day of the window has 1 + this times the sign-up
 WEEKDAY_FACTOR: tuple[float, ...] = (0.92, 0.90, 0.94, 0.98, 1.06, 1.12, 1.08)
 ANONYMOUS_BROWSE_SHARE = 0.55  # share of users with 1-2 anonymous sessions before signing up
 ANONYMOUS_LEAD_DAYS = 3  # those sessions fall within this many days before the sign-up
+# Visitors who never sign up: people who open a shared listing link or find the web site, look around
+# for a session or two and leave (anonymous ids only; most of them on a phone's browser).
+VISITORS_PER_USER = 0.6  # visitors arriving over the window, per user who signs up
+VISITOR_EXTRA_SESSIONS = 0.6  # sessions per visitor = 1 + Poisson(this), within VISITOR_SPAN_DAYS
+VISITOR_SPAN_DAYS = 10
+VISITOR_MOBILE_WEB = 0.7  # share of visitors on a phone's browser (the rest on a desktop browser)
+VISITOR_VIEWS_PER_SESSION = 1.6
+VISITOR_LANDS_ON_LISTING = 0.6  # share of visitor sessions that open on a shared listing page
 SIGNUP_METHODS: tuple[tuple[str, float], ...] = (("phone_otp", 0.72), ("google", 0.20), ("apple", 0.08))
 OTP_FAILURE = 0.14  # probability that an OTP entry fails (then resend and retry; at most 3 tries)
 LOGIN_SHARE = 0.06  # share of sessions that begin with a log-in (token expired), OTP flow included
 LOGOUT_SHARE = 0.03
 PROFILE_FIELDS = ("name", "photo", "bio", "interests", "city", "birthday", "instagram")
+# A trial-only user's sign-up session is shallower: views and searches x TRIAL_ENGAGEMENT, and at most
+# TRIAL_PROFILE_FIELDS profile fields (others complete 2-7). First-session engagement predicts retention.
+TRIAL_ENGAGEMENT = 0.5
+TRIAL_PROFILE_FIELDS = 3
 
 # --- Activity over a user's life ------------------------------------------------------------------------
 NOVELTY_BOOST = 0.6  # sessions x (0.7 + boost x exp(-tenure / NOVELTY_DAYS)) for new users
@@ -220,13 +239,14 @@ EXPLORATION = 0.25  # share of listing views from a uniformly chosen category (b
 # of normal, their join requests to 60%, their show-up odds by SHOW_FADING; each day a fading user leaves for
 # good (churns: never opens the app again) with probability DEPARTURE.
 HAZARD_CAP = 0.5
-EARLY_CHURN = 2.0
+EARLY_CHURN = 4.0
 EARLY_CHURN_DAYS = 14.0
 FRUSTRATION_WEIGHT = 0.6
 FRUSTRATION_DECAY = 0.97  # F is multiplied by this every day
 FADE_FLOOR = 0.08
 FADE_DAYS = 5.0
 FADE_MULTIPLIER_START = 0.8
+FADING_ENGAGEMENT = 0.6  # a fading user's sessions are shallower too: views and searches x this
 DEPARTURE = 0.10
 CHURN_HORIZON_DAYS = 30
 # What a bad (or good) experience does to frustration F.
@@ -243,19 +263,21 @@ FRUSTRATION: dict[str, float] = {
 }
 
 # --- Hosts and listings ------------------------------------------------------------------------------------
-HOST_SHARE = 0.04  # share of users who host (at least MIN_HOSTS)
+HOST_SHARE = 0.02  # share of users who host (at least MIN_HOSTS)
 MIN_HOSTS = 3
 HOST_CHURN_FACTOR = 0.3  # hosts are invested: their churn hazard as users is this times their persona's
+# (and no host is a one-session trial user)
 LAUNCH_HOST_SHARE = 0.4  # share of hosts who sign up in the first LAUNCH_DAYS (the platform's launch)
 LAUNCH_DAYS = 3
-LISTINGS_PER_WEEK = 0.8  # median per host; x exp(N(0, 0.5))
+LISTINGS_PER_WEEK = 0.5  # median per host; x exp(N(0, 0.5))
 LISTINGS_SIGMA = 0.5
-HOST_QUALITY_BETA = (4.0, 2.0)  # a host's latent quality ~ Beta
+HOST_QUALITY_BETA = (6.0, 3.0)  # a host's latent quality ~ Beta
 LISTING_QUALITY_SIGMA = 0.10  # a listing's quality = host quality + N(0, sigma), clipped to [0.05, 0.98]
 HOST_DECLINE_BETA = (1.5, 18.0)  # a host's base decline rate ~ Beta (mean ≈ 0.08)
-HOST_CANCEL_BETA = (1.0, 30.0)  # a host's probability of cancelling a listing at creation ~ Beta (≈ 0.03)
+HOST_CANCEL_BETA = (1.0, 50.0)  # a host's probability of cancelling a listing at creation ~ Beta (≈ 0.02)
 HOST_DROPOUT_HAZARD = 0.004  # daily hazard that a host stops publishing (x 2 while their fill rate < 20%)
-LOW_FILL_CANCEL = 0.25  # priced listing under 15% full a day before: cancelled with this probability
+LOW_FILL_CANCEL = 0.10  # priced listing with under LOW_FILL_SEATS seats a day before: cancelled with this
+LOW_FILL_SEATS = 3
 FREE_SHARE = 0.35  # share of a host's listings that are free (host-level Beta around it, concentration 6)
 LEAD_DAYS = (1, 30)  # a listing starts this many days after it is created (uniform)
 UPDATE_SHARE = 0.3  # share of listings edited once before they start
@@ -274,15 +296,15 @@ BASE_PRICE: dict[str, float] = {
     "comedy": 499,
 }
 VENUES: dict[str, tuple[tuple[str, int, int], ...]] = {
-    # category: (venue type, min capacity, max capacity), …
-    "music": (("bar", 30, 80), ("club", 60, 150), ("auditorium", 80, 200)),
-    "tech": (("coworking", 20, 60), ("auditorium", 60, 150), ("online", 50, 300)),
-    "food": (("restaurant", 10, 30), ("cafe", 8, 24)),
-    "sports": (("outdoor", 12, 40), ("arena", 20, 60)),
-    "art": (("studio", 6, 20), ("gallery", 15, 50)),
-    "networking": (("cafe", 10, 30), ("coworking", 20, 60), ("bar", 20, 50)),
-    "wellness": (("studio", 8, 24), ("outdoor", 10, 40)),
-    "comedy": (("bar", 25, 70), ("auditorium", 60, 180)),
+    # category: (venue type, min capacity, max capacity), … — small, social events: most hold a few dozen
+    "music": (("bar", 20, 60), ("club", 40, 120), ("auditorium", 60, 150)),
+    "tech": (("coworking", 15, 40), ("auditorium", 50, 120), ("online", 30, 150)),
+    "food": (("restaurant", 8, 20), ("cafe", 6, 16)),
+    "sports": (("outdoor", 10, 30), ("arena", 16, 40)),
+    "art": (("studio", 6, 16), ("gallery", 10, 30)),
+    "networking": (("cafe", 10, 25), ("coworking", 15, 40), ("bar", 15, 35)),
+    "wellness": (("studio", 6, 20), ("outdoor", 8, 30)),
+    "comedy": (("bar", 20, 60), ("auditorium", 50, 120)),
 }
 TITLE_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "music": (
@@ -303,6 +325,11 @@ TITLE_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 # --- Requests, payments, attendance ----------------------------------------------------------------------
 MIN_REQUEST_LEAD_HOURS = 6  # requests close this long before the start
+# Real life caps how often one person goes out: at most this many upcoming commitments (requests not yet
+# declined, seats not yet used), never two on the same local day, and each one held makes another
+# request less likely (x COMMITMENT_DAMPING per commitment).
+MAX_UPCOMING_COMMITMENTS = 3
+COMMITMENT_DAMPING = 0.5
 AUTO_ACCEPT_FREE = 0.5  # share of free listings that accept requests instantly
 HOST_DELAY_MEDIAN_HOURS = 3.0  # host decision delay: log-normal around this median (sigma 1.0)
 NEAR_CAPACITY = 0.85  # above this fill, a host declines half the requests
@@ -326,9 +353,11 @@ FAILURE_REASONS: dict[str, tuple[str, ...]] = {
 CHARGEBACK = 0.003  # share of completed payments disputed 10-40 days later
 NO_SHOW_CANCELS = 0.15  # share of no-shows who cancel beforehand (paid: refunded)
 # Show-up probability of a confirmed seat (logistic; docs/simulator.md "Attendance"):
-#   logit p = logit(show_up_propensity) + SHOW_PAID x paid + SHOW_LEAD x lead_days
+#   logit p = logit(show_up_propensity) + SHOW_BASE + SHOW_PAID x paid + SHOW_LEAD x lead_days
 #             + SHOW_AFFINITY x (affinity - 1) + SHOW_WEEKEND x weekend_start + SHOW_FADING x fading
-SHOW_PAID = 1.0
+# A free seat costs nothing to abandon: a third or more of them go unused; a paid one is mostly used.
+SHOW_BASE = -0.65
+SHOW_PAID = 1.8
 SHOW_LEAD = -0.03
 SHOW_AFFINITY = 0.3
 SHOW_WEEKEND = 0.25
@@ -337,8 +366,13 @@ SHOW_CLIP = (0.02, 0.99)
 CHECKOUT_SHARE = 0.85  # attendees who check out (the rest just leave)
 EXPERIENCE_SIGMA = 0.15  # experience = listing quality + N(0, sigma) + 0.05 x (affinity - 1)
 POOR_EXPERIENCE, MEDIOCRE_EXPERIENCE, GREAT_EXPERIENCE = 0.45, 0.6, 0.82
-RATING_SIGMA = 0.35  # rating = round(1 + 4 x experience + N(0, sigma)), clipped to 1..5
-REVIEW_EXTREME_BOOST = 1.4  # reviews are likelier after very good or very bad experiences
+# Ratings are J-shaped, as on every public review platform: most attendees give 5 stars, few give 2-4,
+# and the disappointed give 1. rating = the number of RATING_THRESHOLDS that experience + N(0, sigma)
+# reaches, plus 1.
+RATING_SIGMA = 0.12
+RATING_THRESHOLDS = (0.26, 0.34, 0.44, 0.55)
+REVIEW_GREAT_BOOST = 1.4  # reviews are likelier after a great experience …
+REVIEW_POOR_BOOST = 2.5  # … and much likelier after a poor one
 FEEDBACK_SHARE = 0.004  # share of sessions with app feedback
 
 # --- Platform telemetry -------------------------------------------------------------------------------------
@@ -391,4 +425,9 @@ DESKTOP_AGENTS: tuple[str, ...] = (
 )
 DESKTOP_AGENT_WEIGHTS = (0.6, 0.3, 0.1)
 SCREENS_EXTRA = ("profile", "my_events", "notifications", "settings", "explore")
+# Time a person spends on a screen before the next tracked action: log-normal around this median (seconds),
+# at most DWELL_MAX. Mobile sessions then last a few minutes on average.
+DWELL_MEDIAN_SECONDS = 40.0
+DWELL_SIGMA = 0.9
+DWELL_MAX_SECONDS = 600.0
 EXTRA_SCREENS_PER_SESSION = 0.25  # other screens per session (Poisson)

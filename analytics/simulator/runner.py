@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from analytics.simulator.behaviour.engine import Simulation
 from analytics.simulator.config import SimulationConfig
+from analytics.simulator.realism import RealismTally
 from analytics.simulator.sinks import (
     Delivery,
     InProcessSink,
@@ -46,6 +47,7 @@ class SimulationReport:
     events_per_active_user_month: float
     user_events_per_active_user_month: float
     monthly_active_users: float
+    realism: dict[str, float]
 
     @property
     def events_per_second(self) -> float:
@@ -124,6 +126,7 @@ def simulation_run(
     began = time.perf_counter()
     simulation = Simulation(config)
     volume = _Volume(simulation.window_start, config.days)
+    realism = RealismTally(start=simulation.window_start)
     generated = 0
     generating = 0.0
     # A bulk load into this process's database: no per-batch processing run (one pass at the end) and
@@ -151,6 +154,7 @@ def simulation_run(
                     break
                 events, instants = day
                 volume.count(events, instants)
+                realism.count(events, instants)
                 generated += len(events)
                 buffer.extend(events)
                 while len(buffer) >= config.batch_size:
@@ -181,4 +185,7 @@ def simulation_run(
         events_per_active_user_month=per_user,
         user_events_per_active_user_month=per_user_initiated,
         monthly_active_users=mau,
+        realism=realism.report(
+            simulation, signups={u.user_id: u.signup_day for u in simulation.world.users if u.registered}
+        ),
     )

@@ -51,6 +51,7 @@ def _traits(user: User) -> dict[str, Any]:
         "invite_propensity": round(user.invite_propensity, 4),
         "churn_hazard": round(user.churn_hazard, 6),
         "group_size": user.group_size,
+        "trial_only": user.trial_only,
     }
 
 
@@ -258,6 +259,8 @@ def truth_build(sim: Simulation, *, events_generated: int) -> dict[str, Any]:
             "registrations": len(registrations),
             "requests_by_status": dict(sorted(requests.items())),
             "sessions": sim.sessions,
+            "visitors": sim.visitors,
+            "visitor_sessions": sim.visitor_sessions,
             "events_generated": events_generated,
             "personas": dict(sorted(Counter(user.persona for user in users).items())),
             "status_at_end": dict(sorted(Counter(user.status for user in users).items())),
@@ -267,6 +270,7 @@ def truth_build(sim: Simulation, *, events_generated: int) -> dict[str, Any]:
             spec.name: {
                 "share": spec.share,
                 "sessions_per_week": spec.sessions_per_week,
+                "trial_only_share": spec.trial_only_share,
                 "request_propensity": spec.request_propensity,
                 "price_sensitivity": spec.price_sensitivity,
                 "weekend_preference": spec.weekend_preference,

@@ -126,6 +126,8 @@ class User:
     fading_since: int | None = None
     churned_day: int | None = None
     requested: set[str] = field(default_factory=set)
+    commitments: list[JoinRequest] = field(default_factory=list)  # requests that may still take an evening
+    trial_only: bool = False  # signs up, looks around once, never opens the app again
     category_cumulative: tuple[float, ...] = ()  # cumulative view weights over CATEGORIES
 
     def affinity(self, category_index: int) -> float:
@@ -239,7 +241,8 @@ def local_seconds_at(rng: random.Random, peak_hour: float, spread: float) -> flo
     return min(hour * 3600.0, 86_399.0)
 
 
-def _signup_days(rng: random.Random, config: SimulationConfig, calendar: Calendar, count: int) -> list[int]:
+def arrival_days(rng: random.Random, config: SimulationConfig, calendar: Calendar, count: int) -> list[int]:
+    """`count` day indices spread over the window with growth and weekly seasonality (sign-ups, visitors)."""
     days = config.days
     weights = []
     for day in range(days):
@@ -293,11 +296,56 @@ def _user(rng: random.Random, ids: IdSource, index: int, signup_day: int) -> Use
         churn_hazard=persona.churn_hazard * math.exp(rng.gauss(0.0, p.CHURN_HAZARD_SIGMA)),
         group_size=persona.group_size,
         anonymous_sessions=(1 + (rng.random() < 0.4)) if rng.random() < p.ANONYMOUS_BROWSE_SHARE else 0,
+        trial_only=rng.random() < persona.trial_only_share,
     )
     # Views pick a favourite category most of the time and browse the rest.
     explore = p.EXPLORATION / len(p.CATEGORIES)
     user.category_cumulative = tuple(accumulate((1 - p.EXPLORATION) * share + explore for share in preferences))
     return user
+
+
+VISITOR_PERSONA = "visitor"
+
+
+def visitor_build(rng: random.Random, ids: IdSource, index: int, arrival_day: int) -> User:
+    """Someone who looks around without ever signing up: anonymous, on a browser, no strong tastes."""
+    mobile = rng.random() < p.VISITOR_MOBILE_WEB
+    if mobile:
+        agent = rng.choices(p.MOBILE_AGENTS, weights=p.MOBILE_AGENT_WEIGHTS)[0]
+    else:
+        agent = rng.choices(p.DESKTOP_AGENTS, weights=p.DESKTOP_AGENT_WEIGHTS)[0]
+    preferences = dirichlet(rng, (2.0,) * len(p.CATEGORIES))
+    peak = rng.gauss(20.0, 3.0) % 24.0
+    visitor = User(
+        index=index,
+        user_id="",
+        anonymous_id=ids.uuid(),
+        persona=VISITOR_PERSONA,
+        city=weighted_choice(rng, p.CITIES),
+        user_agent=agent,
+        on_app=False,
+        signup_day=arrival_day,
+        signup_seconds=local_seconds_at(rng, peak, 2.5),
+        signup_method="",
+        preferences=preferences,
+        price_sensitivity=beta_around(rng, 0.5, p.PRICE_SENSITIVITY_CONCENTRATION),
+        weekend_preference=2 / 7,
+        peak_hour=peak,
+        hour_spread=2.5,
+        sessions_per_week=0.0,
+        views_per_session=p.VISITOR_VIEWS_PER_SESSION,
+        search_propensity=0.25,
+        request_propensity=0.0,
+        show_up_propensity=0.0,
+        review_propensity=0.0,
+        invite_propensity=0.05,
+        churn_hazard=0.0,
+        group_size=1.0,
+        anonymous_sessions=0,
+    )
+    explore = p.EXPLORATION / len(p.CATEGORIES)
+    visitor.category_cumulative = tuple(accumulate((1 - p.EXPLORATION) * s + explore for s in preferences))
+    return visitor
 
 
 def _host(rng: random.Random, user: User) -> Host:
@@ -319,7 +367,7 @@ def world_build(config: SimulationConfig, calendar: Calendar) -> World:
     """Draw every user (persona, traits, sign-up time) and every host from the seed."""
     rng = random.Random(f"{config.seed}:world")
     ids = IdSource(random.Random(f"{config.seed}:world-ids"))
-    signup_days = _signup_days(rng, config, calendar, config.users)
+    signup_days = arrival_days(rng, config, calendar, config.users)
     users = [_user(rng, ids, index, day) for index, day in enumerate(signup_days)]
 
     host_count = min(config.users, max(p.MIN_HOSTS, round(p.HOST_SHARE * config.users)))
@@ -332,6 +380,7 @@ def world_build(config: SimulationConfig, calendar: Calendar) -> World:
             user.signup_day = rng.randrange(0, min(p.LAUNCH_DAYS, config.days))
         user.host = _host(rng, user)
         user.churn_hazard *= p.HOST_CHURN_FACTOR
+        user.trial_only = False
         hosts.append(user.host)
     for user in users:
         if user.signup_day == config.days - 1:

@@ -60,7 +60,7 @@ class Platform:
         }
 
 
-def simulate_and_backfill(data_dir: Path, *, users: int = 260, seed: int = 5) -> None:
+def simulate_and_backfill(data_dir: Path, *, users: int = 500, seed: int = 5) -> None:
     clock.freeze(NOW)
     config = config_build(
         users=users,

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from analytics import clock
 from analytics.simulator import SimulationArgumentError, SimulationReport, config_build, simulation_run
 from analytics.simulator.quiet import quiet_batch_logs
+from analytics.simulator.realism import realism_lines
 from analytics.simulator.sinks import DeliveryFailed, HttpSink, InProcessSink, Sink
 
 
@@ -124,4 +125,7 @@ class Command(BaseCommand):
             f"Time: {report.seconds:.1f} s ({report.events_per_second:,.0f} events/s; generation "
             f"{report.generate_seconds:.1f} s)."
         )
+        self.stdout.write('Realism (docs/simulator.md, "Realism"):')
+        for line in realism_lines(report.realism):
+            self.stdout.write(line)
         self.stdout.write(f"Ground truth: {report.truth_path}")

@@ -9,7 +9,6 @@ listing, order ids) and `uuid` (event uuids), so the same seed gives the same ev
 from __future__ import annotations
 
 import heapq
-import math
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from analytics.simulator import parameters as p
 from analytics.simulator.anomalies import AnomalyPlan
 from analytics.simulator.behaviour import marketplace, sessions
-from analytics.simulator.behaviour.activity import LatentState, checkpoint_day, latent_state
+from analytics.simulator.behaviour.activity import LatentState, checkpoint_day, daily_rate, latent_state
 from analytics.simulator.behaviour.churn import churn_step, fade_multiplier
 from analytics.simulator.behaviour.draws import poisson
 from analytics.simulator.config import SimulationConfig
@@ -29,7 +28,9 @@ from analytics.simulator.world import (
     IdSource,
     Listing,
     User,
+    arrival_days,
     local_seconds_at,
+    visitor_build,
     world_build,
 )
 
@@ -51,6 +52,8 @@ class Simulation:
         self.open_listings: dict[tuple[str, int], list[Listing]] = {}
         self.live: list[User] = []
         self.sessions = 0
+        self.visitors = 0
+        self.visitor_sessions = 0
         self._agenda: list[tuple[float, int, Action, Any]] = []
         self._sequence = 0
         self._joining: dict[int, list[User]] = {}
@@ -58,6 +61,8 @@ class Simulation:
             self._joining.setdefault(user.signup_day, []).append(user)
         self._anonymous: dict[int, list[tuple[float, User]]] = {}
         self._plan_anonymous_sessions()
+        self._visiting: dict[int, list[tuple[float, User]]] = {}
+        self._plan_visitors()
         # The activity oracle's checkpoint (analytics/simulator/behaviour/activity.py): latent states of
         # the registered users at the start of that day, before its tick. Reads state, draws nothing.
         self.checkpoint_day = checkpoint_day(config.days)
@@ -93,6 +98,23 @@ class Simulation:
                 if day >= 0:
                     self._anonymous.setdefault(day, []).append((seconds, user))
 
+    def _plan_visitors(self) -> None:
+        """People who never sign up: 1 + Poisson sessions each, from their arrival day on (stream `visitors`)."""
+        config = self.config
+        rng = random.Random(f"{config.seed}:visitors")
+        ids = IdSource(random.Random(f"{config.seed}:visitor-ids"))
+        count = round(p.VISITORS_PER_USER * config.users)
+        self.visitors = count
+        for index, day in enumerate(arrival_days(rng, config, self.calendar, count)):
+            visitor = visitor_build(rng, ids, index, day)
+            days = [day] + [
+                day + rng.randint(1, p.VISITOR_SPAN_DAYS) for _ in range(poisson(rng, p.VISITOR_EXTRA_SESSIONS))
+            ]
+            for visit_day in days:
+                if visit_day < config.days:
+                    seconds = local_seconds_at(rng, visitor.peak_hour, visitor.hour_spread)
+                    self._visiting.setdefault(visit_day, []).append((seconds, visitor))
+
     def _tick(self, day: int) -> None:
         rng = self.rng
         calendar = self.calendar
@@ -107,22 +129,17 @@ class Simulation:
             staying.append(user)
         self.live = staying
 
-        weekend = calendar.weekday(day) >= 5
         traffic = self.anomalies.traffic(day)
         for seconds, user in self._anonymous.pop(day, ()):
             if traffic == 1.0 or rng.random() < traffic:
                 self.schedule(calendar.instant(day, seconds), sessions.anonymous_session, user)
+        for seconds, visitor in self._visiting.pop(day, ()):
+            if traffic == 1.0 or rng.random() < traffic:
+                self.visitor_sessions += 1
+                self.schedule(calendar.instant(day, seconds), sessions.visitor_session, visitor)
 
         for user in self.live:
-            share = user.weekend_preference
-            day_factor = 3.5 * share if weekend else 1.4 * (1.0 - share)
-            tenure = day - user.signup_day
-            rate = (
-                (user.sessions_per_week / 7.0)
-                * day_factor
-                * traffic
-                * (p.TENURE_FLOOR + p.NOVELTY_BOOST * math.exp(-tenure / p.NOVELTY_DAYS))
-            )
+            rate = daily_rate(user, day, calendar, self.anomalies)
             if user.status == FADING and user.fading_since is not None:
                 rate *= fade_multiplier(day - user.fading_since)
             for _ in range(poisson(rng, rate)):
@@ -149,6 +166,10 @@ class Simulation:
                 self._joining.setdefault(user.signup_day, []).append(user)
                 continue
             self.schedule(calendar.instant(day, user.signup_seconds), sessions.signup_session, user)
+            if user.trial_only:  # looks around once and never opens the app again (a seat held is still used)
+                user.status = CHURNED
+                user.churned_day = day
+                continue
             self.live.append(user)
 
         self._prune_listings(calendar.midnight(day))

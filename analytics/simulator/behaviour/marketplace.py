@@ -141,7 +141,7 @@ def low_fill_check(sim: Simulation, at: float, listing: Listing) -> None:
     """A day before a priced listing starts, a nearly empty one is sometimes called off."""
     if listing.cancelled_at is not None:
         return
-    if listing.confirmed_seats < max(2, 0.15 * listing.capacity) and sim.rng.random() < p.LOW_FILL_CANCEL:
+    if listing.confirmed_seats < p.LOW_FILL_SEATS and sim.rng.random() < p.LOW_FILL_CANCEL:
         listing_cancel(sim, at, (listing, "low_attendance"))
 
 
@@ -223,6 +223,7 @@ def request_send(sim: Simulation, visit: Visit, listing: Listing) -> None:
     request.requested_at = visit.t
     visit.api("request")
     user.requested.add(listing.listing_id)
+    user.commitments.append(request)
     listing.requests.append(request)
     sim.world.requests.append(request)
     if rng.random() < user.invite_propensity:
@@ -354,6 +355,7 @@ def show_up_probability(sim: Simulation, request: JoinRequest, at: float) -> flo
     weekend = sim.calendar.weekday(sim.calendar.day_of(listing.starts_at)) >= 5
     value = (
         _logit(user.show_up_propensity)
+        + p.SHOW_BASE
         + p.SHOW_PAID * (request.amount > 0)
         + p.SHOW_LEAD * lead_days
         + p.SHOW_AFFINITY * (min(user.affinity(listing.category_index), 3.0) - 1.0)
@@ -435,7 +437,8 @@ def attend(sim: Simulation, at: float, request: JoinRequest) -> None:
         ),
     )
     request.experience = experience
-    request.rating = min(5, max(1, round(1 + 4 * experience + rng.gauss(0.0, p.RATING_SIGMA))))
+    perceived = experience + rng.gauss(0.0, p.RATING_SIGMA)
+    request.rating = 1 + sum(perceived >= threshold for threshold in p.RATING_THRESHOLDS)
     if experience < p.POOR_EXPERIENCE:
         user.frustration += p.FRUSTRATION["poor_experience"]
     elif experience < p.MEDIOCRE_EXPERIENCE:
@@ -444,8 +447,11 @@ def attend(sim: Simulation, at: float, request: JoinRequest) -> None:
         user.frustration = max(0.0, user.frustration + p.FRUSTRATION["great_experience"])
     if rng.random() < p.CHECKOUT_SHARE:
         sim.schedule(listing.ends_at + rng.uniform(-30 * 60.0, 10 * 60.0), checkout, (request, seat))
-    extreme = experience < p.POOR_EXPERIENCE or experience > p.GREAT_EXPERIENCE
-    chance = user.review_propensity * (p.REVIEW_EXTREME_BOOST if extreme else 1.0)
+    chance = user.review_propensity
+    if experience < p.POOR_EXPERIENCE:
+        chance *= p.REVIEW_POOR_BOOST
+    elif experience > p.GREAT_EXPERIENCE:
+        chance *= p.REVIEW_GREAT_BOOST
     if rng.random() < chance:
         delay = min(max(log_normal(rng, 5 * HOUR, 0.8), 10 * 60.0), 72 * HOUR)
         sim.schedule(listing.ends_at + delay, review_session, request)

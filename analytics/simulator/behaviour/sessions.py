@@ -14,7 +14,7 @@ from analytics.simulator import texts
 from analytics.simulator.behaviour import marketplace
 from analytics.simulator.behaviour.draws import poisson
 from analytics.simulator.behaviour.visit import Visit
-from analytics.simulator.world import CHURNED, FADING, Listing, User, weighted_choice
+from analytics.simulator.world import CHURNED, FADING, JoinRequest, Listing, User, weighted_choice
 
 if TYPE_CHECKING:
     from analytics.simulator.behaviour.engine import Simulation
@@ -135,9 +135,29 @@ def _view(sim: Simulation, visit: Visit, listing: Listing) -> None:
     visit.api("listing")
 
 
+def _open_commitments(sim: Simulation, user: User, at: float) -> list[JoinRequest]:
+    """The user's requests still ahead of them (pending, accepted or confirmed, not yet started)."""
+    user.commitments = [
+        r
+        for r in user.commitments
+        if r.listing.starts_at > at
+        and r.status in ("pending", "accepted", "confirmed")
+        and not r.attendee_cancelled
+        and r.listing.cancelled_at is None
+    ]
+    return user.commitments
+
+
 def _wants(sim: Simulation, user: User, listing: Listing, at: float) -> bool:
     if listing.listing_id in user.requested or listing.confirmed_seats + listing.held_seats >= listing.capacity:
         return False
+    commitments = _open_commitments(sim, user, at)
+    if len(commitments) >= p.MAX_UPCOMING_COMMITMENTS:
+        return False
+    calendar = sim.calendar
+    day = calendar.day_of(listing.starts_at)
+    if any(calendar.day_of(r.listing.starts_at) == day for r in commitments):
+        return False  # one outing an evening
     affinity = min(2.5, user.affinity(listing.category_index))
     chance = (
         user.request_propensity
@@ -148,19 +168,20 @@ def _wants(sim: Simulation, user: User, listing: Listing, at: float) -> bool:
     )
     if user.status == FADING:
         chance *= 0.6
+    chance *= p.COMMITMENT_DAMPING ** len(commitments)
     return sim.rng.random() < min(chance, 0.9)
 
 
-def browse(sim: Simulation, visit: Visit, *, views: float, may_request: bool = True) -> None:
+def browse(sim: Simulation, visit: Visit, *, views: float, may_request: bool = True, engagement: float = 1.0) -> None:
     """The body of a session: home, maybe a search, listing views, requests, other screens."""
     rng = sim.rng
     user = visit.user
     visit.page("home")
     visit.api("home")
     _app_error(sim, visit)
-    category = _search(sim, visit) if rng.random() < user.search_propensity else None
+    category = _search(sim, visit) if rng.random() < user.search_propensity * engagement else None
     requests = 0
-    for _ in range(poisson(rng, views)):
+    for _ in range(poisson(rng, views * engagement)):
         listing = pick_listing(sim, user, visit.t, category)
         category = None
         if listing is None:
@@ -186,6 +207,16 @@ def anonymous_session(sim: Simulation, at: float, user: User) -> None:
     browse(sim, visit, views=min(user.views_per_session, 2.5), may_request=False)
 
 
+def visitor_session(sim: Simulation, at: float, visitor: User) -> None:
+    """Someone who never signs up: often opens a shared listing link, looks around, leaves (anonymous)."""
+    visit = Visit(sim, visitor, at, anonymous=True)
+    if sim.rng.random() < p.VISITOR_LANDS_ON_LISTING:
+        listing = pick_listing(sim, visitor, at)
+        if listing is not None:
+            _view(sim, visit, listing)
+    browse(sim, visit, views=visitor.views_per_session, may_request=False)
+
+
 def signup_session(sim: Simulation, at: float, user: User) -> None:
     """Sign-up: anonymous welcome screen, OTP (phone), `user_registered` with both ids, profile, browse."""
     rng = sim.rng
@@ -201,7 +232,9 @@ def signup_session(sim: Simulation, at: float, user: User) -> None:
     )
     user.registered = True
     sim.sessions += 1
-    fields = rng.sample(p.PROFILE_FIELDS, rng.randint(2, len(p.PROFILE_FIELDS)))
+    # Someone who will not come back engages less from the start: fewer profile fields, fewer views.
+    most = p.TRIAL_PROFILE_FIELDS if user.trial_only else len(p.PROFILE_FIELDS)
+    fields = rng.sample(p.PROFILE_FIELDS, rng.randint(1 if user.trial_only else 2, most))
     visit.track(
         "profile_updated",
         {
@@ -211,7 +244,7 @@ def signup_session(sim: Simulation, at: float, user: User) -> None:
         },
     )
     visit.api("profile")
-    browse(sim, visit, views=user.views_per_session)
+    browse(sim, visit, views=user.views_per_session, engagement=p.TRIAL_ENGAGEMENT if user.trial_only else 1.0)
 
 
 def browse_session(sim: Simulation, at: float, user: User) -> None:
@@ -225,7 +258,7 @@ def browse_session(sim: Simulation, at: float, user: User) -> None:
         if user.signup_method == "phone_otp":
             otp_flow(sim, visit, "login")
         visit.track("user_logged_in", {"method": user.signup_method})
-    browse(sim, visit, views=user.views_per_session)
+    browse(sim, visit, views=user.views_per_session, engagement=p.FADING_ENGAGEMENT if user.status == FADING else 1.0)
     if rng.random() < 0.02:
         fields = rng.sample(p.PROFILE_FIELDS, rng.randint(1, 3))
         visit.page("profile")

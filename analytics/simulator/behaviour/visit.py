@@ -40,8 +40,15 @@ class Visit:
         self.identified = not anonymous
         self.session_id = sim.ids.token("s_", 64)
 
-    def wait(self, low: float = 4.0, high: float = 50.0) -> None:
-        self.t += self.sim.rng.uniform(low, high)
+    def wait(self, low: float | None = None, high: float | None = None) -> None:
+        """Move the clock: uniformly between `low` and `high` seconds, or by a screen's dwell time
+        (log-normal, parameters.DWELL_*) when no bounds are given."""
+        rng = self.sim.rng
+        if low is not None and high is not None:
+            self.t += rng.uniform(low, high)
+        else:
+            dwell = p.DWELL_MEDIAN_SECONDS * math.exp(rng.gauss(0.0, p.DWELL_SIGMA))
+            self.t += min(p.DWELL_MAX_SECONDS, max(2.0, dwell))
 
     def track(self, name: str, properties: dict[str, Any], *, both_ids: bool = False) -> None:
         self.wait()

@@ -1,6 +1,6 @@
 """The API's numbers equal an independent pandas recomputation over simulator data (SQLite).
 
-One simulated platform (260 users × 60 days through the real pipeline, metrics backfilled) serves
+One simulated platform (500 users × 60 days through the real pipeline, metrics backfilled) serves
 every test of this module; tests/support/cross_check.py says how, tests/support/reference_metrics.py
 recomputes each definition of docs/metrics.md from the API's own export.
 """

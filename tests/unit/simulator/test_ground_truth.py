@@ -115,7 +115,7 @@ def test_every_reference_in_the_truth_exists_in_the_stored_events(run: Run) -> N
 
 
 def test_resolved_attendance_outcomes_match_the_check_ins(run: Run) -> None:
-    truth = truth_of(run(users=150, days=42))
+    truth = truth_of(run(users=400, days=42))
     checked_in = set(
         UserEvent.objects.filter(event_name="event_checked_in").values_list("user_id", "properties__request_id")
     )

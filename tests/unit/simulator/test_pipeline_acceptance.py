@@ -40,7 +40,7 @@ def test_every_generated_event_is_stored_and_none_rejected(run: Run) -> None:
 
 
 def test_the_simulation_covers_the_tracking_plan(run: Run) -> None:
-    run(users=300, days=42, batch_size=5000)
+    run(users=600, days=42, batch_size=5000)
     names = set(UserEvent.objects.values_list("event_name", flat=True).distinct())
     missing = set(TRACKING_PLAN) - RARE - names
     assert not missing, missing
@@ -70,7 +70,10 @@ def test_timestamps_are_aware_utc_inside_the_window(run: Run) -> None:
 
 
 def test_sessions_follow_local_habits(run: Run) -> None:
-    """Most sessions happen in the waking hours of the business time zone, not of UTC."""
+    """Most sessions happen in the waking hours of the business time zone, not of UTC. About 7% of
+    sessions fall between 02:00 and 07:00 local on large platforms (habits scatter around evening peaks);
+    on these 100 users a few night owls weigh more, so the bound is 15%. Habits read in UTC would put
+    the evening peaks (19:00-22:00 local) at 00:30-03:30 and most sessions in that band."""
     from zoneinfo import ZoneInfo
 
     run(users=100, days=21)
@@ -82,7 +85,7 @@ def test_sessions_follow_local_habits(run: Run) -> None:
         )
     ]
     night = sum(1 for hour in hours if 2 <= hour < 7)
-    assert hours and night / len(hours) < 0.1
+    assert len(hours) > 100 and night / len(hours) < 0.15
 
 
 def test_the_bulk_load_leaves_the_connection_settings_as_it_found_them(run: Run) -> None:
