@@ -75,6 +75,10 @@ class Env(BaseSettings):
     LOG_LEVEL: str = "INFO"
     # Alerting (analytics/metrics/alerting/, docs/operations.md "Alerting").
     # work_mem of one large analysis statement (funnels, retention, rollup rebuilds) on PostgreSQL
+    # Model lifecycle (analytics/intelligence/registry.py): a candidate worse than the active version by
+    # more than this on its fresh evaluation's primary metric (ROC-AUC, …) is not promoted.
+    ANALYTICS_MODEL_PROMOTION_MARGIN: float = Field(default=0.02, ge=0, le=1)
+    ANALYTICS_MODEL_TRAINING_INTERVAL_HOURS: float = Field(default=168.0, gt=0, le=24 * 90)
     ANALYTICS_ANALYSIS_WORK_MEM: str = Field(default="256MB", pattern=r"^[1-9][0-9]{0,6}(kB|MB|GB)$")
     ANALYTICS_ALERT_COOLDOWN_MINUTES: int = Field(default=60, ge=0, le=60 * 24 * 30)
     ANALYTICS_ALERT_BREAKDOWNS: bool = False
@@ -207,6 +211,9 @@ OPENAI_MODEL = ENV.OPENAI_MODEL
 OPENAI_TIMEOUT_SECONDS = ENV.OPENAI_TIMEOUT_SECONDS
 AI_SERVICES_ENABLED = ENV.AI_SERVICES_ENABLED
 ANALYTICS_ANALYSIS_WORK_MEM = ENV.ANALYTICS_ANALYSIS_WORK_MEM
+ANALYTICS_MODEL_PROMOTION_MARGIN = ENV.ANALYTICS_MODEL_PROMOTION_MARGIN
+# Retraining of every prediction model by beat (weekly by default).
+ANALYTICS_MODEL_TRAINING_INTERVAL_HOURS = ENV.ANALYTICS_MODEL_TRAINING_INTERVAL_HOURS
 # Alerting: a resolved alert's key does not reopen within the cooldown; channels switch on when set.
 ANALYTICS_ALERT_COOLDOWN_MINUTES = ENV.ANALYTICS_ALERT_COOLDOWN_MINUTES
 ANALYTICS_ALERT_BREAKDOWNS = ENV.ANALYTICS_ALERT_BREAKDOWNS

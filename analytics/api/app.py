@@ -21,6 +21,7 @@ from analytics.api.routers import (
     hosts,
     metrics,
     overview,
+    predictions,
     quarantine,
     sentiment,
 )
@@ -69,5 +70,6 @@ def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(export.router)
     app.include_router(behaviour.router)
     app.include_router(sentiment.router)
+    app.include_router(predictions.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -14,6 +14,7 @@ _MODULES = {
     "sentiment": "analytics.intelligence.sentiment.evaluation",
     "behaviour": "analytics.intelligence.behaviour.evaluation",
     "personas": "analytics.intelligence.segments.evaluation",
+    "churn": "analytics.intelligence.churn.evaluation",
 }
 
 

@@ -1,6 +1,8 @@
-"""Churn: users lost between consecutive periods; the predicted high-risk share (filled later)."""
+"""Churn: users lost between consecutive periods; the share of active users the churn model puts at high risk."""
 
 from __future__ import annotations
+
+from django.db.models import Count, Exists, OuterRef, Q
 
 from analytics.metrics.registry import (
     Direction,
@@ -13,6 +15,9 @@ from analytics.metrics.registry import (
     register,
 )
 from analytics.metrics.selectors import OVERALL, active_user_ids
+from analytics.models import UserPrediction
+
+HIGH_CHURN_RISK = 0.7  # the churn model's probability from which a user counts as high risk
 
 
 def _churn_rate(ctx: MetricContext, breakdown: str | None) -> Values:
@@ -26,7 +31,15 @@ def _churn_rate(ctx: MetricContext, breakdown: str | None) -> Values:
 
 
 def _high_churn_probability(ctx: MetricContext, breakdown: str | None) -> Values:
-    return {OVERALL: None}  # no churn predictions yet (the predictions issue fills this)
+    in_period = UserPrediction.objects.filter(
+        scored_on__gte=ctx.period.start, scored_on__lte=ctx.period.end, churn_risk__isnull=False
+    )
+    newer = in_period.filter(user_id=OuterRef("user_id"), scored_on__gt=OuterRef("scored_on"))
+    latest = in_period.filter(user_id__in=active_user_ids(ctx)).exclude(Exists(newer))  # one per active user
+    counts = latest.aggregate(users=Count("id"), high=Count("id", filter=Q(churn_risk__gte=HIGH_CHURN_RISK)))
+    if not counts["users"]:
+        return {OVERALL: None}
+    return {OVERALL: ratio(counts["high"], counts["users"])}
 
 
 register(
@@ -53,8 +66,10 @@ register(
         category="retention",
         unit=Unit.PERCENT,
         question="What share of active users is at high risk of churning?",
-        definition="Active users of the period whose latest churn prediction is ≥ 0.7 ÷ active users of the "
-        "period × 100. Reports no data until churn predictions exist.",
+        definition="Active users of the period whose latest churn prediction made during the period is ≥ 0.7 ÷ "
+        "active users of the period with a churn prediction made during it × 100 (predictions: the churn "
+        "model, scored after each hourly metrics run, docs/predictions.md). No data for a period in which "
+        "no prediction was made.",
         direction=Direction.DOWN,
         compute=_high_churn_probability,
         warning=20,

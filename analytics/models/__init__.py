@@ -16,6 +16,7 @@ from analytics.models.metrics import (
 )
 from analytics.models.operations import WorkerHeartbeat
 from analytics.models.people import IdentityLink, Session, SessionCursor, UserConsent
+from analytics.models.predictions import ListingAttendanceForecast, PredictionModel, UserPrediction
 from analytics.models.profiles import UserBehaviorProfile, UserPersona
 from analytics.models.security import ApiKey, AuditLog
 
@@ -35,7 +36,9 @@ __all__ = [
     "FailedEvent",
     "ForwardingOutbox",
     "IdentityLink",
+    "ListingAttendanceForecast",
     "MetricDirtyDay",
+    "PredictionModel",
     "Session",
     "SessionCursor",
     "UserBehaviorProfile",
@@ -43,5 +46,6 @@ __all__ = [
     "UserEvent",
     "UserFirstActivity",
     "UserPersona",
+    "UserPrediction",
     "WorkerHeartbeat",
 ]

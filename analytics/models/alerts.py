@@ -14,6 +14,7 @@ from django.db import models
 class AlertSource(models.TextChoices):
     METRIC = "metric"
     ANOMALY = "anomaly"
+    MODEL = "model"  # a trained model that could not be promoted (analytics/intelligence/registry.py)
 
 
 class AlertSeverity(models.TextChoices):

@@ -52,6 +52,13 @@ class UserBehaviorProfile(models.Model):
         UserPersona, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
     persona_strength = models.FloatField(null=True, blank=True, help_text="Membership probability, 0-1")
+    churn_risk_score = models.FloatField(
+        null=True, blank=True, help_text="P(no user-initiated activity in the next 30 days), from the churn model"
+    )
+    conversion_probability = models.FloatField(
+        null=True, blank=True, help_text="P(a check-in in the next 30 days), from the conversion model"
+    )
+    predicted_at = models.DateTimeField(null=True, blank=True, help_text="When the two predictions were made")
     as_of = models.DateTimeField(help_text="The behaviour read is everything before this instant")
     lookback_days = models.PositiveSmallIntegerField()
     model_version = models.CharField(max_length=32)

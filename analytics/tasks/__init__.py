@@ -9,6 +9,7 @@ from analytics.tasks.alerts import deliver_alert_notifications, evaluate_alerts
 from analytics.tasks.behaviour import generate_user_behavior_insights, perform_user_clustering
 from analytics.tasks.forwarding import forward_to_posthog
 from analytics.tasks.metrics import process_daily_metrics_calculation
+from analytics.tasks.predictions import score_prediction_models, train_prediction_models
 from analytics.tasks.processing import process_new_events
 
 __all__ = [
@@ -19,4 +20,6 @@ __all__ = [
     "perform_user_clustering",
     "process_daily_metrics_calculation",
     "process_new_events",
+    "score_prediction_models",
+    "train_prediction_models",
 ]

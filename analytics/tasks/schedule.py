@@ -41,6 +41,13 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 24 * 3600.0,
             "options": {"queue": "intelligence", "expires": 20 * 3600},
         },
+        # Prediction models: a new candidate of each every week (promoted only if it is not worse); scoring
+        # follows each metrics run (analytics/tasks/metrics.py).
+        "train-prediction-models": {
+            "task": "analytics.tasks.predictions.train_prediction_models",
+            "schedule": settings.ANALYTICS_MODEL_TRAINING_INTERVAL_HOURS * 3600.0,
+            "options": {"queue": "intelligence", "expires": 12 * 3600},
+        },
         "deliver-alert-notifications": {
             "task": "analytics.tasks.alerts.deliver_alert_notifications",
             "schedule": 30.0,

@@ -38,7 +38,17 @@ class UserBehaviorOut(BaseModel):
     risk_evidence: dict[str, dict[str, Any]] = Field(default_factory=dict)
     persona_suggestions: list[str] = Field(default_factory=list)
     primary_persona: PrimaryPersonaOut | None = None
-    predictions: dict[str, Any] = Field(default_factory=dict)
+    churn_risk: float | None = Field(
+        default=None,
+        description="P(no user-initiated activity in the next 30 days) from the active churn model; null when no "
+        "model is trained yet or the user was not active in the last 30 days (see predictions.status)",
+    )
+    predictions: dict[str, Any] = Field(
+        default_factory=dict,
+        description="active_next_30_days_probability (the engagement score), engagement_trend, churn_risk, "
+        "conversion_probability (P(a check-in in the next 30 days)) and status (ok | not_enough_data | "
+        "not_at_risk_population)",
+    )
     model_version: str | None = None
 
 

@@ -22,6 +22,7 @@ from analytics import clock
 from analytics.errors import ValidationFailed
 from analytics.intelligence.behaviour.features import DEFAULT_LOOKBACK_DAYS, BehaviourSnapshot, behaviour_snapshots
 from analytics.intelligence.behaviour.profile import BehaviourAnalysis, behaviour_analyse
+from analytics.intelligence.churn.scoring import person_prediction
 from analytics.intelligence.segments.features import persona_features
 from analytics.metrics.periods import business_day
 from analytics.models import DailyUserActivity, UserBehaviorProfile
@@ -132,6 +133,7 @@ def user_behavior_analyze(*, user_id: str, days: int = 30) -> dict[str, Any]:
     analysis = behaviour_analyse(window)
     profile = UserBehaviorProfile.objects.select_related("primary_persona").get(user_id=user_id)
     persona = profile.primary_persona
+    predicted = person_prediction(user_id=user_id, as_of=now)
     return {
         "user_id": user_id,
         "days": days,
@@ -147,9 +149,13 @@ def user_behavior_analyze(*, user_id: str, days: int = 30) -> dict[str, Any]:
         "primary_persona": None
         if persona is None
         else {"id": persona.id, "name": persona.name, "strength": profile.persona_strength},
+        "churn_risk": predicted["churn_risk"],
         "predictions": {
             "active_next_30_days_probability": stored.engagement_score,
             "engagement_trend": analysis.engagement_trend,
+            "churn_risk": predicted["churn_risk"],
+            "conversion_probability": predicted["conversion_probability"],
+            "status": predicted["status"],
         },
         "model_version": stored.model_version,
     }

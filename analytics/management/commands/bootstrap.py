@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -21,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from analytics import clock
 from analytics.errors import ValidationFailed
 from analytics.intelligence.behaviour.service import behavior_profiles_refresh_stale
+from analytics.intelligence.predictions import prediction_models_score, prediction_models_train
 from analytics.intelligence.segments.service import personas_cluster
 from analytics.metrics.calculation import metrics_backfill
 from analytics.models import UserEvent
@@ -28,10 +30,26 @@ from analytics.security.api_keys import api_key_create
 from analytics.simulator import SimulationArgumentError, config_build, simulation_run
 from analytics.simulator.quiet import quiet_batch_logs
 from analytics.simulator.sinks import InProcessSink
+from analytics.simulator.truth import FILE_NAME as TRUTH_FILE
 
 DEMO_KEY_FILE = "demo_write_key.txt"
 ADMIN_PASSWORD_FILE = "admin_password.txt"  # noqa: S105  (a file name, not a password)
 ADMIN_USERNAME = "admin"
+
+
+def _incidents_sentence(truth_path: Path) -> str:
+    """One sentence saying that the demo's data holds injected incidents on purpose, and where they are."""
+    try:
+        anomalies = orjson.loads(truth_path.read_bytes()).get("anomalies") or []
+    except (OSError, orjson.JSONDecodeError):
+        return ""
+    if not anomalies:
+        return ""
+    kinds = ", ".join(sorted({str(a["type"]).replace("_", " ") for a in anomalies}))
+    return (
+        f"The demo data contains {len(anomalies)} injected incidents on purpose ({kinds}); their dates are "
+        f'listed under "anomalies" in {truth_path} (docs/simulator.md, "Anomalies").'
+    )
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -63,6 +81,9 @@ class Command(BaseCommand):
         if not key_path.exists():
             _write_private(key_path, api_key_create(name="demo (make run)", actor="cli:bootstrap").key)
         admin_line = self._admin(data_dir)
+        incidents = _incidents_sentence(data_dir / TRUTH_FILE)
+        if incidents:
+            self.stdout.write(incidents)
         base = options["base_url"].rstrip("/")
         self.stdout.write(
             "\nLoopin Analytics is ready:\n"
@@ -108,6 +129,20 @@ class Command(BaseCommand):
         else:
             names = ", ".join(p["name"] for p in personas.personas)
             self.stdout.write(f"behaviour profiles: {profiles:,}; personas ({personas.n_clusters}): {names}")
+        trained = prediction_models_train()
+        self.stdout.write(
+            "prediction models: "
+            + "; ".join(
+                f"{name} v{outcome['version']} {outcome['status']}"
+                if "version" in outcome
+                else f"{name}: {outcome['status']} ({outcome['found']})"
+                for name, outcome in trained.items()
+            )
+        )
+        scored = prediction_models_score()
+        self.stdout.write(
+            f"predictions: {scored['people']:,} users scored ({scored['high_churn_risk']:,} at high churn risk)"
+        )
 
     def _admin(self, data_dir: Path) -> str:
         """In development, an `admin` login created once with a random password kept in DATA_DIR."""

@@ -39,6 +39,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/api/analytics/clustering"): frozenset({"admin"}),
     ("GET", "/api/analytics/personas"): frozenset({"admin", "analyst"}),
     ("POST", "/api/analytics/sentiment"): frozenset({"admin", "analyst"}),
+    ("GET", "/api/analytics/models"): frozenset({"admin", "analyst"}),
 }
 ROLES = ("admin", "analyst", "host")
 

@@ -1,0 +1,48 @@
+"""Every prediction model the service trains and scores, and the two runs the tasks call.
+
+`prediction_models_train` (weekly, task `train_prediction_models`) trains each model through the
+registry (analytics/intelligence/registry.py): a model with too little data is skipped and says so.
+`prediction_models_score` (after each hourly metrics run, task `score_prediction_models`) scores with
+whatever is active.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from analytics.intelligence.churn.scoring import person_predictions_refresh
+from analytics.intelligence.churn.service import CHURN, CONVERSION
+from analytics.intelligence.registry import ModelSpec, NotEnoughData, model_train_and_promote
+
+logger = logging.getLogger("analytics.predictions")
+
+PREDICTION_MODELS: tuple[ModelSpec, ...] = (CHURN, CONVERSION)
+
+
+def prediction_models_train(*, as_of: datetime | None = None, names: list[str] | None = None) -> dict[str, Any]:
+    """Train (and promote or reject) every model, or those named; {name: outcome}."""
+    outcomes: dict[str, Any] = {}
+    for spec in PREDICTION_MODELS:
+        if names and spec.name not in names:
+            continue
+        try:
+            row = model_train_and_promote(spec, as_of=as_of)
+        except NotEnoughData as exc:
+            logger.info("model.not_enough_data name=%s needed=%s found=%s", spec.name, exc.needed, exc.found)
+            outcomes[spec.name] = {"status": "not_enough_data", "needed": exc.needed, "found": exc.found}
+            continue
+        outcomes[spec.name] = {"status": row.status, "version": row.version, "decision": row.decision}
+    return outcomes
+
+
+def prediction_models_score(*, as_of: datetime | None = None) -> dict[str, Any]:
+    """Score with every active model; {what: count}."""
+    people = person_predictions_refresh(as_of=as_of)
+    return {
+        "people": people.scored,
+        "high_churn_risk": people.high_risk,
+        "churn_version": people.churn_version,
+        "conversion_version": people.conversion_version,
+    }
