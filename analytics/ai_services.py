@@ -2,10 +2,12 @@
 the other AI services). Thin re-exports only; the code lives in analytics/intelligence/."""
 
 from analytics.intelligence.behaviour.service import UserBehaviorAnalysisService
+from analytics.intelligence.predictions import PredictiveAnalyticsService
 from analytics.intelligence.segments.service import UserClusteringService
 from analytics.intelligence.sentiment.service import SentimentAnalysisService
 
 __all__ = [
+    "PredictiveAnalyticsService",
     "SentimentAnalysisService",
     "UserBehaviorAnalysisService",
     "UserClusteringService",

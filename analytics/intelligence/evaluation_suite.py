@@ -15,6 +15,8 @@ _MODULES = {
     "behaviour": "analytics.intelligence.behaviour.evaluation",
     "personas": "analytics.intelligence.segments.evaluation",
     "churn": "analytics.intelligence.churn.evaluation",
+    "attendance": "analytics.intelligence.attendance.evaluation",
+    "revenue": "analytics.intelligence.forecasting.evaluation",
 }
 
 

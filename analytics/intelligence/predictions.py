@@ -12,13 +12,17 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from analytics.intelligence.attendance.model import ATTENDANCE
+from analytics.intelligence.attendance.service import event_attendance_predict, listing_forecasts_refresh
 from analytics.intelligence.churn.scoring import person_predictions_refresh
 from analytics.intelligence.churn.service import CHURN, CONVERSION
+from analytics.intelligence.forecasting.revenue import REVENUE_FORECAST
+from analytics.intelligence.forecasting.service import revenue_forecasts_refresh
 from analytics.intelligence.registry import ModelSpec, NotEnoughData, model_train_and_promote
 
 logger = logging.getLogger("analytics.predictions")
 
-PREDICTION_MODELS: tuple[ModelSpec, ...] = (CHURN, CONVERSION)
+PREDICTION_MODELS: tuple[ModelSpec, ...] = (CHURN, CONVERSION, ATTENDANCE, REVENUE_FORECAST)
 
 
 def prediction_models_train(*, as_of: datetime | None = None, names: list[str] | None = None) -> dict[str, Any]:
@@ -40,9 +44,23 @@ def prediction_models_train(*, as_of: datetime | None = None, names: list[str] |
 def prediction_models_score(*, as_of: datetime | None = None) -> dict[str, Any]:
     """Score with every active model; {what: count}."""
     people = person_predictions_refresh(as_of=as_of)
+    listings = listing_forecasts_refresh(as_of=as_of)
+    revenue = revenue_forecasts_refresh(as_of=as_of)
     return {
         "people": people.scored,
         "high_churn_risk": people.high_risk,
         "churn_version": people.churn_version,
         "conversion_version": people.conversion_version,
+        "listings": listings.listings,
+        "attendance_version": listings.model_version,
+        "revenue_scopes": revenue.scopes,
+        "revenue_version": revenue.model_version,
     }
+
+
+class PredictiveAnalyticsService:
+    """The documented face of the predictions (`from analytics.ai_services import PredictiveAnalyticsService`)."""
+
+    def predict_event_attendance(self, user_id: str | int, listing_id: str | int) -> dict[str, Any]:
+        """{"probability", "confidence", "factors", …}: will this person check in to this listing?"""
+        return event_attendance_predict(user_id=str(user_id), listing_id=str(listing_id))

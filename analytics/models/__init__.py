@@ -16,7 +16,12 @@ from analytics.models.metrics import (
 )
 from analytics.models.operations import WorkerHeartbeat
 from analytics.models.people import IdentityLink, Session, SessionCursor, UserConsent
-from analytics.models.predictions import ListingAttendanceForecast, PredictionModel, UserPrediction
+from analytics.models.predictions import (
+    ListingAttendanceForecast,
+    PredictionModel,
+    RevenueForecast,
+    UserPrediction,
+)
 from analytics.models.profiles import UserBehaviorProfile, UserPersona
 from analytics.models.security import ApiKey, AuditLog
 
@@ -39,6 +44,7 @@ __all__ = [
     "ListingAttendanceForecast",
     "MetricDirtyDay",
     "PredictionModel",
+    "RevenueForecast",
     "Session",
     "SessionCursor",
     "UserBehaviorProfile",

@@ -95,3 +95,24 @@ class ListingAttendanceForecast(models.Model):
 
     def __str__(self) -> str:
         return f"forecast {self.listing_id}"
+
+
+class RevenueForecast(models.Model):
+    """One day of the newest daily net revenue forecast of the platform (`scope` "") or of one host
+    (`scope` = host id); the rows of a scope are replaced together when it is forecast again."""
+
+    scope = models.CharField(max_length=64, help_text="'' for the whole platform, else the host id")
+    day = models.DateField(help_text="Business day forecast")
+    expected = models.FloatField()
+    low = models.FloatField(help_text="10th percentile")
+    high = models.FloatField(help_text="90th percentile")
+    method = models.CharField(max_length=64)
+    computed_at = models.DateTimeField()
+    model_version = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "analytics_revenue_forecast"
+        constraints = [models.UniqueConstraint(fields=["scope", "day"], name="rf_scope_day")]
+
+    def __str__(self) -> str:
+        return f"revenue forecast {self.scope or 'platform'} {self.day}"

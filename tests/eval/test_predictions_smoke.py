@@ -22,3 +22,21 @@ def test_churn_and_conversion_smoke_evaluation_beats_the_baseline() -> None:
         "conversion ROC-AUC beats the recency/frequency baseline",
     }
     assert "| oracle: 1 − p_any_session (latent state) |" in section.markdown
+
+
+def test_attendance_smoke_evaluation_beats_the_baseline() -> None:
+    from analytics.intelligence.attendance.evaluation import evaluate as evaluate_attendance
+
+    section = evaluate_attendance(smoke=True)
+    for name in ("attendance model (AUC)", "listing forecast (−WAPE)"):
+        model, baseline = section.beats_baseline[name]
+        assert model > baseline, (name, section.markdown)
+    assert "| oracle: the simulator's show-up probability of each seat |" in section.markdown
+
+
+def test_revenue_forecast_smoke_evaluation_beats_repeating_last_week() -> None:
+    from analytics.intelligence.forecasting.evaluation import evaluate as evaluate_revenue
+
+    section = evaluate_revenue(smoke=True)
+    model, baseline = section.beats_baseline["revenue forecast (−MASE)"]
+    assert model > baseline, section.markdown

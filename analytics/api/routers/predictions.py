@@ -1,13 +1,26 @@
-"""Predictions: the model registry (analyst, admin)."""
+"""Predictions: the model registry (analyst, admin) and listing attendance forecasts (analyst, admin, the
+listing's own host)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 
 from analytics.api.boundary import run_db
-from analytics.api.deps import AdminOrAnalyst
+from analytics.api.deps import AdminOrAnalyst, HostScope
 from analytics.api.paths import API_PREFIX
-from analytics.api.schemas.predictions import ArtefactOut, ModelListOut, ModelSummaryOut, ModelVersionOut
+from analytics.api.schemas.predictions import (
+    ArtefactOut,
+    ListingForecastOut,
+    ModelListOut,
+    ModelSummaryOut,
+    ModelVersionOut,
+    RevenueForecastOut,
+)
+from analytics.intelligence.attendance.service import listing_forecast_get
+from analytics.intelligence.forecasting.revenue import HORIZON_DAYS
+from analytics.intelligence.forecasting.service import host_revenue_forecast_get, revenue_forecast_get
 from analytics.intelligence.predictions import PREDICTION_MODELS
 from analytics.intelligence.registry import model_list
 
@@ -56,3 +69,50 @@ async def models(principal: AdminOrAnalyst) -> ModelListOut:
     minimum), and every trained version newest first — training window, features, the fresh evaluation
     beside its baseline, where the artefact lives, and why it was promoted or rejected."""
     return await run_db(_models)
+
+
+@router.get(
+    "/listings/{listing_id}/forecast",
+    response_model=ListingForecastOut,
+    summary="A listing's attendance forecast (analyst, admin, its host)",
+    responses={404: {"description": "no such listing (or another host's)"}},
+)
+async def listing_forecast(
+    principal: HostScope, listing_id: Annotated[str, Path(min_length=1, max_length=64)]
+) -> ListingForecastOut:
+    """Expected seats checked in with an 80% interval, for an upcoming listing: its confirmed seats used
+    with their calibrated probabilities, its pending requests, and the requests still expected by its start
+    (docs/predictions.md). A listing that has taken place answers its actual attendance and no forecast;
+    a cancelled one says so; before an attendance model is trained, `status: "not_enough_data"`."""
+    result = await run_db(listing_forecast_get, caller=principal, listing_id=listing_id)
+    return ListingForecastOut.model_validate(result)
+
+
+Days = Annotated[int, Query(description=f"1…{HORIZON_DAYS}")]
+
+
+@router.get(
+    "/forecasts/revenue",
+    response_model=RevenueForecastOut,
+    summary="Daily net revenue forecast of the platform (analyst, admin)",
+    responses={422: {"description": "days outside 1…28 (`invalid_days`)"}},
+)
+async def revenue_forecast(principal: AdminOrAnalyst, days: Days = HORIZON_DAYS) -> RevenueForecastOut:
+    """Daily net revenue (payments − refunds − chargebacks, INR) for the next `days` business days with 80%
+    intervals, and the rolling-origin backtest of the method (docs/predictions.md)."""
+    return RevenueForecastOut.model_validate(await run_db(revenue_forecast_get, days=days))
+
+
+@router.get(
+    "/hosts/{host_id}/forecast",
+    response_model=RevenueForecastOut,
+    summary="Daily net revenue forecast of one host (that host, analyst, admin)",
+    responses={404: {"description": "no such host (or another host's id)"}, 422: {"description": "invalid days"}},
+)
+async def host_revenue_forecast(
+    principal: HostScope, host_id: Annotated[str, Path(min_length=1, max_length=64)], days: Days = HORIZON_DAYS
+) -> RevenueForecastOut:
+    """The host's daily net revenue for the next `days` business days with 80% intervals; `no_revenue` when
+    the host had none in the last 120 days."""
+    result = await run_db(host_revenue_forecast_get, caller=principal, host_id=host_id, days=days)
+    return RevenueForecastOut.model_validate(result)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -43,3 +43,59 @@ class ModelSummaryOut(BaseModel):
 class ModelListOut(BaseModel):
     models: list[ModelSummaryOut]
     versions: list[ModelVersionOut]
+
+
+class ForecastIntervalOut(BaseModel):
+    level: float = Field(description="0.8: the 10th to the 90th percentile")
+    low: float
+    high: float
+
+
+class AttendanceForecastOut(BaseModel):
+    expected_attendance: float = Field(description="Expected seats checked in")
+    interval: ForecastIntervalOut
+    confirmed_seats: int
+    pending_seats: int = Field(description="Seats of requests not yet accepted or paid for")
+    expected_further_requests: float = Field(description="Requests still expected before the start")
+    baseline: float = Field(description="Seats requested so far × the platform's show-up rate per requested seat")
+    lead_days: float
+    computed_at: datetime
+    model_version: int
+
+
+class ListingForecastOut(BaseModel):
+    listing_id: str
+    host_id: str
+    starts_at: datetime | None
+    capacity: int | None
+    as_of: datetime
+    status: str = Field(description="ok | past | cancelled | not_enough_data | no_start_time")
+    message: str = ""
+    forecast: AttendanceForecastOut | None = None
+    actual_attendance: int | None = Field(default=None, description="Seats checked in, once the listing took place")
+
+
+class RevenueDayOut(BaseModel):
+    date: date
+    expected: float
+    low: float = Field(description="10th percentile")
+    high: float = Field(description="90th percentile")
+
+
+class RevenueForecastOut(BaseModel):
+    scope: str = Field(description="platform | host")
+    host_id: str | None = None
+    days: int
+    as_of: datetime
+    status: str = Field(description="ok | not_enough_data | no_revenue")
+    message: str = ""
+    currency: str | None = None
+    method: str | None = None
+    computed_at: datetime | None = None
+    model_version: int | None = None
+    interval_level: float | None = None
+    total_expected: float | None = None
+    backtest: dict[str, Any] | None = Field(
+        default=None, description="The rolling-origin backtest of the active version"
+    )
+    forecast: list[RevenueDayOut]

@@ -141,7 +141,8 @@ class Command(BaseCommand):
         )
         scored = prediction_models_score()
         self.stdout.write(
-            f"predictions: {scored['people']:,} users scored ({scored['high_churn_risk']:,} at high churn risk)"
+            f"predictions: {scored['people']:,} users scored ({scored['high_churn_risk']:,} at high churn risk), "
+            f"{scored['listings']:,} upcoming listings forecast"
         )
 
     def _admin(self, data_dir: Path) -> str:

@@ -4,8 +4,7 @@ answer. Quality is measured in `make eval` (docs/evaluation.md), not here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,38 +12,15 @@ import numpy as np
 import pytest
 
 from analytics import clock
-from analytics.intelligence.behaviour.service import behavior_profiles_refresh, user_behavior_analyze
+from analytics.intelligence.behaviour.service import user_behavior_analyze
 from analytics.intelligence.churn.features import FEATURES, churn_features
 from analytics.intelligence.churn.scoring import person_predictions_refresh
 from analytics.intelligence.predictions import prediction_models_train
 from analytics.intelligence.registry import model_active
 from analytics.models import PredictionModel, UserBehaviorProfile, UserEvent, UserPrediction
 from analytics.models.predictions import ModelStatus
-from tests.unit.simulator.conftest import simulate, truth_of, wipe_analytics_tables
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def platform(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    """1,200 users × 120 days, trained and scored once for the module (committed, wiped afterwards)."""
-    with django_db_blocker.unblock():
-        report = simulate(data_dir=tmp_path_factory.mktemp("churn"), users=1200, days=120, seed=5, batch_size=5000)
-        truth = truth_of(report)
-        end = datetime.fromisoformat(truth["parameters"]["window_end"])
-        clock.freeze(end)
-        try:
-            behavior_profiles_refresh(user_ids=churn_features(as_of=end).user_ids[::2], as_of=end)
-            outcomes = prediction_models_train(as_of=end)
-            scoring = person_predictions_refresh(as_of=end)
-        finally:
-            clock.freeze(None)
-        yield {"truth": truth, "end": end, "outcomes": outcomes, "scoring": scoring}
-        for model in (UserPrediction, PredictionModel, UserBehaviorProfile):
-            model.objects.all().delete()
-        wipe_analytics_tables()
 
 
 def test_both_models_are_trained_on_the_past_and_evaluated_on_the_period_after(platform: dict[str, Any]) -> None:
@@ -80,11 +56,11 @@ def test_features_never_read_anything_after_the_cutoff(platform: dict[str, Any])
 def test_scoring_stores_a_prediction_per_active_user_and_on_their_profiles(platform: dict[str, Any]) -> None:
     scoring = platform["scoring"]
     population = churn_features(as_of=platform["end"]).user_ids
-    assert scoring.scored == len(population) == UserPrediction.objects.count() > 100
+    assert scoring["people"] == len(population) == UserPrediction.objects.count() > 100
     assert set(UserPrediction.objects.values_list("user_id", flat=True)) == set(population)
     risks = np.array(UserPrediction.objects.values_list("churn_risk", flat=True), dtype=float)
     assert ((risks >= 0) & (risks <= 1)).all() and risks.std() > 0.1  # probabilities that tell people apart
-    assert scoring.high_risk == int((risks >= 0.7).sum())
+    assert scoring["high_churn_risk"] == int((risks >= 0.7).sum())
     profiled = UserBehaviorProfile.objects.filter(user_id__in=population)
     assert profiled.exists() and not profiled.filter(churn_risk_score__isnull=True).exists()
     for profile in profiled[:50]:

@@ -120,7 +120,7 @@ def test_too_little_data_stores_nothing() -> None:
     with pytest.raises(NotEnoughData) as raised:
         model_train_and_promote(FakeSpec(score=0.9, enough=False))
     assert raised.value.needed == "400 rows"
-    assert not PredictionModel.objects.exists()
+    assert not PredictionModel.objects.filter(name="toy").exists()
 
 
 def test_at_most_one_version_per_model_is_active_in_the_database() -> None:
