@@ -25,6 +25,7 @@ app.conf.update(
         "analytics.tasks.maintenance.*": {"queue": "maintenance"},
         "analytics.tasks.behaviour.*": {"queue": "intelligence"},
         "analytics.tasks.predictions.*": {"queue": "intelligence"},
+        "analytics.tasks.anomalies.*": {"queue": "intelligence"},
     },
     task_acks_late=True,
     task_reject_on_worker_lost=True,

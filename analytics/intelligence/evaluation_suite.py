@@ -17,6 +17,7 @@ _MODULES = {
     "churn": "analytics.intelligence.churn.evaluation",
     "attendance": "analytics.intelligence.attendance.evaluation",
     "revenue": "analytics.intelligence.forecasting.evaluation",
+    "anomalies": "analytics.intelligence.anomalies.evaluation",
 }
 
 

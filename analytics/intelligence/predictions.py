@@ -12,6 +12,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from analytics.intelligence.anomalies.service import detect_anomalies
 from analytics.intelligence.attendance.model import ATTENDANCE
 from analytics.intelligence.attendance.service import event_attendance_predict, listing_forecasts_refresh
 from analytics.intelligence.churn.scoring import person_predictions_refresh
@@ -64,3 +65,8 @@ class PredictiveAnalyticsService:
     def predict_event_attendance(self, user_id: str | int, listing_id: str | int) -> dict[str, Any]:
         """{"probability", "confidence", "factors", …}: will this person check in to this listing?"""
         return event_attendance_predict(user_id=str(user_id), listing_id=str(listing_id))
+
+    def detect_anomalies(self, metric_name: str, days: int = 7) -> list[dict[str, Any]]:
+        """[{"metric_name", "date", "expected_value", "actual_value", "z_score", "severity", "breakdown", …}]:
+        the anomalous days of a watched series among its last `days` complete business days."""
+        return detect_anomalies(metric_name, days)

@@ -62,3 +62,28 @@ register(
         settles_after_days=FUNNEL_LOOKBACK_DAYS,  # the 14-day window after a view on the period's last day
     )
 )
+
+
+def _view_to_request(ctx: MetricContext, breakdown: str | None) -> Values:
+    viewers = users_who(ctx, "event_viewed")
+    requested = users_who(ctx, "event_requested").filter(user_id__in=viewers).count()
+    return {OVERALL: ratio(requested, viewers.count())}
+
+
+register(
+    MetricDefinition(
+        name="view_to_request_rate",
+        kind=Kind.KPI,
+        category="conversion",
+        unit=Unit.PERCENT,
+        question="Of the people who look at listings, what share ask to join one?",
+        definition=(
+            "Identified users with an event_viewed in the period who also made an event_requested in the period "
+            "÷ identified users with an event_viewed in the period × 100 (for a day, the same business day). "
+            "Settles at once, unlike overall_conversion_rate: it is the conversion series anomaly detection "
+            "watches. No data without viewers."
+        ),
+        direction=Direction.UP,
+        compute=_view_to_request,
+    )
+)

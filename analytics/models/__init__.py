@@ -17,6 +17,7 @@ from analytics.models.metrics import (
 from analytics.models.operations import WorkerHeartbeat
 from analytics.models.people import IdentityLink, Session, SessionCursor, UserConsent
 from analytics.models.predictions import (
+    DetectedAnomaly,
     ListingAttendanceForecast,
     PredictionModel,
     RevenueForecast,
@@ -36,6 +37,7 @@ __all__ = [
     "DailyFunnelReach",
     "DailyUserActivity",
     "DailyUserEvent",
+    "DetectedAnomaly",
     "DirtyScope",
     "EventListing",
     "FailedEvent",

@@ -116,3 +116,27 @@ class RevenueForecast(models.Model):
 
     def __str__(self) -> str:
         return f"revenue forecast {self.scope or 'platform'} {self.day}"
+
+
+class DetectedAnomaly(models.Model):
+    """A business day on which a watched series broke from its pattern (analytics/intelligence/anomalies):
+    what was expected, what happened, how surprising it was and which breakdown moved most."""
+
+    metric_name = models.CharField(max_length=100)
+    day = models.DateField(help_text="Business day")
+    expected_value = models.FloatField()
+    actual_value = models.FloatField()
+    z_score = models.FloatField()
+    direction = models.CharField(max_length=4, help_text="up | down")
+    severity = models.CharField(max_length=8, help_text="warning | critical")
+    harmful = models.BooleanField(help_text="The direction is bad news for this metric")
+    breakdown = models.JSONField(default=dict, blank=True)
+    detected_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_detected_anomaly"
+        constraints = [models.UniqueConstraint(fields=["metric_name", "day"], name="da_metric_day")]
+        indexes = [models.Index(fields=["day"], name="da_day")]
+
+    def __str__(self) -> str:
+        return f"anomaly {self.metric_name} {self.day}"

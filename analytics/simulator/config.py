@@ -33,6 +33,8 @@ class SimulationConfig:
     time_zone: str
     anomalies: bool = False
     batch_size: int = 1000
+    # "demo": the four incidents of `--anomalies`; "evaluation": many incidents, for the anomaly evaluation
+    anomaly_plan: str = "demo"
 
     @property
     def zone(self) -> ZoneInfo:

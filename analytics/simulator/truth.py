@@ -295,6 +295,7 @@ def truth_build(sim: Simulation, *, events_generated: int) -> dict[str, Any]:
                 "end": _when(window.end),
                 "affected_metric": window.affected_metric,
                 "magnitude": window.magnitude,
+                "gradual": window.gradual,
                 "description": window.description,
             }
             for window in sim.anomalies.windows

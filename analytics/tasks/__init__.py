@@ -6,6 +6,7 @@ arguments and calls one service.
 
 from analytics.tasks import dispatch, worker  # noqa: F401  (connect signal receivers)
 from analytics.tasks.alerts import deliver_alert_notifications, evaluate_alerts
+from analytics.tasks.anomalies import detect_anomalies_batch
 from analytics.tasks.behaviour import generate_user_behavior_insights, perform_user_clustering
 from analytics.tasks.forwarding import forward_to_posthog
 from analytics.tasks.metrics import process_daily_metrics_calculation
@@ -14,6 +15,7 @@ from analytics.tasks.processing import process_new_events
 
 __all__ = [
     "deliver_alert_notifications",
+    "detect_anomalies_batch",
     "evaluate_alerts",
     "forward_to_posthog",
     "generate_user_behavior_insights",

@@ -48,6 +48,12 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": settings.ANALYTICS_MODEL_TRAINING_INTERVAL_HOURS * 3600.0,
             "options": {"queue": "intelligence", "expires": 12 * 3600},
         },
+        # Anomalies: every watched series judged on its complete business days (alerts through alerting).
+        "detect-anomalies": {
+            "task": "analytics.tasks.anomalies.detect_anomalies_batch",
+            "schedule": 30 * 60.0,
+            "options": {"queue": "intelligence", "expires": 25 * 60},
+        },
         "deliver-alert-notifications": {
             "task": "analytics.tasks.alerts.deliver_alert_notifications",
             "schedule": 30.0,

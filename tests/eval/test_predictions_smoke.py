@@ -40,3 +40,12 @@ def test_revenue_forecast_smoke_evaluation_beats_repeating_last_week() -> None:
     section = evaluate_revenue(smoke=True)
     model, baseline = section.beats_baseline["revenue forecast (−MASE)"]
     assert model > baseline, section.markdown
+
+
+def test_anomaly_smoke_evaluation_finds_injected_incidents() -> None:
+    from analytics.intelligence.anomalies.evaluation import evaluate as evaluate_anomalies
+
+    section = evaluate_anomalies(smoke=True)
+    found, baseline = section.beats_baseline["incidents found (share)"]
+    assert found > 0.5 and baseline == 0.0, section.markdown
+    assert any(t.name == "daily_active_users: F1 on the injected incidents" for t in section.targets)

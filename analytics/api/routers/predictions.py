@@ -11,6 +11,8 @@ from analytics.api.boundary import run_db
 from analytics.api.deps import AdminOrAnalyst, HostScope
 from analytics.api.paths import API_PREFIX
 from analytics.api.schemas.predictions import (
+    AnomalyListOut,
+    AnomalyOut,
     ArtefactOut,
     ListingForecastOut,
     ModelListOut,
@@ -18,6 +20,7 @@ from analytics.api.schemas.predictions import (
     ModelVersionOut,
     RevenueForecastOut,
 )
+from analytics.intelligence.anomalies.service import anomalies_list
 from analytics.intelligence.attendance.service import listing_forecast_get
 from analytics.intelligence.forecasting.revenue import HORIZON_DAYS
 from analytics.intelligence.forecasting.service import host_revenue_forecast_get, revenue_forecast_get
@@ -116,3 +119,17 @@ async def host_revenue_forecast(
     the host had none in the last 120 days."""
     result = await run_db(host_revenue_forecast_get, caller=principal, host_id=host_id, days=days)
     return RevenueForecastOut.model_validate(result)
+
+
+@router.get(
+    "/anomalies",
+    response_model=AnomalyListOut,
+    summary="Detected anomalies (analyst, admin)",
+    responses={422: {"description": "days outside 1…90 (`invalid_days`)"}},
+)
+async def anomalies(principal: AdminOrAnalyst, days: Annotated[int, Query(description="1…90")] = 30) -> AnomalyListOut:
+    """The business days of the last `days` on which a watched series (daily active users, net revenue,
+    payment failure rate, API error rate, view-to-request rate) broke from its weekday pattern and trend,
+    newest first, with the expected and observed values and the breakdown that moved most."""
+    found = await run_db(anomalies_list, days=days)
+    return AnomalyListOut(days=days, count=len(found), anomalies=[AnomalyOut.model_validate(a) for a in found])

@@ -99,3 +99,22 @@ class RevenueForecastOut(BaseModel):
         default=None, description="The rolling-origin backtest of the active version"
     )
     forecast: list[RevenueDayOut]
+
+
+class AnomalyOut(BaseModel):
+    metric_name: str
+    date: date
+    expected_value: float
+    actual_value: float
+    z_score: float = Field(description="Standard deviations from the expectation (counts-aware for rates)")
+    severity: str = Field(description="warning | critical (≥ 6 standard deviations)")
+    direction: str = Field(description="up | down")
+    harmful: bool = Field(description="The direction is bad news for this metric (it opened an alert)")
+    breakdown: dict[str, Any] | None = Field(description="The breakdown value that moved most")
+    detected_at: datetime
+
+
+class AnomalyListOut(BaseModel):
+    days: int
+    count: int
+    anomalies: list[AnomalyOut]

@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics import clock
 from analytics.errors import ValidationFailed
+from analytics.intelligence.anomalies.service import anomalies_detect
 from analytics.intelligence.behaviour.service import behavior_profiles_refresh_stale
 from analytics.intelligence.predictions import prediction_models_score, prediction_models_train
 from analytics.intelligence.segments.service import personas_cluster
@@ -35,6 +36,7 @@ from analytics.simulator.truth import FILE_NAME as TRUTH_FILE
 DEMO_KEY_FILE = "demo_write_key.txt"
 ADMIN_PASSWORD_FILE = "admin_password.txt"  # noqa: S105  (a file name, not a password)
 ADMIN_USERNAME = "admin"
+ANOMALY_DAYS = 90  # the demo's anomaly list covers its whole window (the batch then keeps the last week current)
 
 
 def _incidents_sentence(truth_path: Path) -> str:
@@ -140,9 +142,11 @@ class Command(BaseCommand):
             )
         )
         scored = prediction_models_score()
+        anomalies = anomalies_detect(days=ANOMALY_DAYS)
         self.stdout.write(
             f"predictions: {scored['people']:,} users scored ({scored['high_churn_risk']:,} at high churn risk), "
-            f"{scored['listings']:,} upcoming listings forecast"
+            f"{scored['listings']:,} upcoming listings forecast; anomalies: {anomalies.anomalies:,} in the last "
+            f"{ANOMALY_DAYS} days"
         )
 
     def _admin(self, data_dir: Path) -> str:

@@ -45,7 +45,9 @@ class Simulation:
         self.rng = random.Random(f"{config.seed}:behaviour")
         self.ids = IdSource(random.Random(f"{config.seed}:ids"))
         self.emit = Emitter(config.seed)
-        self.anomalies = AnomalyPlan(self.calendar, enabled=config.anomalies)
+        self.anomalies = AnomalyPlan(
+            self.calendar, enabled=config.anomalies, plan=config.anomaly_plan, seed=config.seed
+        )
         self.window_start = self.calendar.midnight(0)
         self.window_end = self.calendar.midnight(config.days)
         self.emit.horizon = self.window_end

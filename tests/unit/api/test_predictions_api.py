@@ -24,6 +24,8 @@ def test_before_any_training_each_model_says_not_enough_data_with_its_minimum(cl
     assert {name: o["status"] for name, o in outcome.items()} == {
         "churn": "not_enough_data",
         "conversion": "not_enough_data",
+        "attendance": "not_enough_data",
+        "revenue_forecast": "not_enough_data",
     }
     assert outcome["churn"]["found"] == "0 with 0 positive and 0 negative"
     body = _get(client)
@@ -31,8 +33,11 @@ def test_before_any_training_each_model_says_not_enough_data_with_its_minimum(cl
     assert [(m["name"], m["status"], m["active_version"]) for m in body["models"]] == [
         ("churn", "not_enough_data", None),
         ("conversion", "not_enough_data", None),
+        ("attendance", "not_enough_data", None),
+        ("revenue_forecast", "not_enough_data", None),
     ]
-    assert all("training rows" in m["minimum_data"] for m in body["models"])
+    assert all(m["minimum_data"] for m in body["models"])
+    assert "training rows" in body["models"][0]["minimum_data"]
 
 
 def test_versions_are_listed_newest_first_with_evaluation_artefact_and_decision(client: TestClient) -> None:

@@ -42,6 +42,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/analytics/models"): frozenset({"admin", "analyst"}),
     ("GET", "/api/analytics/listings/{listing_id}/forecast"): frozenset({"admin", "analyst", "host"}),
     ("GET", "/api/analytics/forecasts/revenue"): frozenset({"admin", "analyst"}),
+    ("GET", "/api/analytics/anomalies"): frozenset({"admin", "analyst"}),
     ("GET", "/api/analytics/hosts/{host_id}/forecast"): frozenset({"admin", "analyst", "host"}),
 }
 ROLES = ("admin", "analyst", "host")

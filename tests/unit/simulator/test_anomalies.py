@@ -137,3 +137,25 @@ def test_conversion_decays_over_the_last_two_weeks(incidents: dict[str, Any]) ->
     # view fall less (about 70%), because people who request less hold fewer commitments, and each commitment
     # held makes a request half as likely (docs/simulator.md, "Activity, day by day").
     assert with_decay < 0.8 * without, (with_decay, without)
+
+
+def test_every_incident_lands_on_a_registry_metric_and_the_evaluation_plan_has_many() -> None:
+    from analytics.metrics.registry import metric_get
+
+    config = config_build(
+        users=10, days=150, seed=1, end_date=END_DATE, time_zone="Asia/Kolkata", today=TODAY, anomalies=True
+    )
+    calendar = Calendar(config)
+    demo = AnomalyPlan(calendar, enabled=True).windows
+    evaluation = AnomalyPlan(calendar, enabled=True, plan="evaluation", seed=3).windows
+    for window in (*demo, *evaluation):
+        assert metric_get(window.affected_metric).name == window.affected_metric
+    sudden = [w for w in evaluation if not w.gradual]
+    by_metric = {m: [w for w in sudden if w.affected_metric == m] for m in {w.affected_metric for w in sudden}}
+    assert set(by_metric) == {"daily_active_users", "payment_failure_rate", "api_error_rate", "view_to_request_rate"}
+    for windows in by_metric.values():
+        assert len(windows) >= 6
+        for earlier, later in pairwise(windows):
+            assert later.first_day - earlier.last_day >= 8  # 7 to 12 days apart
+    assert {w.type for w in evaluation if w.gradual} == {"traffic_decline", "conversion_decay"}
+    assert AnomalyPlan(calendar, enabled=True, plan="evaluation", seed=3).windows == evaluation  # seeded
