@@ -9,7 +9,7 @@ PORT ?= 8000
 UVICORN := $(PY) -m uvicorn loopin_backend.asgi:application \
 	--http loopin_backend.server_protocol:HeaderDeadlineProtocol --timeout-keep-alive 5
 
-.PHONY: run serve test lint format eval bench bench-ingest bench-sentiment bench-bi worker beat flower migrate clean
+.PHONY: run serve test lint format eval bench bench-ingest bench-sentiment bench-bi bench-models worker beat flower migrate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 # Every model evaluation, written to docs/evaluation.md. Platforms are simulated into a scratch SQLite
-# database under var/eval/ (never the service's own); about 10 minutes on 2 cores.
+# database under var/eval/ (never the service's own); about 30 minutes on 2 cores.
 EVAL_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/eval/eval.sqlite3 ANALYTICS_DATA_DIR=$(CURDIR)/var/eval \
 	CELERY_BROKER_URL= OPENAI_API_KEY= POSTHOG_API_KEY= ANALYTICS_EMBEDDED_SCHEDULER=false LOG_LEVEL=WARNING
 
@@ -56,7 +56,7 @@ eval: $(STAMP) .env
 	$(EVAL_ENV) $(PY) manage.py migrate --noinput -v0
 	$(EVAL_ENV) $(PY) manage.py evaluate --output docs/evaluation.md
 
-bench: bench-ingest bench-sentiment bench-bi
+bench: bench-ingest bench-sentiment bench-bi bench-models
 
 bench-ingest: $(STAMP)
 	$(PY) bench/ingest.py
@@ -68,6 +68,11 @@ bench-sentiment: $(STAMP)
 # database loopin_bench_bi once (about 40 minutes) and reuses it; BENCH_BI_DROP=1 drops it afterwards.
 bench-bi: $(STAMP)
 	$(PY) bench/bi.py
+
+# Training and scoring every prediction model on 100,000 simulated users × 60 days on PostgreSQL
+# (docs/benchmarks.md). Builds its database loopin_bench_models once per day and simulator version.
+bench-models: $(STAMP)
+	$(PY) bench/models.py
 
 worker: $(STAMP) .env
 	$(VENV)/bin/celery -A loopin_backend worker --loglevel=info

@@ -1,0 +1,236 @@
+"""`make bench-models`: training and scoring every prediction model at scale, on PostgreSQL.
+
+What it does, start to end:
+
+1. **Dataset.** Its own database `loopin_bench_models` on the shared PostgreSQL (127.0.0.1:5432): 100,000
+   simulated users × 60 days ending today (business time), seed 7, through the real pipeline
+   (`manage.py simulate`, in-process, processing included), then `VACUUM ANALYZE`. A marker table records
+   the parameters and the simulator's MODEL_VERSION; a matching dataset is reused (BENCH_MODELS_USERS,
+   BENCH_MODELS_DAYS, BENCH_MODELS_SEED, BENCH_MODELS_END; BENCH_MODELS_DROP=1 drops it afterwards).
+2. **Training**, in this process, through the registry exactly as `train_prediction_models` does (feature
+   extraction included), timed per model: churn, conversion, attendance (per-user and per-listing models),
+   the platform revenue forecast — target ≤ 2 minutes together.
+3. **Per-host revenue forecasts**, timed apart (every host with revenue in 120 days).
+4. **Scoring everyone** (`score_prediction_models`: churn and conversion of every active user, the forecast of
+   every upcoming listing) — target ≤ 30 s.
+5. **The listing forecast endpoint**: the real server (uvicorn, one worker, `DEBUG=false`) answers 200
+   sequential `GET /listings/{id}/forecast` for upcoming listings after 10 warm-up ones — p50 / p95 / max,
+   target p95 ≤ 50 ms.
+6. **Peak memory**: the largest resident size of this process and of its children (the server), target
+   ≤ 2 GB.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import psycopg
+from serving import uvicorn_server  # bench/serving.py (this directory is on the path)
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres"
+DB_NAME = "loopin_bench_models"
+DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+ZONE = ZoneInfo("Asia/Kolkata")
+USERS = int(os.environ.get("BENCH_MODELS_USERS", "100000"))
+DAYS = int(os.environ.get("BENCH_MODELS_DAYS", "60"))
+SEED = int(os.environ.get("BENCH_MODELS_SEED", "7"))
+END = date.fromisoformat(os.environ.get("BENCH_MODELS_END", datetime.now(ZONE).date().isoformat()))
+REQUESTS = int(os.environ.get("BENCH_MODELS_REQUESTS", "200"))
+DATA_DIR = ROOT / "var" / "bench-models"
+SECRET = secrets.token_urlsafe(48)
+JWT_SECRET = secrets.token_urlsafe(48)
+ENV = {
+    "DATABASE_URL": DATABASE_URL,
+    "DEBUG": "false",
+    "SECRET_KEY": SECRET,
+    "JWT_SECRET_KEY": JWT_SECRET,
+    "ANALYTICS_DATA_DIR": str(DATA_DIR),
+    "CELERY_BROKER_URL": "",
+    "CELERY_RESULT_BACKEND": "",
+    "POSTHOG_API_KEY": "",
+    "OPENAI_API_KEY": "",
+    "ANALYTICS_ENABLED": "true",
+    "ANALYTICS_EMBEDDED_SCHEDULER": "false",
+    "LOG_LEVEL": "WARNING",
+    "ALLOWED_HOSTS": "*",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def _model_version() -> str:
+    from analytics.simulator.parameters import MODEL_VERSION
+
+    return MODEL_VERSION
+
+
+def dataset_ready() -> bool:
+    with psycopg.connect(PG_DSN, dbname="postgres", autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone():
+            return False
+    with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('bench_models_dataset')").fetchone()
+        if not exists or exists[0] is None:
+            return False
+        marker = conn.execute("SELECT users, days, seed, end_date, model_version FROM bench_models_dataset").fetchone()
+        return marker == (USERS, DAYS, SEED, END, _model_version())
+
+
+def dataset_build() -> None:
+    with psycopg.connect(PG_DSN, dbname="postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {DB_NAME}")
+    env = {**os.environ, **ENV}
+    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    command = [
+        *(PY, "manage.py", "simulate", "--users", str(USERS), "--days", str(DAYS), "--seed", str(SEED)),
+        *("--end-date", END.isoformat(), "--batch-size", "10000", "--no-progress"),
+    ]
+    took, done = timed(lambda: subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True))
+    if done.returncode != 0:
+        raise SystemExit(f"simulate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    say(f"generated in {took / 60:.1f} min: " + " ".join(done.stdout.split())[:300])
+    with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        conn.execute(
+            "CREATE TABLE bench_models_dataset (users int, days int, seed int, end_date date, model_version text)"
+        )
+        conn.execute(
+            "INSERT INTO bench_models_dataset VALUES (%s, %s, %s, %s, %s)", (USERS, DAYS, SEED, END, _model_version())
+        )
+
+
+def django_setup() -> None:
+    os.environ.update(ENV)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "loopin_backend.settings"
+    import django
+
+    django.setup()
+
+
+def peak_memory_mb() -> tuple[float, float]:
+    """(this process, its largest child) peak resident size in MB (Linux: ru_maxrss is in KB)."""
+    return (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    )
+
+
+def train_and_score() -> list[str]:
+    from analytics.intelligence.attendance.model import ATTENDANCE
+    from analytics.intelligence.attendance.service import listing_forecasts_refresh
+    from analytics.intelligence.churn.scoring import person_predictions_refresh
+    from analytics.intelligence.churn.service import CHURN, CONVERSION
+    from analytics.intelligence.forecasting.revenue import REVENUE_FORECAST
+    from analytics.intelligence.forecasting.service import revenue_forecasts_refresh
+    from analytics.intelligence.registry import model_train_and_promote
+    from analytics.models import PredictionModel, UserEvent
+
+    with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
+        conn.execute(
+            "TRUNCATE analytics_prediction_model, analytics_user_prediction, analytics_listing_attendance_forecast, "
+            "analytics_revenue_forecast"
+        )
+    say(f"dataset: {UserEvent.objects.count():,} tracked events, {USERS:,} users × {DAYS} days, end {END}")
+    lines = []
+    total = 0.0
+    for spec in (CHURN, CONVERSION, ATTENDANCE, REVENUE_FORECAST):
+        took, row = timed(lambda spec=spec: model_train_and_promote(spec))
+        total += took
+        row = PredictionModel.objects.get(id=row.id)
+        lines.append(
+            f"train {spec.name}: {took:.1f} s ({row.training_rows:,} rows; {row.primary_metric} "
+            f"{row.evaluation.get(row.primary_metric)}; {row.status})"
+        )
+        say(lines[-1])
+    lines.append(f"train, all four models: {total:.1f} s (target ≤ 120 s)")
+    say(lines[-1])
+    took, run = timed(lambda: revenue_forecasts_refresh(force=True))
+    lines.append(f"revenue forecasts, the platform and {run.scopes - 1:,} hosts: {took:.1f} s")
+    say(lines[-1])
+    took_people, people = timed(person_predictions_refresh)
+    took_listings, listings = timed(listing_forecasts_refresh)
+    lines.append(
+        f"score everyone: {took_people + took_listings:.1f} s (target ≤ 30 s) — {people.scored:,} users "
+        f"in {took_people:.1f} s, {listings.listings:,} upcoming listings in {took_listings:.1f} s"
+    )
+    say(lines[-1])
+    return lines
+
+
+def endpoint() -> str:
+    from analytics.models import ListingAttendanceForecast
+    from analytics.security.tokens import token_issue
+
+    listing_ids = list(ListingAttendanceForecast.objects.values_list("listing_id", flat=True))
+    if not listing_ids:
+        return "listing forecast endpoint: no upcoming listing to ask about"
+    token = token_issue(role="analyst", sub="bench")
+    rng = random.Random(7)
+    log = DATA_DIR / "uvicorn.log"
+    with uvicorn_server({**os.environ, **ENV}, log) as (base, _process), httpx.Client(base_url=base) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        timings = []
+        for i in range(REQUESTS + 10):
+            listing = rng.choice(listing_ids)
+            started = time.perf_counter()
+            response = client.get(f"/api/analytics/listings/{listing}/forecast", headers=headers)
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != 200 or response.json()["status"] != "ok":
+                raise SystemExit(f"listing forecast answered {response.status_code}: {response.text[:300]}")
+            if i >= 10:
+                timings.append(elapsed)
+    timings.sort()
+    p95 = timings[int(0.95 * (len(timings) - 1))]
+    return (
+        f"GET /listings/{{id}}/forecast × {len(timings)}: p50 {statistics.median(timings):.1f} ms, "
+        f"p95 {p95:.1f} ms (target ≤ 50 ms), max {timings[-1]:.1f} ms"
+    )
+
+
+def main() -> None:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ.update(ENV)
+    if dataset_ready():
+        say(f"reusing {DB_NAME} ({USERS:,} users × {DAYS} days, seed {SEED}, end {END})")
+    else:
+        say(f"building {DB_NAME}: {USERS:,} users × {DAYS} days, seed {SEED}, end {END} (tens of minutes)")
+        dataset_build()
+    django_setup()
+    lines = train_and_score()
+    lines.append(endpoint())
+    say(lines[-1])
+    self_mb, child_mb = peak_memory_mb()
+    say(f"peak resident memory: bench process {self_mb:,.0f} MB, server {child_mb:,.0f} MB (target ≤ 2,048 MB)")
+    if os.environ.get("BENCH_MODELS_DROP") == "1":
+        with psycopg.connect(PG_DSN, dbname="postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()
