@@ -69,7 +69,9 @@ class ListingForecastOut(BaseModel):
     starts_at: datetime | None
     capacity: int | None
     as_of: datetime
-    status: str = Field(description="ok | past | cancelled | not_enough_data | no_start_time")
+    status: str = Field(
+        description="ok | past | cancelled | pending (not forecast yet) | not_enough_data | no_start_time"
+    )
     message: str = ""
     forecast: AttendanceForecastOut | None = None
     actual_attendance: int | None = Field(default=None, description="Seats checked in, once the listing took place")

@@ -20,7 +20,7 @@ from analytics.intelligence.attendance.model import (
     seat_vector,
 )
 from analytics.intelligence.attendance.seats import Request, listings_read, requests_read, with_history
-from analytics.intelligence.registry import model_active_estimator
+from analytics.intelligence.registry import model_active, model_active_estimator
 from analytics.models import EventListing, ListingAttendanceForecast, UserEvent
 from analytics.security.roles import Principal
 
@@ -140,16 +140,14 @@ def listing_forecast_get(*, caller: Principal, listing_id: str) -> dict[str, Any
         }
     stored = ListingAttendanceForecast.objects.filter(listing_id=listing_id).first()
     if stored is None:
-        if _active() is None:
+        if model_active(ATTENDANCE.name) is None:
             return {
                 **base,
                 "status": "not_enough_data",
                 "message": f"no attendance model yet: it needs {ATTENDANCE.minimum_data}",
             }
-        listing_forecasts_refresh(as_of=now)
-        stored = ListingAttendanceForecast.objects.filter(listing_id=listing_id).first()
-        if stored is None:
-            return {**base, "status": "not_enough_data", "message": "the listing cannot be forecast yet"}
+        # Forecasts are made by the scoring run after each hourly metrics run, never on a request.
+        return {**base, "status": "pending", "message": "not forecast yet: the next scoring run (hourly) will"}
     return {
         **base,
         "status": "ok",

@@ -94,3 +94,15 @@ def test_the_route_refuses_a_missing_token_and_an_oversized_id(client: TestClien
     assert client.get(URL.format("L-next")).status_code == 401
     token = token_issue(role="admin", sub="t")
     assert client.get(URL.format("x" * 65), headers={"Authorization": f"Bearer {token}"}).status_code == 422
+
+
+def test_a_listing_published_after_the_last_scoring_is_pending_never_forecast_on_the_request(
+    client: TestClient, listings: None
+) -> None:
+    from analytics.intelligence.registry import model_train_and_promote
+    from tests.unit.intelligence.predictions.test_registry import FakeSpec
+
+    model_train_and_promote(FakeSpec(score=0.7, name="attendance"))
+    status, body = _get(client, "L-other", "admin")
+    assert status == 200 and body["status"] == "pending" and body["forecast"] is None
+    assert not ListingAttendanceForecast.objects.filter(listing_id="L-other").exists()
