@@ -228,11 +228,14 @@ def _section(
             )
         )
         size = magnitudes.get(metric, [])
+        judged = (
+            f"×{min(size):.2f}–{max(size):.2f} | {score.found} | {score.recall:.2f} | {score.precision:.2f} | "
+            f"{score.f1:.2f} | {median_delay:g}"
+            if score.incidents
+            else "— | — | — | — | — | —"
+        )
         rows.append(
-            f"| {metric} | {score.incidents} | "
-            + (f"×{min(size):.2f}–{max(size):.2f}" if size else "—")
-            + f" | {score.found} | {score.recall:.2f} | {score.precision:.2f} | {score.f1:.2f} | "
-            f"{median_delay:g} | {score.clean_alarms} in {score.clean_weeks:.0f} weeks |"
+            f"| {metric} | {score.incidents} | {judged} | {score.clean_alarms} in {score.clean_weeks:.0f} weeks |"
         )
         for kind, found, delay in score.gradual:
             gradual_rows.append(

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from analytics.models import EventListing, FailedEvent, IdentityLink, Session, SessionCursor, UserEvent
+from analytics.models import UserEvent
 from analytics.simulator import SimulationReport, config_build, simulation_run
 from analytics.simulator.sinks import InProcessSink, Sink
 
@@ -96,6 +96,31 @@ def stored_rows() -> list[tuple[Any, ...]]:
 
 
 def wipe_analytics_tables() -> None:
-    """A fresh database for the next run (the test's transaction is rolled back afterwards anyway)."""
-    for model in (UserEvent, FailedEvent, Session, SessionCursor, IdentityLink, EventListing):
+    """A fresh database for the next run or module: the tracked events and everything derived from them
+    (a module fixture commits its platform; what it leaves behind would leak into later modules)."""
+    from analytics import models as m
+
+    for model in (
+        m.UserEvent,
+        m.FailedEvent,
+        m.Session,
+        m.SessionCursor,
+        m.IdentityLink,
+        m.EventListing,
+        m.DailyUserActivity,
+        m.DailyUserEvent,
+        m.DailyEventRollup,
+        m.DailyFunnelReach,
+        m.UserFirstActivity,
+        m.MetricDirtyDay,
+        m.BusinessMetric,
+        m.UserPrediction,
+        m.ListingAttendanceForecast,
+        m.RevenueForecast,
+        m.DetectedAnomaly,
+        m.Alert,
+        m.PredictionModel,
+        m.UserBehaviorProfile,
+        m.UserPersona,
+    ):
         model.objects.all().delete()
