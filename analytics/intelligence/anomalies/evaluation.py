@@ -129,7 +129,7 @@ def platform_series(simulation: Simulation) -> dict[str, DailySeries]:
 
 def _raised(series: DailySeries, spec_kind: str) -> dict[int, float]:
     judged = surprises(kind=spec_kind, values=series.values, weekdays=series.weekdays, denominators=series.denominators)
-    return {s.index: s.z for s in confirmed(judged)}
+    return {s.index: s.z for s in confirmed(judged, kind=spec_kind)}
 
 
 def _simulate(seed: int, *, users: int, days: int, incidents: bool) -> Simulation:

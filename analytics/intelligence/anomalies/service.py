@@ -103,7 +103,7 @@ def anomalies_find(*, metric_name: str, days: int = 7, as_of: datetime | None = 
     judged = surprises(kind=spec.kind, values=series.values, weekdays=series.weekdays, denominators=series.denominators)
     recent = len(series.days) - days  # (the series may be shorter than `days`: then every day is recent)
     found = []
-    for surprise in confirmed(judged):
+    for surprise in confirmed(judged, kind=spec.kind):
         if surprise.index < recent:
             continue
         found.append(_anomaly(spec, series.days[surprise.index], surprise))

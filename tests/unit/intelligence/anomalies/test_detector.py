@@ -17,7 +17,10 @@ def _counts(days: int = 60, *, seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _flagged(kind: str, values: np.ndarray, weekdays: np.ndarray, n: np.ndarray | None = None) -> dict[int, float]:
-    return {s.index: s.z for s in confirmed(surprises(kind=kind, values=values, weekdays=weekdays, denominators=n))}
+    return {
+        s.index: s.z
+        for s in confirmed(surprises(kind=kind, values=values, weekdays=weekdays, denominators=n), kind=kind)
+    }
 
 
 def test_a_drop_to_a_third_is_found_on_its_day_and_a_normal_series_raises_nothing() -> None:
