@@ -9,28 +9,60 @@ whatever is active.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+
+from analytics import clock
 from analytics.intelligence.anomalies.service import detect_anomalies
 from analytics.intelligence.attendance.model import ATTENDANCE
 from analytics.intelligence.attendance.service import event_attendance_predict, listing_forecasts_refresh
 from analytics.intelligence.churn.scoring import person_predictions_refresh
-from analytics.intelligence.churn.service import CHURN, CONVERSION
+from analytics.intelligence.churn.service import CHURN, CONVERSION, splits_shared
 from analytics.intelligence.forecasting.revenue import REVENUE_FORECAST
 from analytics.intelligence.forecasting.service import revenue_forecasts_refresh
 from analytics.intelligence.registry import ModelSpec, NotEnoughData, model_train_and_promote
+from analytics.models import PredictionModel
 
 logger = logging.getLogger("analytics.predictions")
 
 PREDICTION_MODELS: tuple[ModelSpec, ...] = (CHURN, CONVERSION, ATTENDANCE, REVENUE_FORECAST)
 
 
-def prediction_models_train(*, as_of: datetime | None = None, names: list[str] | None = None) -> dict[str, Any]:
-    """Train (and promote or reject) every model, or those named; {name: outcome}."""
+def scheduled_freshness() -> timedelta:
+    """How long a trained version stays fresh for the schedule: 90% of the training interval."""
+    return timedelta(hours=0.9 * settings.ANALYTICS_MODEL_TRAINING_INTERVAL_HOURS)
+
+
+def _trained_since(name: str, since: datetime) -> PredictionModel | None:
+    return PredictionModel.objects.filter(name=name, trained_at__gte=since).order_by("-trained_at").first()
+
+
+def prediction_models_train(
+    *, as_of: datetime | None = None, names: list[str] | None = None, fresh_for: timedelta | None = None
+) -> dict[str, Any]:
+    """Train (and promote or reject) every model, or those named, as of one instant; {name: outcome}.
+
+    With `fresh_for`, a model that has a version trained within it is left alone (`fresh`): a scheduler that
+    restarts (beat, the embedded one at every server start) runs the task at once, and retraining what was
+    trained an hour ago would only spend the hour again."""
+    with splits_shared():  # churn and conversion read the same features once
+        return _train(as_of=as_of or clock.now(), names=names, fresh_for=fresh_for)
+
+
+def _train(*, as_of: datetime, names: list[str] | None, fresh_for: timedelta | None) -> dict[str, Any]:
     outcomes: dict[str, Any] = {}
     for spec in PREDICTION_MODELS:
         if names and spec.name not in names:
+            continue
+        recent = _trained_since(spec.name, clock.now() - fresh_for) if fresh_for else None
+        if recent is not None:
+            outcomes[spec.name] = {
+                "status": "fresh",
+                "version": recent.version,
+                "trained_at": recent.trained_at.isoformat(),
+            }
             continue
         try:
             row = model_train_and_promote(spec, as_of=as_of)

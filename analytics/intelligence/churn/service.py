@@ -12,6 +12,8 @@ logistic baseline trained on the same rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,7 +47,32 @@ class Split:
         return self.evaluation.as_of
 
 
+_shared: dict[datetime, Split] | None = None
+
+
+@contextmanager
+def splits_shared() -> Iterator[None]:
+    """Within the block, the split of one instant is computed once: churn and conversion train on the same
+    one, so a training run reads the features once. Nothing is kept after the block (a worker holds no
+    feature frames between runs)."""
+    global _shared
+    outer = _shared
+    _shared = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _shared = outer
+
+
 def temporal_split(*, as_of: datetime) -> Split:
+    if _shared is None:
+        return _temporal_split(as_of)
+    if as_of not in _shared:
+        _shared[as_of] = _temporal_split(as_of)
+    return _shared[as_of]
+
+
+def _temporal_split(as_of: datetime) -> Split:
     evaluation_cutoff = as_of - timedelta(days=HORIZON_DAYS)
     frames = [
         churn_features(as_of=evaluation_cutoff - timedelta(days=offset), labels=True)

@@ -15,7 +15,7 @@ from analytics import clock
 from analytics.intelligence.behaviour.service import user_behavior_analyze
 from analytics.intelligence.churn.features import FEATURES, churn_features
 from analytics.intelligence.churn.scoring import person_predictions_refresh
-from analytics.intelligence.predictions import prediction_models_train
+from analytics.intelligence.predictions import prediction_models_train, scheduled_freshness
 from analytics.intelligence.registry import model_active
 from analytics.models import PredictionModel, UserBehaviorProfile, UserEvent, UserPrediction
 from analytics.models.predictions import ModelStatus
@@ -111,3 +111,20 @@ def test_retraining_on_the_same_data_promotes_a_second_version(platform: dict[st
     outcome = prediction_models_train(as_of=platform["end"], names=["churn"])
     assert outcome == {"churn": {"status": "active", "version": 2, "decision": outcome["churn"]["decision"]}}
     assert PredictionModel.objects.get(name="churn", version=1).status == ModelStatus.RETIRED
+
+
+def test_the_scheduled_training_leaves_a_freshly_trained_model_alone_unless_forced(platform: dict[str, Any]) -> None:
+    """The schedule's rule (the task passes `scheduled_freshness()` unless forced). Catches: every scheduler
+    start (the embedded one at each `make run`, a restarted beat) retraining every model that was trained an
+    hour before."""
+    newest = PredictionModel.objects.filter(name="churn").order_by("-version").first()
+    assert newest is not None
+    clock.freeze(newest.trained_at + timedelta(hours=1))
+    try:
+        left = prediction_models_train(names=["churn"], fresh_for=scheduled_freshness())
+        assert left["churn"]["status"] == "fresh" and left["churn"]["version"] == newest.version
+        assert PredictionModel.objects.filter(name="churn").count() == newest.version
+        forced = prediction_models_train(names=["churn"])
+        assert forced["churn"]["version"] == newest.version + 1
+    finally:
+        clock.freeze(None)
