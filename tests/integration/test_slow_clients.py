@@ -50,6 +50,17 @@ def _client(base_url: str, *, source: str = "127.0.0.1") -> Iterator[httpx.Clien
         yield client
 
 
+def _answered(conn: socket.socket) -> bytes:
+    """What the server has sent on a stalled upload so far (b"" while it still waits for the body)."""
+    conn.setblocking(False)
+    try:
+        return conn.recv(300, socket.MSG_PEEK)
+    except BlockingIOError:
+        return b""
+    finally:
+        conn.setblocking(True)
+
+
 def _response_of(conn: socket.socket) -> bytes:
     """Everything the server sends until it closes the connection."""
     received = b""
@@ -83,7 +94,10 @@ def test_stalled_uploads_never_delay_another_address_and_ingestion_recovers_with
                 refused := attacker.post(TRACK, json=(event := page_view()), headers={"X-API-Key": key})
             ).status_code == 200:
                 stored.append(event["uuid"])
-                assert time.monotonic() < deadline, "the address was never refused past its concurrent uploads"
+                assert time.monotonic() < deadline, (
+                    "the address was never refused past its concurrent uploads; the server sent on them: "
+                    + repr([_answered(conn) for conn in stalled])
+                )
                 time.sleep(0.05)
         assert refused.status_code == 429, refused.text
         assert refused.json()["error"]["code"] == "too_many_uploads"
