@@ -26,7 +26,7 @@ from analytics.intelligence.attendance.model import (
     seat_matrix,
 )
 from analytics.intelligence.attendance.seats import Request
-from analytics.intelligence.churn.evaluation import PLATFORM, SMOKE_PLATFORM
+from analytics.intelligence.churn.evaluation import PLATFORM
 from analytics.intelligence.evaluation import EvaluationSection, Target, platform_simulate, targets_table
 from analytics.intelligence.probability import binary_scores
 
@@ -35,6 +35,9 @@ ECE_TARGET = 0.03
 COVERAGE = (0.75, 0.85)
 WAPE_REDUCTION_TARGET = 0.15
 FORECAST_OFFSETS_DAYS = (0, 7, 14)  # forecast instants, days after the evaluation boundary
+# The smoke's own platform: on the churn smoke's 1,200 users the model learns from about 250 seats (people
+# of simulator 2.0 hold few), too few for 26 features to beat the free/paid rates; 4,000 users hold 1,200.
+SMOKE_PLATFORM = {"users": 4_000, "days": 120, "seed": 7}
 
 
 @dataclass(frozen=True)
@@ -158,8 +161,8 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
         for c in checks
     )
     markdown = f"""
-The service's own path (`analytics/intelligence/attendance/`) on the platform of the churn evaluation
-({spec["users"]:,} users × {spec["days"]} days, seed {spec["seed"]}). Temporal split: the confirmed seats of
+The service's own path (`analytics/intelligence/attendance/`) on {"its own" if smoke else "the churn evaluation's"}
+platform ({spec["users"]:,} users × {spec["days"]} days, seed {spec["seed"]}). Temporal split: the confirmed seats of
 listings held in the last {EVALUATION_DAYS} days of the window are the evaluation ({len(evaluation):,} seats,
 {labels.mean():.1%} used); the model learns from the {len(split.train):,} seats of listings held before.
 {len(FEATURES)} features, each as the platform knew it when the seat was confirmed (docs/predictions.md).
