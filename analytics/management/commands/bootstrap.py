@@ -30,6 +30,7 @@ from analytics.models import UserEvent
 from analytics.security.api_keys import api_key_create
 from analytics.simulator import SimulationArgumentError, config_build, simulation_run
 from analytics.simulator.quiet import quiet_batch_logs
+from analytics.simulator.realism import realism_lines
 from analytics.simulator.sinks import InProcessSink
 from analytics.simulator.truth import FILE_NAME as TRUTH_FILE
 
@@ -121,6 +122,9 @@ class Command(BaseCommand):
             f"stored {report.delivery.stored:,} tracked events in {report.seconds:.0f} s; "
             f"ground truth: {report.truth_path}"
         )
+        self.stdout.write('how the demo compares with a real events platform (docs/simulator.md, "Realism"):')
+        for line in realism_lines(report.realism):
+            self.stdout.write(line)
         result = metrics_backfill(since=config.start_date)
         self.stdout.write(f"metrics computed: {result.rows:,} rows over {result.periods:,} periods")
         profiles = behavior_profiles_refresh_stale()

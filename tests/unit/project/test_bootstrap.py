@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from analytics.models import ApiKey, BusinessMetric, UserBehaviorProfile, UserEvent, UserPersona
 from analytics.security.api_keys import api_key_authenticate
+from analytics.simulator.realism import REALISM_RANGES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,6 +40,10 @@ def test_bootstrap_populates_an_empty_service_once(tmp_path: Path, settings_data
     assert api_key_authenticate(key).name == "demo (make run)"
     assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()
     assert "http://127.0.0.1:8000/api/docs" in first
+    # the demo says how it compares with a real events platform, one line per documented range
+    assert 'how the demo compares with a real events platform (docs/simulator.md, "Realism")' in first
+    for bounds in REALISM_RANGES.values():
+        assert f"  {bounds.what}: " in first, bounds.what
 
     second = _bootstrap("--base-url", "http://0.0.0.0:9000/")  # make run passes HOST and PORT
     assert "not simulating" in second
