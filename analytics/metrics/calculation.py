@@ -26,6 +26,7 @@ from analytics.metrics.retention import RETENTION_DAYS
 from analytics.metrics.rollups import ROLLUP_TABLES, first_activity_rebuild, rollups_rebuild
 from analytics.metrics.selectors import OVERALL
 from analytics.models import BusinessMetric, DirtyScope, MetricDirtyDay, UserEvent
+from analytics.models.metrics import MetricStatus
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,10 @@ def affected_targets(*, days: Iterable[date], cohort_days: Iterable[date] = (), 
                 _add(targets, Period.containing(period_type, day), [definition.name], today)
     for period_type in PERIOD_TYPES:
         current = Period.containing(period_type, today)
-        targets[current].update(d.name for d in definitions if period_type in d.periods)
+        names = {d.name for d in definitions if period_type in d.periods}
+        targets[current].update(names)
+        # The period that just ended is judged now: its rows were stored as partial while it was in progress.
+        targets[current.previous()].update(names)
     for n in RETENTION_DAYS:
         maturing = today - timedelta(days=n + 1)
         for period_type in PERIOD_TYPES:
@@ -96,8 +100,12 @@ def _rows(definition: MetricDefinition, period: Period, evaluator: Evaluator) ->
         previous = evaluator.values(definition.name, period.previous(), breakdown)
         for key in sorted(current):
             value = current[key]
-            status = definition.status(value)
-            change, direction = _change(value, previous.get(key))
+            if period.end >= evaluator.today and value is not None:
+                # In progress: a part of a period is not comparable with a whole one (half a month of
+                # revenue is not a 50% drop); shown as partial, judged once the period is complete.
+                status, (change, direction) = MetricStatus.PARTIAL.value, (None, "")
+            else:
+                status, (change, direction) = definition.status(value), _change(value, previous.get(key))
             rows.append(
                 BusinessMetric(
                     metric_type=definition.kind.value,

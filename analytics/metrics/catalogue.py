@@ -21,8 +21,18 @@ MAX_HISTORY_DAYS = 731
 
 
 @dataclass(frozen=True)
+class SoFar:
+    """The value of a period in progress: shown beside a card, never judged (status `partial`)."""
+
+    period_start: date
+    period_end: date
+    value: float
+
+
+@dataclass(frozen=True)
 class MetricCard:
-    """A metric's latest whole-platform value (of its primary period type) with its status."""
+    """A metric's latest complete whole-platform value (of its primary period type) with its status, and
+    the period in progress so far."""
 
     metric_name: str
     metric_type: str
@@ -44,9 +54,10 @@ class MetricCard:
     critical_threshold: float | None
     status: str
     is_alert_triggered: bool
+    so_far: SoFar | None = None
 
 
-def _card(definition: MetricDefinition, row: BusinessMetric | None) -> MetricCard:
+def _card(definition: MetricDefinition, row: BusinessMetric | None, partial: BusinessMetric | None) -> MetricCard:
     return MetricCard(
         metric_name=definition.name,
         metric_type=definition.kind.value,
@@ -68,6 +79,11 @@ def _card(definition: MetricDefinition, row: BusinessMetric | None) -> MetricCar
         critical_threshold=definition.critical,
         status=row.status if row else "no_data",
         is_alert_triggered=row.is_alert_triggered if row else False,
+        so_far=(
+            SoFar(partial.period_start, partial.period_end, partial.value)
+            if partial is not None and partial is not row and partial.value is not None
+            else None
+        ),
     )
 
 
@@ -84,35 +100,50 @@ def settled(today: date) -> Q:
 
 def metric_cards(*, today: date | None = None) -> list[MetricCard]:
     """Every registered metric's current card: the newest stored whole-platform row of its primary
-    period type that has a value (else the newest row, else no data) — e.g. retention's current day
-    is not mature yet, so its card shows the newest mature day — and, for a metric that settles late,
-    the newest settled period (yesterday's conversion is low only because its viewers have not had the
-    time to attend yet)."""
+    period type that is complete and has a value (else the newest row, else no data) — e.g. yesterday's
+    daily figure, last month's growth; retention's current day is not mature yet, so its card shows the
+    newest mature day — and, for a metric that settles late, the newest settled period (yesterday's
+    conversion is low only because its viewers have not had the time to attend yet). The period in
+    progress, when it has a value, rides along as `so_far` (docs/metrics.md, "Status")."""
     today = today or business_today()
     definitions = metric_list()
     since = today - timedelta(days=_RECENT_DAYS)
     recent = BusinessMetric.objects.filter(
         settled(today), breakdown_key="", period_start__gte=since, period_start__lte=today
     )
-    latest_any: dict[tuple[str, str], date] = {}
-    latest_valued: dict[tuple[str, str], date] = {}
-    for row in (
+    latest: dict[tuple[str, str], dict[str, date | None]] = {}
+    for group in (
         recent.values("metric_name", "period_type")
-        .annotate(any=Max("period_start"), valued=Max("period_start", filter=Q(value__isnull=False)))
+        .annotate(
+            any=Max("period_start"),
+            complete=Max("period_start", filter=Q(value__isnull=False, period_end__lt=today)),
+            valued=Max("period_start", filter=Q(value__isnull=False)),
+        )
         .order_by()
     ):
-        key = (row["metric_name"], row["period_type"])
-        latest_any[key] = row["any"]
-        if row["valued"] is not None:
-            latest_valued[key] = row["valued"]
+        latest[group["metric_name"], group["period_type"]] = group
     wanted = Q(pk__in=[])
+    chosen: dict[tuple[str, str], tuple[date | None, date | None]] = {}
     for definition in definitions:
         key = (definition.name, definition.periods[0])
-        start = latest_valued.get(key) or latest_any.get(key)
-        if start is not None:
-            wanted |= Q(metric_name=key[0], period_type=key[1], period_start=start)
-    rows = {(r.metric_name, r.period_type): r for r in recent.filter(wanted)}
-    return [_card(d, rows.get((d.name, d.periods[0]))) for d in definitions]
+        found = latest.get(key)
+        if found is None:
+            continue
+        start = found["complete"] or found["valued"] or found["any"]
+        in_progress = found["valued"] if found["valued"] and found["valued"] != start else None
+        chosen[key] = (start, in_progress)
+        for day in (start, in_progress):
+            if day is not None:
+                wanted |= Q(metric_name=key[0], period_type=key[1], period_start=day)
+    rows = {(r.metric_name, r.period_type, r.period_start): r for r in recent.filter(wanted)}
+    cards = []
+    for definition in definitions:
+        key = (definition.name, definition.periods[0])
+        start, in_progress = chosen.get(key, (None, None))
+        shown = rows.get((*key, start)) if start else None
+        partial = rows.get((*key, in_progress)) if in_progress else None
+        cards.append(_card(definition, shown, partial if partial is not None and partial.period_end >= today else None))
+    return cards
 
 
 @dataclass(frozen=True)

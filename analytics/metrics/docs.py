@@ -39,6 +39,14 @@ calculators (`KPICalculator`, `KRICalculator`, `KRCalculator`) all read these de
 - **Status**: for a metric where higher is better, `red` when value ≤ critical, `amber` when value ≤ warning,
   else `green`; where lower is better, `red` when value ≥ critical, `amber` when value ≥ warning. Amber and red
   set `is_alert_triggered`. No value → `no_data`.
+- **Periods in progress are not judged**: the day, week or month that contains today is stored as it stands
+  with status `partial`, no change and no alert — a part of a period is not comparable with a whole one
+  (two days of December are not a 90% drop from November; today's first four payments are not a day). We
+  chose this over comparing with the same elapsed part of the previous period because several metrics
+  compare periods themselves (the growth KRs, churn, host drop-out): only whole periods give them meaning.
+  Each metrics run re-judges the period that just ended. Alerts judge the newest complete period of each
+  metric; a card (`GET /metrics`, the overview's KPIs) shows the newest complete period with its status and
+  change, and the period in progress beside it as `so_far` (its period and value so far).
 - **Breakdowns**: `platform` is the event's `device_type`; `city` the event's city (context.location or
   properties); `category` and `host` come from the listing (`listing_id` → `EventListing`) as it is when the
   metric is computed. Events without the dimension are grouped under `unknown`.

@@ -26,6 +26,7 @@ class MetricStatus(models.TextChoices):
     AMBER = "amber"
     RED = "red"
     NO_DATA = "no_data"
+    PARTIAL = "partial"  # a period in progress: shown, never judged (docs/metrics.md, "Status")
 
 
 class ChangeDirection(models.TextChoices):

@@ -15,6 +15,12 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class SoFarOut(_Out):
+    period_start: date
+    period_end: date
+    value: float
+
+
 class MetricCardOut(_Out):
     metric_name: str
     metric_type: str
@@ -34,8 +40,11 @@ class MetricCardOut(_Out):
     target_value: float | None
     warning_threshold: float | None
     critical_threshold: float | None
-    status: str
+    status: str = Field(description="green / amber / red / no_data; partial for a period in progress (not judged)")
     is_alert_triggered: bool
+    so_far: SoFarOut | None = Field(
+        default=None, description="the period in progress so far (never judged), when the card shows a complete one"
+    )
 
 
 class OverviewOut(_Out):

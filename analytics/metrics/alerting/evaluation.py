@@ -1,8 +1,9 @@
 """After each metrics run: open, refresh and auto-resolve alerts from the stored `BusinessMetric` rows.
 
 What is evaluated: for each registered metric, its finest period type (day for most; week for
-stickiness, churn and host drop-out; month for the growth KRs), and of that type the newest period
-that has a value — the current period as soon as it has data, else the last one that had. A metric
+stickiness, churn and host drop-out; month for the growth KRs), and of that type the newest *complete*
+period that has a value — yesterday, last week, last month: a period in progress is never judged (its
+rows are stored with status `partial`; two days of December are not a 90% drop from November). A metric
 that settles late (`settles_after_days`: the conversion rate, whose journeys have 14 days to finish)
 is judged on its newest *settled* period: yesterday's conversion is low only because its viewers have
 not had the time to attend yet, and alerting on it would cry wolf every day. Whole
@@ -67,9 +68,11 @@ def _finest_periods() -> dict[str, tuple[str, MetricDefinition]]:
 
 
 def newest_rows(*, now: datetime | None = None) -> list[BusinessMetric]:
-    """Each metric's newest settled period with a value, of its finest period type, per evaluated breakdown."""
+    """Each metric's newest complete, settled period with a value, of its finest period type, per evaluated
+    breakdown."""
     finest = _finest_periods()
-    queryset = BusinessMetric.objects.filter(settled(business_today(now)), value__isnull=False)
+    today = business_today(now)
+    queryset = BusinessMetric.objects.filter(settled(today), period_end__lt=today, value__isnull=False)
     if not settings.ANALYTICS_ALERT_BREAKDOWNS:
         queryset = queryset.filter(breakdown_key="")
     wanted = {

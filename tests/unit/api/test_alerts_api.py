@@ -30,9 +30,9 @@ def alerts(client: TestClient) -> Iterator[dict[str, int]]:
     """Three open alerts: two critical, one warning (evaluated at NOW; requests run at real time, as
     the tokens are verified against it)."""
     clock.freeze(NOW)
-    metric("payment_failure_rate", "2026-03-20", 25.0)  # critical
-    metric("refund_rate", "2026-03-20", 7.0)  # warning (5 / 10)
-    metric("chargeback_rate", "2026-03-20", 2.0)  # critical (0.5 / 1)
+    metric("payment_failure_rate", "2026-03-19", 25.0)  # critical (yesterday: complete)
+    metric("refund_rate", "2026-03-19", 7.0)  # warning (5 / 10)
+    metric("chargeback_rate", "2026-03-19", 2.0)  # critical (0.5 / 1)
     alerts_evaluate()
     clock.freeze(None)
     yield dict(Alert.objects.values_list("metric_name", "id"))

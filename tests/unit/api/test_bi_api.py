@@ -79,9 +79,17 @@ def test_overview_numbers_follow_the_definitions(client: TestClient, marketplace
     assert body["top_insights"] == [] and body["alerts"] == []
     cards = {card["metric_name"]: card for card in body["kpis"]}
     assert set(cards) == {d.name for d in metric_list()}
-    assert cards["daily_active_users"]["period_start"] == "2026-03-20"
-    assert cards["daily_active_users"]["value"] == 1.0
-    assert cards["overall_conversion_rate"]["status"] in ("green", "amber", "red", "no_data")
+    # the card is yesterday's complete day; today so far rides beside it, not judged
+    assert (cards["daily_active_users"]["period_start"], cards["daily_active_users"]["status"]) == (
+        "2026-03-19",
+        "green",
+    )
+    assert cards["daily_active_users"]["so_far"] == {
+        "period_start": "2026-03-20",
+        "period_end": "2026-03-20",
+        "value": 1.0,
+    }
+    assert cards["overall_conversion_rate"]["status"] in ("green", "amber", "red", "no_data")  # settled: never partial
 
 
 def test_overview_of_one_day_is_today(client: TestClient, marketplace: None) -> None:
@@ -111,7 +119,7 @@ def test_overview_is_for_analysts_and_admins_only(client: TestClient) -> None:
 def test_metric_catalogue_and_history(client: TestClient, marketplace: None) -> None:
     catalogue = client.get(f"{API}/metrics", headers=bearer("analyst")).json()
     assert catalogue["count"] == len(metric_list())
-    assert all(m["status"] in ("green", "amber", "red", "no_data") for m in catalogue["metrics"])
+    assert all(m["status"] in ("green", "amber", "red", "no_data", "partial") for m in catalogue["metrics"])
     history = client.get(
         f"{API}/metrics/daily_active_users",
         params={"date_from": "2026-03-15", "date_to": "2026-03-20"},
@@ -319,7 +327,7 @@ def test_overview_lists_open_alerts_and_the_card_shows_the_breach(client: TestCl
     from analytics.metrics.alerting import alerts_evaluate
     from tests.unit.metrics.alert_rows import metric
 
-    metric("payment_failure_rate", "2026-03-20", 25.0)  # past the critical threshold (20)
+    metric("payment_failure_rate", "2026-03-19", 25.0)  # yesterday, past the critical threshold (20)
     alerts_evaluate()
     body = client.get(f"{API}/overview", headers=bearer("analyst")).json()
     from analytics.models import Alert
@@ -354,7 +362,7 @@ def test_overview_numbers_are_kept_per_metrics_run_but_alerts_are_read_live(
     ingest(ev("page_view", "2026-03-20T10:00", user="u8", session="s20", path="/"))  # a new user today
     same = client.get(f"{API}/overview", headers=bearer("analyst")).json()
     assert same["total_users"] == first["total_users"]  # no metrics run yet: the same numbers
-    metric("payment_failure_rate", "2026-03-20", 25.0)
+    metric("payment_failure_rate", "2026-03-19", 25.0)
     alerts_evaluate()
     alert = Alert.objects.get(metric_name="payment_failure_rate", state="open")
     assert alert.id in {a["id"] for a in client.get(f"{API}/overview", headers=bearer("analyst")).json()["alerts"]}

@@ -6,7 +6,7 @@ from datetime import date
 
 from analytics import clock
 from analytics.metrics import metric_get
-from analytics.metrics.periods import Period
+from analytics.metrics.periods import Period, business_today
 from analytics.models import BusinessMetric
 
 
@@ -14,7 +14,8 @@ def metric(name: str, day: str, value: float | None, *, period_type: str = "day"
     """Store a metric row as the calculation does: status and thresholds from the registry."""
     definition = metric_get(name)
     period = Period.containing(period_type, date.fromisoformat(day))
-    status = definition.status(value)
+    # a period in progress is stored as partial, never judged (analytics/metrics/calculation.py)
+    status = "partial" if period.end >= business_today() and value is not None else definition.status(value)
     dimension, _, dimension_value = breakdown.partition("=")
     BusinessMetric.objects.update_or_create(
         metric_name=name,

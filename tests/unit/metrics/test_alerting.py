@@ -37,7 +37,7 @@ def only_alert() -> Alert:
 
 
 def test_red_metric_opens_a_critical_alert_with_the_critical_threshold() -> None:
-    metric("payment_failure_rate", "2026-03-20", 25.0)
+    metric("payment_failure_rate", "2026-03-19", 25.0)
 
     result = alerts_evaluate()
 
@@ -45,14 +45,14 @@ def test_red_metric_opens_a_critical_alert_with_the_critical_threshold() -> None
     assert (result.opened, alert.state, alert.severity) == (1, "open", "critical")
     assert (alert.value, alert.threshold, alert.unit) == (25.0, 20.0, "percent")
     assert alert.dedup_key == KEY
-    assert (alert.period_type, alert.period_start) == ("day", date(2026, 3, 20))
+    assert (alert.period_type, alert.period_start) == ("day", date(2026, 3, 19))
     assert alert.title == "payment_failure_rate critical: 25% (threshold 20%)"
     assert "lower is better" in alert.message
     assert alert.opened_at == NOW
 
 
 def test_amber_metric_opens_a_warning_alert_with_the_warning_threshold() -> None:
-    metric("payment_success_rate", "2026-03-20", 85.0)  # higher is better: warning 90, critical 80
+    metric("payment_success_rate", "2026-03-19", 85.0)  # higher is better: warning 90, critical 80
 
     alerts_evaluate()
 
@@ -62,7 +62,7 @@ def test_amber_metric_opens_a_warning_alert_with_the_warning_threshold() -> None
 
 @pytest.mark.parametrize("value", [5.0, None])
 def test_green_or_no_data_opens_nothing(value: float | None) -> None:
-    metric("payment_failure_rate", "2026-03-20", value)
+    metric("payment_failure_rate", "2026-03-19", value)
 
     assert alerts_evaluate().opened == 0
     assert not Alert.objects.exists()
@@ -97,9 +97,9 @@ def test_a_metric_that_settles_late_is_judged_on_its_newest_settled_period() -> 
 
 
 def test_a_metric_is_judged_on_its_finest_period_only() -> None:
-    metric("payment_failure_rate", "2026-03-20", 5.0, period_type="day")
-    metric("payment_failure_rate", "2026-03-20", 30.0, period_type="week")
-    metric("churn_rate", "2026-03-20", 70.0, period_type="week")  # churn has no day period
+    metric("payment_failure_rate", "2026-03-19", 5.0, period_type="day")
+    metric("payment_failure_rate", "2026-03-13", 30.0, period_type="week")  # last week
+    metric("churn_rate", "2026-03-13", 70.0, period_type="week")  # churn has no day period
 
     alerts_evaluate()
 
@@ -107,24 +107,24 @@ def test_a_metric_is_judged_on_its_finest_period_only() -> None:
 
 
 def test_repeated_breaches_keep_one_alert_per_key_and_refresh_it() -> None:
-    metric("payment_failure_rate", "2026-03-20", 12.0)
+    metric("payment_failure_rate", "2026-03-19", 12.0)
     alerts_evaluate()
     at(timedelta(minutes=10))
     second = alerts_evaluate()
-    metric("payment_failure_rate", "2026-03-21", 14.0)
-    at(timedelta(days=1))
+    at(timedelta(days=1))  # the next day is complete (the metrics run then stores it judged)
+    metric("payment_failure_rate", "2026-03-20", 14.0)
     third = alerts_evaluate()
 
     alert = only_alert()
     assert (second.opened, second.refreshed, third.opened, third.refreshed) == (0, 1, 0, 1)
-    assert (alert.value, alert.period_start, alert.severity) == (14.0, date(2026, 3, 21), "warning")
+    assert (alert.value, alert.period_start, alert.severity) == (14.0, date(2026, 3, 20), "warning")
     assert alert.opened_at == NOW and alert.last_evaluated_at == NOW + timedelta(days=1)
 
 
 def test_a_rise_to_critical_escalates_the_same_alert() -> None:
-    metric("payment_failure_rate", "2026-03-20", 12.0)
+    metric("payment_failure_rate", "2026-03-19", 12.0)
     alerts_evaluate()
-    metric("payment_failure_rate", "2026-03-20", 40.0)
+    metric("payment_failure_rate", "2026-03-19", 40.0)
 
     result = alerts_evaluate()
 
@@ -133,7 +133,7 @@ def test_a_rise_to_critical_escalates_the_same_alert() -> None:
 
 
 def test_the_database_refuses_a_second_active_alert_for_a_key() -> None:
-    metric("payment_failure_rate", "2026-03-20", 25.0)
+    metric("payment_failure_rate", "2026-03-19", 25.0)
     alerts_evaluate()
     duplicate = Alert(
         metric_name="payment_failure_rate",
@@ -150,12 +150,12 @@ def test_the_database_refuses_a_second_active_alert_for_a_key() -> None:
 
 @pytest.mark.parametrize("acknowledged", [False, True])
 def test_recovery_auto_resolves_the_alert(acknowledged: bool) -> None:
-    metric("payment_failure_rate", "2026-03-20", 25.0)
+    metric("payment_failure_rate", "2026-03-19", 25.0)
     alerts_evaluate()
     if acknowledged:
         alert_acknowledge(alert_id=only_alert().id, actor="ops-1")
-    metric("payment_failure_rate", "2026-03-21", 3.0)
     at(timedelta(days=1))
+    metric("payment_failure_rate", "2026-03-20", 3.0)
 
     result = alerts_evaluate()
 
@@ -167,11 +167,11 @@ def test_recovery_auto_resolves_the_alert(acknowledged: bool) -> None:
 
 def test_a_resolved_key_does_not_reopen_within_the_cooldown(settings: Any) -> None:
     settings.ANALYTICS_ALERT_COOLDOWN_MINUTES = 60
-    metric("payment_failure_rate", "2026-03-20", 25.0)
+    metric("payment_failure_rate", "2026-03-19", 25.0)
     alerts_evaluate()
-    metric("payment_failure_rate", "2026-03-20", 2.0)
+    metric("payment_failure_rate", "2026-03-19", 2.0)
     alerts_evaluate()  # auto-resolved at NOW
-    metric("payment_failure_rate", "2026-03-20", 30.0)
+    metric("payment_failure_rate", "2026-03-19", 30.0)
 
     at(timedelta(minutes=59))
     during = alerts_evaluate()
@@ -186,7 +186,7 @@ def test_a_resolved_key_does_not_reopen_within_the_cooldown(settings: Any) -> No
 
 def test_a_manual_resolve_starts_the_cooldown_too(settings: Any) -> None:
     settings.ANALYTICS_ALERT_COOLDOWN_MINUTES = 30
-    metric("payment_failure_rate", "2026-03-20", 25.0)
+    metric("payment_failure_rate", "2026-03-19", 25.0)
     alerts_evaluate()
     alert_resolve(alert_id=only_alert().id, actor="ops-1")  # still red, but a person closed it
 
@@ -197,7 +197,7 @@ def test_a_manual_resolve_starts_the_cooldown_too(settings: Any) -> None:
 
 
 def test_invalid_transitions_are_conflicts() -> None:
-    metric("payment_failure_rate", "2026-03-20", 25.0)
+    metric("payment_failure_rate", "2026-03-19", 25.0)
     alerts_evaluate()
     alert_id = only_alert().id
     alert_acknowledge(alert_id=alert_id, actor="ops-1")
@@ -213,8 +213,8 @@ def test_invalid_transitions_are_conflicts() -> None:
 
 
 def test_breakdowns_open_alerts_only_when_switched_on(settings: Any) -> None:
-    metric("payment_failure_rate", "2026-03-20", 5.0)
-    metric("payment_failure_rate", "2026-03-20", 50.0, breakdown="platform=android")
+    metric("payment_failure_rate", "2026-03-19", 5.0)
+    metric("payment_failure_rate", "2026-03-19", 50.0, breakdown="platform=android")
     assert alerts_evaluate().opened == 0
 
     settings.ANALYTICS_ALERT_BREAKDOWNS = True
@@ -227,7 +227,7 @@ def test_breakdowns_open_alerts_only_when_switched_on(settings: Any) -> None:
 
 
 def test_without_channels_nothing_is_owed_but_the_change_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    metric("payment_failure_rate", "2026-03-20", 25.0)
+    metric("payment_failure_rate", "2026-03-19", 25.0)
     with caplog.at_level(logging.INFO, logger="analytics.alerts"):
         alerts_evaluate()
     assert not AlertNotification.objects.exists()
@@ -235,7 +235,7 @@ def test_without_channels_nothing_is_owed_but_the_change_is_logged(caplog: pytes
 
 
 def test_check_alert_thresholds_keeps_reporting_breaches() -> None:
-    metric("payment_failure_rate", "2026-03-20", 25.0)
+    metric("payment_failure_rate", "2026-03-19", 25.0)
     alerts_evaluate()
 
     breaches = MetricsProcessor.check_alert_thresholds()
@@ -244,12 +244,12 @@ def test_check_alert_thresholds_keeps_reporting_breaches() -> None:
 
 
 def test_the_metrics_task_runs_the_alert_check_after_each_run() -> None:
-    # Today (2026-03-20, business day): 1 completed, 3 failed payments → 75% failure rate (critical ≥ 20).
+    # Yesterday (2026-03-19, business day): 1 completed, 3 failed payments → 75% failure rate (critical ≥ 20).
     ingest(
-        payment("payment_completed", "2026-03-20T10:00", "u1", 500, order="o1"),
-        payment("payment_failed", "2026-03-20T10:05", "u2", 500, order="o2"),
-        payment("payment_failed", "2026-03-20T10:06", "u3", 500, order="o3"),
-        payment("payment_failed", "2026-03-20T10:07", "u4", 500, order="o4"),
+        payment("payment_completed", "2026-03-19T10:00", "u1", 500, order="o1"),
+        payment("payment_failed", "2026-03-19T10:05", "u2", 500, order="o2"),
+        payment("payment_failed", "2026-03-19T10:06", "u3", 500, order="o3"),
+        payment("payment_failed", "2026-03-19T10:07", "u4", 500, order="o4"),
     )
 
     process_daily_metrics_calculation.delay().get()
@@ -259,10 +259,39 @@ def test_the_metrics_task_runs_the_alert_check_after_each_run() -> None:
     row = BusinessMetric.objects.get(
         metric_name="payment_failure_rate",
         period_type="day",
-        period_start=date(2026, 3, 20),
+        period_start=date(2026, 3, 19),
         breakdown_key="",
     )
     assert row.is_alert_triggered is True
+
+
+def test_a_period_in_progress_is_stored_as_partial_and_never_judged() -> None:
+    """Catches: judging a period in progress (the demo opened six critical alerts a minute after start —
+    two days of December against all of November, today's first payments against a whole day). Yesterday
+    breached; today so far is healthy: today is shown as partial and neither judged nor allowed to resolve
+    yesterday's alert; the card shows yesterday's complete figure with today's so far beside it."""
+    ingest(
+        payment("payment_completed", "2026-03-19T10:00", "u1", 500, order="o1"),
+        *(payment("payment_failed", f"2026-03-19T10:0{i}", f"u{i}", 500, order=f"o{i}") for i in (2, 3, 4)),
+        *(payment("payment_completed", f"2026-03-20T09:0{i}", f"v{i}", 500, order=f"p{i}") for i in (1, 2, 3, 4)),
+    )
+
+    process_daily_metrics_calculation.delay().get()
+
+    today = BusinessMetric.objects.get(
+        metric_name="payment_failure_rate", period_type="day", period_start=date(2026, 3, 20), breakdown_key=""
+    )
+    assert (today.value, today.status, today.change_percentage, today.is_alert_triggered) == (
+        0.0,
+        "partial",
+        None,
+        False,
+    )
+    alert = Alert.objects.get(dedup_key=KEY)
+    assert (alert.state, alert.period_start, alert.value) == ("open", date(2026, 3, 19), 75.0)
+    (card,) = [c for c in metric_cards() if c.metric_name == "payment_failure_rate"]
+    assert (card.period_start, card.value, card.status) == (date(2026, 3, 19), 75.0, "red")
+    assert card.so_far is not None and (card.so_far.period_start, card.so_far.value) == (date(2026, 3, 20), 0.0)
 
 
 def test_a_key_longer_than_the_column_is_shortened_and_stays_unique() -> None:

@@ -52,7 +52,7 @@ def smtp(settings: Any) -> Iterator[SmtpServer]:
 
 
 def breach() -> Alert:
-    metric("payment_failure_rate", "2026-03-20", 25.0)
+    metric("payment_failure_rate", "2026-03-18", 25.0)
     alerts_evaluate()
     return Alert.objects.get()
 
@@ -203,7 +203,7 @@ def test_a_temporary_smtp_failure_is_retried(smtp: SmtpServer) -> None:
 def test_every_state_change_notifies_every_channel(hook: WebhookServer, smtp: SmtpServer) -> None:
     alert = breach()
     alert_acknowledge(alert_id=alert.id, actor="ops-1")
-    metric("payment_failure_rate", "2026-03-21", 1.0)
+    metric("payment_failure_rate", "2026-03-19", 1.0)
     alerts_evaluate()  # recovered: auto-resolved
 
     result = alert_notifications_deliver()
@@ -236,7 +236,7 @@ def test_nothing_is_sent_when_no_channel_is_set(settings: Any) -> None:
 
 
 def test_the_evaluation_task_delivers_what_it_owes(hook: WebhookServer) -> None:
-    metric("payment_failure_rate", "2026-03-20", 25.0)
+    metric("payment_failure_rate", "2026-03-18", 25.0)
 
     outcome = evaluate_alerts.delay().get()
 

@@ -115,11 +115,13 @@ def test_a_refund_after_the_period_lowers_the_later_period_and_leaves_the_earlie
     assert value("refund_rate", "2026-03-12") is None  # no completed payment on Mar 12
     assert value("net_revenue", "2026-03-09", "week") == 450.0
     month = row("net_revenue", "2026-03-01", "month")
-    assert (month.value, month.previous_value, month.change_percentage, month.change_direction) == (
+    # March is in progress (today is Mar 20): no change against February, no status until it ends
+    assert (month.value, month.previous_value, month.change_percentage, month.change_direction, month.status) == (
         450.0,
         0.0,
         None,
-        "up",
+        "",
+        "partial",
     )
 
 

@@ -57,7 +57,8 @@ def test_a_late_event_dirties_only_its_day_and_changes_yesterdays_metric() -> No
     assert value("daily_active_users", "2026-03-19") == 2
     assert value("daily_active_users", "2026-03-20") == 0
     row = BusinessMetric.objects.get(metric_name="daily_active_users", period_start=date(2026, 3, 20))
-    assert (row.previous_value, row.change_direction) == (2.0, "down")
+    # today is in progress: stored with yesterday beside it, but neither compared nor judged
+    assert (row.previous_value, row.change_direction, row.status) == (2.0, "", "partial")
 
 
 def test_a_view_marks_only_its_own_day_and_a_check_in_also_the_listings_days_for_metrics_only() -> None:
