@@ -3,7 +3,7 @@
 What it does, start to end:
 
 1. **Dataset.** Its own database `loopin_bench_models` on the shared PostgreSQL (127.0.0.1:5432): 100,000
-   simulated users × 60 days ending today (business time), seed 7, through the real pipeline
+   simulated users × 120 days ending today (business time), seed 7, through the real pipeline
    (`manage.py simulate`, in-process, processing included), then `VACUUM ANALYZE`. A marker table records
    the parameters and the simulator's MODEL_VERSION; a matching dataset is reused (BENCH_MODELS_USERS,
    BENCH_MODELS_DAYS, BENCH_MODELS_SEED, BENCH_MODELS_END; BENCH_MODELS_DROP=1 drops it afterwards).
@@ -48,7 +48,10 @@ DB_NAME = "loopin_bench_models"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 ZONE = ZoneInfo("Asia/Kolkata")
 USERS = int(os.environ.get("BENCH_MODELS_USERS", "100000"))
-DAYS = int(os.environ.get("BENCH_MODELS_DAYS", "60"))
+# 120 days, not the 60 first asked for: on 60 days churn and conversion cannot train (their temporal split
+# needs the evaluation cutoff 30 days back and training cutoffs 30–72 days before it, each with 30 days of
+# history) and the revenue forecast needs 63 days — the service answers "not enough data" (measured).
+DAYS = int(os.environ.get("BENCH_MODELS_DAYS", "120"))
 SEED = int(os.environ.get("BENCH_MODELS_SEED", "7"))
 END = date.fromisoformat(os.environ.get("BENCH_MODELS_END", datetime.now(ZONE).date().isoformat()))
 REQUESTS = int(os.environ.get("BENCH_MODELS_REQUESTS", "200"))
@@ -148,7 +151,7 @@ def train_and_score() -> list[str]:
     from analytics.intelligence.churn.service import CHURN, CONVERSION
     from analytics.intelligence.forecasting.revenue import REVENUE_FORECAST
     from analytics.intelligence.forecasting.service import revenue_forecasts_refresh
-    from analytics.intelligence.registry import model_train_and_promote
+    from analytics.intelligence.registry import NotEnoughData, model_train_and_promote
     from analytics.models import PredictionModel, UserEvent
 
     with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
@@ -160,7 +163,12 @@ def train_and_score() -> list[str]:
     lines = []
     total = 0.0
     for spec in (CHURN, CONVERSION, ATTENDANCE, REVENUE_FORECAST):
-        took, row = timed(lambda spec=spec: model_train_and_promote(spec))
+        try:
+            took, row = timed(lambda spec=spec: model_train_and_promote(spec))
+        except NotEnoughData as exc:  # the service's own answer: said, not hidden
+            lines.append(f"train {spec.name}: not enough data — needs {exc.needed}; found {exc.found}")
+            say(lines[-1])
+            continue
         total += took
         row = PredictionModel.objects.get(id=row.id)
         lines.append(
@@ -168,10 +176,14 @@ def train_and_score() -> list[str]:
             f"{row.evaluation.get(row.primary_metric)}; {row.status})"
         )
         say(lines[-1])
-    lines.append(f"train, all four models: {total:.1f} s (target ≤ 120 s)")
+    lines.append(f"train, every model with enough data: {total:.1f} s (target ≤ 120 s)")
     say(lines[-1])
     took, run = timed(lambda: revenue_forecasts_refresh(force=True))
-    lines.append(f"revenue forecasts, the platform and {run.scopes - 1:,} hosts: {took:.1f} s")
+    lines.append(
+        f"revenue forecasts, the platform and {run.scopes - 1:,} hosts: {took:.1f} s"
+        if run.scopes
+        else "revenue forecasts: none (no active revenue model)"
+    )
     say(lines[-1])
     took_people, people = timed(person_predictions_refresh)
     took_listings, listings = timed(listing_forecasts_refresh)

@@ -36,8 +36,7 @@ class PersonScoring:
 HIGH_CHURN_RISK = 0.7
 
 
-def _predict(name: str, frame: FeatureFrame) -> tuple[np.ndarray | None, int | None]:
-    active = model_active_estimator(name)
+def _predict(active: tuple[Any, Any] | None, frame: FeatureFrame) -> tuple[np.ndarray | None, int | None]:
     if active is None or frame.rows == 0:
         return None, None
     row, estimator = active
@@ -48,9 +47,12 @@ def person_predictions_refresh(*, as_of: datetime | None = None) -> PersonScorin
     """Score the population at `as_of` (default now) and store the predictions; 0 scored when no churn or
     conversion model is active yet."""
     now = as_of or clock.now()
+    churn_model, conversion_model = model_active_estimator("churn"), model_active_estimator("conversion")
+    if churn_model is None and conversion_model is None:
+        return PersonScoring(0, None, None, 0)  # before the features are read: they are the expensive part
     frame = churn_features(as_of=now)
-    churn, churn_version = _predict("churn", frame)
-    conversion, conversion_version = _predict("conversion", frame)
+    churn, churn_version = _predict(churn_model, frame)
+    conversion, conversion_version = _predict(conversion_model, frame)
     if churn is None and conversion is None:
         return PersonScoring(0, None, None, 0)
     day = business_today(now)
