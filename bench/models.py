@@ -144,15 +144,33 @@ def peak_memory_mb() -> tuple[float, float]:
     )
 
 
+def train_one(spec: Any, as_of: datetime) -> tuple[str, float]:
+    """Train one model through the registry; its line for the report and the seconds it took (0 when it
+    had too little data)."""
+    from analytics.intelligence.registry import NotEnoughData, model_train_and_promote
+    from analytics.models import PredictionModel
+
+    try:
+        took, row = timed(lambda: model_train_and_promote(spec, as_of=as_of))
+    except NotEnoughData as exc:  # the service's own answer: said, not hidden
+        return f"train {spec.name}: not enough data — needs {exc.needed}; found {exc.found}", 0.0
+    row = PredictionModel.objects.get(id=row.id)
+    line = (
+        f"train {spec.name}: {took:.1f} s ({row.training_rows:,} rows; {row.primary_metric} "
+        f"{row.evaluation.get(row.primary_metric)}; {row.status})"
+    )
+    return line, took
+
+
 def train_and_score() -> list[str]:
+    from analytics import clock
     from analytics.intelligence.attendance.model import ATTENDANCE
     from analytics.intelligence.attendance.service import listing_forecasts_refresh
     from analytics.intelligence.churn.scoring import person_predictions_refresh
-    from analytics.intelligence.churn.service import CHURN, CONVERSION
+    from analytics.intelligence.churn.service import CHURN, CONVERSION, splits_shared
     from analytics.intelligence.forecasting.revenue import REVENUE_FORECAST
     from analytics.intelligence.forecasting.service import revenue_forecasts_refresh
-    from analytics.intelligence.registry import NotEnoughData, model_train_and_promote
-    from analytics.models import PredictionModel, UserEvent
+    from analytics.models import UserEvent
 
     with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
         conn.execute(
@@ -162,20 +180,14 @@ def train_and_score() -> list[str]:
     say(f"dataset: {UserEvent.objects.count():,} tracked events, {USERS:,} users × {DAYS} days, end {END}")
     lines = []
     total = 0.0
-    for spec in (CHURN, CONVERSION, ATTENDANCE, REVENUE_FORECAST):
-        try:
-            took, row = timed(lambda spec=spec: model_train_and_promote(spec))
-        except NotEnoughData as exc:  # the service's own answer: said, not hidden
-            lines.append(f"train {spec.name}: not enough data — needs {exc.needed}; found {exc.found}")
-            say(lines[-1])
-            continue
-        total += took
-        row = PredictionModel.objects.get(id=row.id)
-        lines.append(
-            f"train {spec.name}: {took:.1f} s ({row.training_rows:,} rows; {row.primary_metric} "
-            f"{row.evaluation.get(row.primary_metric)}; {row.status})"
-        )
-        say(lines[-1])
+    as_of = clock.now()
+    # As `prediction_models_train` does: one instant for every model, churn and conversion on one split.
+    with splits_shared():
+        for spec in (CHURN, CONVERSION, ATTENDANCE, REVENUE_FORECAST):
+            line, took = train_one(spec, as_of)
+            lines.append(line)
+            say(line)
+            total += took
     lines.append(f"train, every model with enough data: {total:.1f} s (target ≤ 120 s)")
     say(lines[-1])
     took, run = timed(lambda: revenue_forecasts_refresh(force=True))
