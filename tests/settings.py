@@ -2,7 +2,7 @@
 
 A host project installs the analytics app, the request middleware and the signal bridge in its own
 settings; this module does the same for `tests/hostapp`, so the service's settings stay free of
-test branches (ARCHITECTURE.md §2).
+test branches.
 """
 
 from loopin_backend.settings import *  # noqa: F403

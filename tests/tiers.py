@@ -1,6 +1,6 @@
 """`make test`: run every test tier whose prerequisites exist; name each skipped tier and why.
 
-Tiers (ARCHITECTURE.md §10):
+Tiers (docs/design.md, "Quality bars"):
 - unit — SQLite, tasks in-process; always runs;
 - integration — the real PostgreSQL (127.0.0.1:5432) and Redis, a real Celery worker process;
 - eval — the evaluation smoke: every model trained or scored on a small simulated platform (SQLite)

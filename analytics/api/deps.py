@@ -2,7 +2,7 @@
 
 - `Public`: anyone (health, docs);
 - `WriteKey`: an ingestion write key (`X-API-Key: <key>` or `Authorization: Bearer <key>`);
-- `require_roles(...)`: a JWT bearer token with one of the roles (ARCHITECTURE.md §8).
+- `require_roles(...)`: a JWT bearer token with one of the roles (docs/design.md, "Access and scoping").
 `tests/unit/api/test_route_access.py` walks the OpenAPI schema and fails when a route is missing
 from the role table or lets in a caller the table does not allow.
 """

@@ -1,6 +1,6 @@
 """The one door to a large language model: OpenAI's chat-completions protocol over HTTPS.
 
-This is the only module that talks to OpenAI (ARCHITECTURE.md §3). It speaks the protocol with httpx
+This is the only module that talks to OpenAI (docs/design.md, "Layout"). It speaks the protocol with httpx
 (already a run-time dependency) instead of the `openai` SDK: one POST with a short timeout and no
 automatic retries, so a slow or failing service costs one bounded wait and the caller falls back to
 its local model. It is on only while OPENAI_API_KEY is set and AI_SERVICES_ENABLED is on;

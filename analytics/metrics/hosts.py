@@ -1,7 +1,7 @@
 """Host-scoped selectors: a host's own listings and their audience, for the caller.
 
 Scoping happens here, once: every selector takes the caller (`Principal`) and refuses — as
-`NotFound`, so a host cannot learn whether another host exists (ARCHITECTURE.md §8) — any host the
+`NotFound`, so a host cannot learn whether another host exists (docs/design.md, "Access and scoping") — any host the
 caller may not see. Audience aggregates suppress groups under `MIN_GROUP` people.
 """
 

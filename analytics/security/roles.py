@@ -1,4 +1,4 @@
-"""Roles and the principal a request acts as (ARCHITECTURE.md §8)."""
+"""Roles and the principal a request acts as (docs/design.md, "Access and scoping")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A TCP proxy that tests close and reopen to make a real outage (ARCHITECTURE.md §10).
+"""A TCP proxy that tests close and reopen to make a real outage (docs/design.md, "Quality bars").
 
 `TcpProxy(target_host, target_port)` listens on a free port of 127.0.0.1 (or the given one) and
 forwards every connection to the target.

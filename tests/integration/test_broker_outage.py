@@ -1,6 +1,6 @@
 """FAULT: the broker is unreachable while events arrive. Ingestion keeps answering 2xx and stores
 everything; processing is only delayed — the worker and the beat-driven sweeper catch up once the
-broker is back (ARCHITECTURE.md §5, §10)."""
+broker is back (docs/design.md, "Quality bars")."""
 
 from __future__ import annotations
 

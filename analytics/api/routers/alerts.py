@@ -1,4 +1,4 @@
-"""Alerts: analysts and admins read them; only admins acknowledge or resolve (ARCHITECTURE.md §8)."""
+"""Alerts: analysts and admins read them; only admins acknowledge or resolve (docs/design.md, "Access and scoping")."""
 
 from __future__ import annotations
 

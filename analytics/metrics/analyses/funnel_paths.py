@@ -38,7 +38,7 @@ from django.db import connection
 
 from analytics.metrics.analysis_session import analysis_session
 
-# The marketplace funnel (ARCHITECTURE.md §7): the default of `POST /funnels` and the definition of
+# The marketplace funnel (docs/design.md, "Definitions"): the default of `POST /funnels` and the definition of
 # `overall_conversion_rate`.
 DEFAULT_STEPS = ("event_viewed", "event_requested", "payment_completed", "event_checked_in")
 DEFAULT_WINDOW_DAYS = 14

@@ -1,6 +1,6 @@
 """Funnels: ordered steps per user, within a conversion window, per-step conversion and median time.
 
-The default funnel is the marketplace's (ARCHITECTURE.md §7): event_viewed → event_requested →
+The default funnel is the marketplace's (docs/design.md, "Definitions"): event_viewed → event_requested →
 payment_completed → event_checked_in, followed *for one listing*, the payment step skipped for a free
 listing (price 0), conversion window 14 days. Its definition is exactly docs/metrics.md's
 `overall_conversion_rate`, so the last step's conversion over a range equals that metric over the

@@ -1,4 +1,4 @@
-"""Every route declares its access, and what it declares is the role table (ARCHITECTURE.md §8).
+"""Every route declares its access, and what it declares is the role table (docs/design.md, "Access and scoping").
 
 The test walks the published OpenAPI schema, so a new route that is missing from ACCESS below
 fails here until its access is declared and checked.
