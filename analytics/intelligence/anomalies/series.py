@@ -77,6 +77,34 @@ def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def _viewers(days: Q) -> list[tuple[date, str, bool]]:
+    """(day, user, requested that day) of every identified user who viewed a listing on one of `days`."""
+    per_user = (
+        DailyUserEvent.objects.filter(days, event_name__in=("event_viewed", "event_requested"))
+        .values("day", "user_id")
+        .annotate(
+            viewed=Count("id", filter=Q(event_name="event_viewed")),
+            asked=Count("id", filter=Q(event_name="event_requested")),
+        )
+        .order_by()
+    )
+    return [(row["day"], row["user_id"], bool(row["asked"])) for row in per_user if row["viewed"]]
+
+
+def _view_to_request_breakdown(breakdown: str, days: list[date]) -> dict[str, dict[date, tuple[float, float]]]:
+    """Viewers and requesters per value of `breakdown` (platform or city): a viewer counts under every value
+    they were active with that day, as active users do in the daily_active_users breakdown."""
+    values: dict[tuple[date, str], set[str]] = defaultdict(set)
+    for row in DailyUserActivity.objects.filter(day__in=days).values("day", "user_id", breakdown).order_by():
+        values[row["day"], row["user_id"]].add(str(row[breakdown] or "unknown"))
+    cells: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
+    for day, user, asked in _viewers(Q(day__in=days)):
+        for value in values.get((day, user)) or {"unknown"}:
+            cells[value][day][0] += asked
+            cells[value][day][1] += 1
+    return {value: {day: (k, n) for day, (k, n) in by_day.items()} for value, by_day in cells.items()}
+
+
 def _rate_counts(first: date, last: date, metric: str) -> dict[date, tuple[float, float]]:
     if metric == "payment_failure_rate":
         rows = (
@@ -102,22 +130,10 @@ def _rate_counts(first: date, last: date, metric: str) -> dict[date, tuple[float
         )
         return {row["day"]: (float(row["k"]), float(row["n"])) for row in rows}
     if metric == "view_to_request_rate":
-        per_user = (
-            DailyUserEvent.objects.filter(
-                day__gte=first, day__lte=last, event_name__in=("event_viewed", "event_requested")
-            )
-            .values("day", "user_id")
-            .annotate(
-                viewed=Count("id", filter=Q(event_name="event_viewed")),
-                asked=Count("id", filter=Q(event_name="event_requested")),
-            )
-            .order_by()
-        )
         found: dict[date, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for row in per_user:
-            if row["viewed"]:
-                found[row["day"]][1] += 1
-                found[row["day"]][0] += bool(row["asked"])
+        for day, _user, asked in _viewers(Q(day__gte=first, day__lte=last)):
+            found[day][1] += 1
+            found[day][0] += asked
         return {day: (k, n) for day, (k, n) in found.items()}
     raise ValueError(f"{metric} is not a rate series")
 
@@ -175,7 +191,7 @@ def breakdown_values(*, metric: str, breakdown: str, days: list[date]) -> dict[s
     elif metric == "api_error_rate":
         names = ("api_request",)
     else:
-        return {}  # view_to_request_rate: per-user rows, no breakdown read here
+        return _view_to_request_breakdown(breakdown, days)
     queryset, dim = _with_breakdown(
         DailyEventRollup.objects.filter(day__in=days, day__gte=first, day__lte=last, event_name__in=names), breakdown
     )

@@ -18,7 +18,7 @@ from analytics.intelligence.anomalies.service import anomalies_detect, anomalies
 from analytics.metrics.calculation import Evaluator
 from analytics.metrics.periods import Period
 from analytics.metrics.rollups import rollups_rebuild
-from analytics.models import Alert, DailyUserActivity, DetectedAnomaly
+from analytics.models import Alert, DailyUserActivity, DailyUserEvent, DetectedAnomaly
 from analytics.models.alerts import AlertState
 from analytics.simulator import config_build
 from analytics.simulator.behaviour.engine import Simulation
@@ -112,6 +112,33 @@ def test_a_drop_is_stored_alerted_with_the_city_that_moved_most_and_resolved_whe
     next_day = after_drop + timedelta(days=1)  # the newest complete day (44) is normal again
     assert anomalies_detect(as_of=next_day).alerts_open == 0
     assert Alert.objects.get(dedup_key="anomaly:daily_active_users").state == AlertState.RESOLVED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_conversion_drop_names_the_platform_that_moved_most() -> None:
+    """Catches: the conversion series promising platform and city breakdowns but reading none (its anomalies
+    came without the breakdown that moved most)."""
+    first = date(2026, 3, 1)
+    activity, events = [], []
+    for i in range(45):
+        day = first + timedelta(days=i)
+        for n in range(200):
+            user, platform = f"u{n}", ("android" if n % 2 else "ios")
+            activity.append(DailyUserActivity(day=day, user_id=user, platform=platform, city="Pune", events=3))
+            events.append(DailyUserEvent(day=day, user_id=user, event_name="event_viewed", events=2))
+            # a third of viewers request — on day 43 no android viewer does (its checkout broke)
+            if n % 3 == 0 and not (i == 43 and platform == "android"):
+                events.append(DailyUserEvent(day=day, user_id=user, event_name="event_requested", events=1))
+    DailyUserActivity.objects.bulk_create(activity, batch_size=5000)
+    DailyUserEvent.objects.bulk_create(events, batch_size=5000)
+    after_drop = datetime.combine(first + timedelta(days=44), time(9), tzinfo=ZONE).astimezone(UTC)
+
+    found = anomalies_find(metric_name="view_to_request_rate", days=7, as_of=after_drop)
+
+    assert [a.date for a in found] == [first + timedelta(days=43)]
+    assert found[0].direction == "down" and found[0].harmful
+    assert found[0].breakdown is not None
+    assert (found[0].breakdown["dimension"], found[0].breakdown["value"]) == ("platform", "android")
 
 
 def test_unknown_series_and_bad_days_are_refused() -> None:
