@@ -267,6 +267,21 @@ def seat_probabilities(
     return found
 
 
+def listings_with_requests(
+    model: AttendanceModel, listing_ids: list[str], *, at: datetime
+) -> tuple[dict[str, Listing], dict[str, list[Request]], dict[tuple[str, str], float]]:
+    """The listings, each one's requests as known at `at`, and every such request's probability of being
+    used — what a listing forecast needs, for the scoring run and the backtests alike."""
+    listings = listings_read(listing_ids)
+    platform = requests_read(as_of=at)
+    mine = [r for r in platform if r.listing.listing_id in listings]
+    probabilities = seat_probabilities(model, platform, mine, at=at)
+    by_listing: dict[str, list[Request]] = {}
+    for r in mine:
+        by_listing.setdefault(r.listing.listing_id, []).append(r)
+    return listings, by_listing, probabilities
+
+
 ForecastCase = tuple[datetime, Listing, list[Request], dict[tuple[str, str], float], float]
 
 
@@ -294,13 +309,7 @@ def forecast_cases(
         )
         if not ids:
             continue
-        listings = listings_read(ids)
-        platform = requests_read(as_of=instant)
-        mine = [r for r in platform if r.listing.listing_id in listings]
-        probabilities = seat_probabilities(model, platform, mine, at=instant)
-        by_listing: dict[str, list[Request]] = {}
-        for r in mine:
-            by_listing.setdefault(r.listing.listing_id, []).append(r)
+        listings, by_listing, probabilities = listings_with_requests(model, ids, at=instant)
         for listing_id, listing in listings.items():
             cases.append((instant, listing, by_listing.get(listing_id, []), probabilities, used.get(listing_id, 0.0)))
     return cases

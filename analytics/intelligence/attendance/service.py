@@ -16,7 +16,7 @@ from analytics.intelligence.attendance.model import (
     ATTENDANCE,
     FEATURES,
     AttendanceModel,
-    seat_probabilities,
+    listings_with_requests,
     seat_vector,
 )
 from analytics.intelligence.attendance.seats import Request, listings_read, requests_read, with_history
@@ -53,13 +53,7 @@ def listing_forecasts_refresh(*, as_of: datetime | None = None) -> ForecastRun:
             "listing_id", flat=True
         )
     )
-    listings = listings_read(upcoming)
-    platform = requests_read(as_of=now)
-    requests = [r for r in platform if r.listing.listing_id in listings]
-    probabilities = seat_probabilities(model, platform, requests, at=now)
-    by_listing: dict[str, list[Request]] = {}
-    for r in requests:
-        by_listing.setdefault(r.listing.listing_id, []).append(r)
+    listings, by_listing, probabilities = listings_with_requests(model, upcoming, at=now)
     rows = []
     for listing_id, listing in listings.items():
         forecast = listing_forecast(
