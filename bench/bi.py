@@ -31,7 +31,6 @@ from __future__ import annotations
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -45,11 +44,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 from serving import uvicorn_server  # bench/serving.py (this directory is on the path)
+from support import PG_DSN, database_exists, say, service_env, simulated_database_build, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PY = sys.executable
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres"
 DB_NAME = "loopin_bench_bi"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 ZONE = ZoneInfo("Asia/Kolkata")
@@ -64,22 +62,7 @@ PLANS = Path(os.environ.get("BENCH_BI_PLANS", str(DATA_DIR / "plans.txt")))
 SECRET = secrets.token_urlsafe(48)
 JWT_SECRET = secrets.token_urlsafe(48)
 
-ENV = {
-    "DATABASE_URL": DATABASE_URL,
-    "DEBUG": "false",
-    "SECRET_KEY": SECRET,
-    "JWT_SECRET_KEY": JWT_SECRET,
-    "ANALYTICS_DATA_DIR": str(DATA_DIR),
-    "CELERY_BROKER_URL": "",
-    "CELERY_RESULT_BACKEND": "",
-    "POSTHOG_API_KEY": "",
-    "OPENAI_API_KEY": "",
-    "ANALYTICS_ENABLED": "true",
-    "ANALYTICS_EMBEDDED_SCHEDULER": "false",
-    "LOG_LEVEL": "WARNING",
-    "ALLOWED_HOSTS": "*",
-    "PYTHONUNBUFFERED": "1",
-}
+ENV = service_env(database_url=DATABASE_URL, data_dir=DATA_DIR, secret=SECRET, jwt_secret=JWT_SECRET)
 DERIVED_TABLES = (
     "analytics_business_metric",
     "analytics_daily_user_activity",
@@ -90,16 +73,6 @@ DERIVED_TABLES = (
     "analytics_metric_dirty_day",
     "analytics_alert",
 )
-
-
-def say(line: str) -> None:
-    print(line, flush=True)
-
-
-def timed(action: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = action()
-    return time.perf_counter() - started, result
 
 
 # --- the dataset ----------------------------------------------------------------------------------
@@ -113,9 +86,8 @@ def _marker(conn: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
 
 
 def dataset_ready() -> bool:
-    with psycopg.connect(PG_DSN, dbname="postgres", autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone():
-            return False
+    if not database_exists(DB_NAME):
+        return False
     with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
         marker = _marker(conn)
         if marker is None or marker[:4] != (USERS, DAYS, SEED, END):
@@ -128,21 +100,8 @@ def dataset_ready() -> bool:
 
 
 def dataset_build() -> None:
-    with psycopg.connect(PG_DSN, dbname="postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB_NAME}")
-    env = {**os.environ, **ENV}
-    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    command = [
-        *(PY, "manage.py", "simulate", "--users", str(USERS), "--days", str(DAYS), "--seed", str(SEED)),
-        *("--end-date", END.isoformat(), "--batch-size", "10000", "--no-progress"),
-    ]
-    took, done = timed(lambda: subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True))
-    if done.returncode != 0:
-        raise SystemExit(f"simulate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    say(f"generated in {took / 60:.1f} min: " + " ".join(done.stdout.split())[:400])
+    simulated_database_build(name=DB_NAME, env=ENV, users=USERS, days=DAYS, seed=SEED, end=END, summary_chars=400)
     with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
         events = conn.execute("SELECT count(*) FROM analytics_user_event").fetchone()[0]  # type: ignore[index]
         conn.execute("CREATE TABLE bench_bi_dataset (users int, days int, seed int, end_date date, events bigint)")
         conn.execute("INSERT INTO bench_bi_dataset VALUES (%s, %s, %s, %s, %s)", (USERS, DAYS, SEED, END, events))

@@ -27,10 +27,8 @@ import random
 import resource
 import secrets
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -39,11 +37,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 from serving import uvicorn_server  # bench/serving.py (this directory is on the path)
+from support import PG_DSN, database_exists, say, service_env, simulated_database_build, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PY = sys.executable
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres"
 DB_NAME = "loopin_bench_models"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 ZONE = ZoneInfo("Asia/Kolkata")
@@ -58,32 +55,7 @@ REQUESTS = int(os.environ.get("BENCH_MODELS_REQUESTS", "200"))
 DATA_DIR = ROOT / "var" / "bench-models"
 SECRET = secrets.token_urlsafe(48)
 JWT_SECRET = secrets.token_urlsafe(48)
-ENV = {
-    "DATABASE_URL": DATABASE_URL,
-    "DEBUG": "false",
-    "SECRET_KEY": SECRET,
-    "JWT_SECRET_KEY": JWT_SECRET,
-    "ANALYTICS_DATA_DIR": str(DATA_DIR),
-    "CELERY_BROKER_URL": "",
-    "CELERY_RESULT_BACKEND": "",
-    "POSTHOG_API_KEY": "",
-    "OPENAI_API_KEY": "",
-    "ANALYTICS_ENABLED": "true",
-    "ANALYTICS_EMBEDDED_SCHEDULER": "false",
-    "LOG_LEVEL": "WARNING",
-    "ALLOWED_HOSTS": "*",
-    "PYTHONUNBUFFERED": "1",
-}
-
-
-def say(line: str) -> None:
-    print(line, flush=True)
-
-
-def timed(action: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = action()
-    return time.perf_counter() - started, result
+ENV = service_env(database_url=DATABASE_URL, data_dir=DATA_DIR, secret=SECRET, jwt_secret=JWT_SECRET)
 
 
 def _model_version() -> str:
@@ -93,9 +65,8 @@ def _model_version() -> str:
 
 
 def dataset_ready() -> bool:
-    with psycopg.connect(PG_DSN, dbname="postgres", autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone():
-            return False
+    if not database_exists(DB_NAME):
+        return False
     with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
         exists = conn.execute("SELECT to_regclass('bench_models_dataset')").fetchone()
         if not exists or exists[0] is None:
@@ -105,21 +76,8 @@ def dataset_ready() -> bool:
 
 
 def dataset_build() -> None:
-    with psycopg.connect(PG_DSN, dbname="postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB_NAME}")
-    env = {**os.environ, **ENV}
-    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    command = [
-        *(PY, "manage.py", "simulate", "--users", str(USERS), "--days", str(DAYS), "--seed", str(SEED)),
-        *("--end-date", END.isoformat(), "--batch-size", "10000", "--no-progress"),
-    ]
-    took, done = timed(lambda: subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True))
-    if done.returncode != 0:
-        raise SystemExit(f"simulate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    say(f"generated in {took / 60:.1f} min: " + " ".join(done.stdout.split())[:300])
+    simulated_database_build(name=DB_NAME, env=ENV, users=USERS, days=DAYS, seed=SEED, end=END)
     with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
         conn.execute(
             "CREATE TABLE bench_models_dataset (users int, days int, seed int, end_date date, model_version text)"
         )

@@ -1,0 +1,76 @@
+"""What the PostgreSQL benchmarks share: printing and timing, the service's environment for a benchmark
+database, and building that database by simulating a platform into it (bench/bi.py, bench/models.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres"
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def service_env(*, database_url: str, data_dir: Path, secret: str, jwt_secret: str) -> dict[str, str]:
+    """The service's settings for a benchmark: production mode on its own database, no outside services,
+    no background schedule (the benchmark drives the work)."""
+    return {
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": secret,
+        "JWT_SECRET_KEY": jwt_secret,
+        "ANALYTICS_DATA_DIR": str(data_dir),
+        "CELERY_BROKER_URL": "",
+        "CELERY_RESULT_BACKEND": "",
+        "POSTHOG_API_KEY": "",
+        "OPENAI_API_KEY": "",
+        "ANALYTICS_ENABLED": "true",
+        "ANALYTICS_EMBEDDED_SCHEDULER": "false",
+        "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "*",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def database_exists(name: str) -> bool:
+    with psycopg.connect(PG_DSN, dbname="postgres", autocommit=True) as admin:
+        return admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
+def simulated_database_build(
+    *, name: str, env: dict[str, str], users: int, days: int, seed: int, end: date, summary_chars: int = 300
+) -> None:
+    """Drop and create database `name`, migrate it and simulate a platform into it through the real
+    pipeline (`manage.py simulate`), then VACUUM ANALYZE. The caller records what it built."""
+    with psycopg.connect(PG_DSN, dbname="postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    full_env = {**os.environ, **env}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=full_env, check=True)
+    command = [
+        *(sys.executable, "manage.py", "simulate", "--users", str(users), "--days", str(days), "--seed", str(seed)),
+        *("--end-date", end.isoformat(), "--batch-size", "10000", "--no-progress"),
+    ]
+    took, done = timed(lambda: subprocess.run(command, cwd=ROOT, env=full_env, capture_output=True, text=True))
+    if done.returncode != 0:
+        raise SystemExit(f"simulate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    say(f"generated in {took / 60:.1f} min: " + " ".join(done.stdout.split())[:summary_chars])
+    with psycopg.connect(PG_DSN, dbname=name, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
