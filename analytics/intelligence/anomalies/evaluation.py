@@ -27,14 +27,21 @@ from analytics.metrics.revenue import REVENUE_EVENTS
 from analytics.simulator import config_build
 from analytics.simulator.behaviour.engine import Simulation
 
-INCIDENT_SEEDS = (41, 42, 43)
-CLEAN_SEEDS = (51, 52)
-USERS, DAYS = 20_000, 150
+
+@dataclass(frozen=True)
+class Scale:
+    incident_seeds: tuple[int, ...]
+    clean_seeds: tuple[int, ...]
+    users: int
+    days: int
+
+
+FULL = Scale(incident_seeds=(41, 42, 43), clean_seeds=(51, 52), users=20_000, days=150)
+SMOKE = Scale(incident_seeds=(41,), clean_seeds=(51,), users=3_000, days=120)
 HEADER = (
     "| series | sudden incidents | magnitude | found | recall | precision | F1 | median delay (days) | "
     "false alarms without incidents |\n|---|---|---|---|---|---|---|---|---|"
 )
-SMOKE = {"incident_seeds": (41,), "clean_seeds": (51,), "users": 3_000, "days": 120}
 F1_TARGET = 0.8
 DELAY_TARGET_DAYS = 1.0
 FALSE_ALARMS_PER_WEEK = 1.0
@@ -150,13 +157,11 @@ def _simulate(seed: int, *, users: int, days: int, incidents: bool) -> Simulatio
 
 
 def evaluate(*, smoke: bool = False) -> EvaluationSection:
-    incident_seeds = SMOKE["incident_seeds"] if smoke else INCIDENT_SEEDS
-    clean_seeds = SMOKE["clean_seeds"] if smoke else CLEAN_SEEDS
-    users = int(SMOKE["users"]) if smoke else USERS  # type: ignore[call-overload]
-    days = int(SMOKE["days"]) if smoke else DAYS  # type: ignore[call-overload]
+    scale = SMOKE if smoke else FULL
+    incident_seeds, clean_seeds, users, days = scale.incident_seeds, scale.clean_seeds, scale.users, scale.days
     scores: dict[str, SeriesScore] = {spec.metric: SeriesScore() for spec in SERIES}
     magnitudes: dict[str, list[float]] = defaultdict(list)
-    for seed in incident_seeds:  # type: ignore[attr-defined]
+    for seed in incident_seeds:
         simulation = _simulate(seed, users=users, days=days, incidents=True)
         series = platform_series(simulation)
         windows = simulation.anomalies.windows
@@ -183,14 +188,14 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
                     score.alarms_inside += 1
                 elif not any(w.first_day <= day <= w.last_day + 2 for w in windows):
                     score.alarms_outside += 1  # not explained by any incident (nor its aftermath)
-    for seed in clean_seeds:  # type: ignore[attr-defined]
+    for seed in clean_seeds:
         series = platform_series(_simulate(seed, users=users, days=days, incidents=False))
         for spec in SERIES:
             raised = _raised(series[spec.metric], spec.kind)
             judged_days = len(series[spec.metric].days) - 28
             scores[spec.metric].clean_alarms += len(raised)
             scores[spec.metric].clean_weeks += judged_days / 7
-    return _section(scores, magnitudes, incident_seeds, clean_seeds, users, days)  # type: ignore[arg-type]
+    return _section(scores, magnitudes, incident_seeds, clean_seeds, users, days)
 
 
 def _section(
