@@ -1,6 +1,6 @@
 """Churn risk and conversion probability: training with a temporal split, and bulk scoring.
 
-Both predictions share the features of `features.churn_features` and the model of
+Both predictions share the features of `features.churn_frames` and the model of
 `intelligence.probability` (calibrated gradient boosting); they differ in the label — churned (no
 user-initiated event in the 30 days after the cutoff) or converted (a check-in in them).
 
@@ -19,13 +19,12 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from analytics import clock
 from analytics.intelligence.churn.features import (
     BASELINE_FEATURES,
     FEATURES,
     HORIZON_DAYS,
     FeatureFrame,
-    churn_features,
+    churn_frames,
 )
 from analytics.intelligence.probability import CalibratedBoosting, LogisticBaseline, binary_scores
 from analytics.intelligence.registry import NotEnoughData, Trained
@@ -73,12 +72,11 @@ def temporal_split(*, as_of: datetime) -> Split:
 
 
 def _temporal_split(as_of: datetime) -> Split:
+    """Every cutoff of the split read together (one pass over the events: `churn_frames`)."""
     evaluation_cutoff = as_of - timedelta(days=HORIZON_DAYS)
-    frames = [
-        churn_features(as_of=evaluation_cutoff - timedelta(days=offset), labels=True)
-        for offset in TRAINING_OFFSETS_DAYS
-    ]
-    return Split(train=[f for f in frames if f.rows], evaluation=churn_features(as_of=evaluation_cutoff, labels=True))
+    cutoffs = [evaluation_cutoff - timedelta(days=offset) for offset in TRAINING_OFFSETS_DAYS]
+    *frames, evaluation = churn_frames([*cutoffs, evaluation_cutoff], labels=True)
+    return Split(train=[f for f in frames if f.rows], evaluation=evaluation)
 
 
 def _stack(frames: list[FeatureFrame], label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -172,7 +170,3 @@ class PersonPredictionSpec:
 
 CHURN = PersonPredictionSpec("churn", "churned")
 CONVERSION = PersonPredictionSpec("conversion", "converted")
-
-
-def now_features(*, user_ids: list[str] | None = None) -> FeatureFrame:
-    return churn_features(as_of=clock.now(), user_ids=user_ids)

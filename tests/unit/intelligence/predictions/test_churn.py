@@ -13,7 +13,7 @@ import pytest
 
 from analytics import clock
 from analytics.intelligence.behaviour.service import user_behavior_analyze
-from analytics.intelligence.churn.features import FEATURES, churn_features
+from analytics.intelligence.churn.features import FEATURES, churn_features, churn_frames
 from analytics.intelligence.churn.scoring import person_predictions_refresh
 from analytics.intelligence.predictions import prediction_models_train, scheduled_freshness
 from analytics.intelligence.registry import model_active
@@ -51,6 +51,19 @@ def test_features_never_read_anything_after_the_cutoff(platform: dict[str, Any])
         UserEvent.objects.bulk_create(UserEvent(**row) for row in saved)
     assert again.user_ids == frame.user_ids
     np.testing.assert_array_equal(np.nan_to_num(again.matrix, nan=-1), np.nan_to_num(frame.matrix, nan=-1))
+
+
+def test_a_split_read_together_equals_each_cutoff_read_alone(platform: dict[str, Any]) -> None:
+    """On the simulated platform: every aggregate (sessions, no-shows, sign-up sessions, labels) of a
+    cutoff is the same whether it is read in a split's one pass or alone."""
+    end = platform["end"] - timedelta(days=30)
+    cutoffs = [end - timedelta(days=37), end - timedelta(days=30), end]
+    for cutoff, frame in zip(cutoffs, churn_frames(cutoffs, labels=True), strict=True):
+        alone = churn_features(as_of=cutoff, labels=True)
+        assert frame.rows > 100 and frame.user_ids == alone.user_ids
+        np.testing.assert_allclose(np.nan_to_num(frame.matrix, nan=-1), np.nan_to_num(alone.matrix, nan=-1))
+        for label in ("churned", "converted"):
+            assert getattr(frame, label).tolist() == getattr(alone, label).tolist()
 
 
 def test_scoring_stores_a_prediction_per_active_user_and_on_their_profiles(platform: dict[str, Any]) -> None:
