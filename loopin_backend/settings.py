@@ -16,6 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from analytics.security.jwt_keys import hmac_secret_check, jwt_keys_parse, rsa_key_pair_check, rsa_public_key_check
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VERSION = "0.1.0"
 
@@ -69,6 +71,9 @@ class Env(BaseSettings):
     JWT_PRIVATE_KEY: str = ""
     JWT_PUBLIC_KEY: str = ""
     JWT_KEY_ID: str = ""
+    # Verification-only keys for a rotation overlap: {"<kid>": {"alg": "HS256"|"RS256", "key": "..."}}.
+    JWT_KEYS: str = ""
+    JWT_LEEWAY_SECONDS: int = Field(default=30, ge=0, le=300)
     JWT_AUDIENCE: str = "loopin-analytics"
     JWT_ISSUER: str = "loopin"
     JWT_DEFAULT_TTL_MINUTES: int = Field(default=60, ge=1, le=60 * 24 * 30)
@@ -152,11 +157,12 @@ ALLOWED_HOSTS = [host.strip() for host in ENV.ALLOWED_HOSTS.split(",") if host.s
 DATA_DIR = ENV.ANALYTICS_DATA_DIR if ENV.ANALYTICS_DATA_DIR.is_absolute() else BASE_DIR / ENV.ANALYTICS_DATA_DIR
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-# --- JWT -------------------------------------------------------------------------------------------
+# --- JWT (docs/operations.md, "Tokens and keys") ---------------------------------------------------
 JWT_ALGORITHM = ENV.JWT_ALGORITHM
 JWT_AUDIENCE = ENV.JWT_AUDIENCE
 JWT_ISSUER = ENV.JWT_ISSUER
 JWT_DEFAULT_TTL_MINUTES = ENV.JWT_DEFAULT_TTL_MINUTES
+JWT_LEEWAY_SECONDS = ENV.JWT_LEEWAY_SECONDS
 if JWT_ALGORITHM == "HS256":
     if ENV.JWT_SECRET_KEY:
         JWT_SIGNING_KEY = ENV.JWT_SECRET_KEY
@@ -167,13 +173,38 @@ if JWT_ALGORITHM == "HS256":
         raise ImproperlyConfigured("JWT_SECRET_KEY is not set; production mode refuses to start without it")
     if not DEBUG and _looks_insecure(JWT_SIGNING_KEY):
         raise ImproperlyConfigured("JWT_SECRET_KEY is a development or weak key; production mode refuses it")
+    try:
+        hmac_secret_check(JWT_SIGNING_KEY)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"JWT_SECRET_KEY {exc}") from exc
     JWT_VERIFYING_KEY = JWT_SIGNING_KEY
 else:
     JWT_SIGNING_KEY = _pem(ENV.JWT_PRIVATE_KEY)
     JWT_VERIFYING_KEY = _pem(ENV.JWT_PUBLIC_KEY)
     if not JWT_VERIFYING_KEY:
         raise ImproperlyConfigured("JWT_ALGORITHM=RS256 needs JWT_PUBLIC_KEY (and JWT_PRIVATE_KEY to sign)")
+    try:
+        rsa_public_key_check(JWT_VERIFYING_KEY)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"JWT_PUBLIC_KEY {exc}") from exc
+    if JWT_SIGNING_KEY:
+        try:
+            rsa_key_pair_check(JWT_SIGNING_KEY, JWT_VERIFYING_KEY)
+        except ValueError as exc:
+            raise ImproperlyConfigured(str(exc)) from exc
 JWT_KEY_ID = ENV.JWT_KEY_ID or hashlib.sha256(JWT_VERIFYING_KEY.encode()).hexdigest()[:16]
+# Verification-only keys by key id; the signing key above verifies too, under JWT_KEY_ID.
+try:
+    JWT_KEYS = jwt_keys_parse(ENV.JWT_KEYS)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"JWT_KEYS {exc}") from exc
+if JWT_KEY_ID in JWT_KEYS:
+    raise ImproperlyConfigured(
+        f"JWT_KEYS names the signing key's id {JWT_KEY_ID!r}; a key id may name one key only (JWT_KEY_ID)"
+    )
+for _kid, _key in JWT_KEYS.items():
+    if _key.alg == "HS256" and not DEBUG and _looks_insecure(_key.key):
+        raise ImproperlyConfigured(f"JWT_KEYS key {_kid!r} is a development or weak key; production mode refuses it")
 
 # --- Analytics -------------------------------------------------------------------------------------
 ANALYTICS_ENABLED = ENV.ANALYTICS_ENABLED
