@@ -1,17 +1,41 @@
 """Every route declares its access, and what it declares is the role table (docs/design.md, "Access and scoping").
 
-The test walks the published OpenAPI schema, so a new route that is missing from ACCESS below
-fails here until its access is declared and checked.
+The test walks the published OpenAPI schema, so a new route that is missing from ACCESS (or from
+REQUESTS, its valid request) fails here until its access is declared and checked.
+
+The check is strict both ways: a caller the table allows must get a 2xx for a valid request (a 422,
+409 or 5xx is a failure, not "let in"), and every other caller must get 401 (no or the wrong kind of
+credential) or 403 (a role the route does not allow). The `world` fixture makes every happy path
+possible: users with enough behaviour to cluster, an open alert, a quarantined event, a host's
+listing. A host reaching for another host's resource gets 404 (checked separately).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 
-from analytics.security.tokens import token_issue
+from analytics import clock
+from analytics.intelligence.behaviour.service import behavior_profiles_refresh
+from analytics.metrics.alerting import alerts_evaluate
+from analytics.models import Alert, FailedEvent
+from tests.factories import event
+from tests.unit.api.bi_support import bearer
+from tests.unit.intelligence.behaviour.support import AS_OF, listings, visit
+from tests.unit.metrics.alert_rows import metric
+from tests.unit.metrics.support import created, ev, ingest
+
+API = "/api/analytics"
+ROLES = ("admin", "analyst", "host")
+HOST = "h1"  # the host token's host_id; the world's listing L-host belongs to it
+OTHER_HOST = "h2"
 
 # (method, path) → who may call it: "public", "write_key" or the roles allowed.
 ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
@@ -45,7 +69,84 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/analytics/anomalies"): frozenset({"admin", "analyst"}),
     ("GET", "/api/analytics/hosts/{host_id}/forecast"): frozenset({"admin", "analyst", "host"}),
 }
-ROLES = ("admin", "analyst", "host")
+
+
+@dataclass(frozen=True)
+class Request:
+    """A valid request to a route: its query, its JSON body (POST) and its path parameters, where `{alert}`
+    names the world's open alert."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    path: dict[str, str] = field(default_factory=dict)
+
+
+# The valid request of each route, for the world below (business day 2026-03-20).
+REQUESTS: dict[tuple[str, str], Request] = {
+    ("GET", "/api/analytics/health"): Request(),
+    ("POST", "/api/analytics/events/track"): Request(json=event()),
+    ("POST", "/api/analytics/events/batch"): Request(json={"events": [event(), event()]}),
+    ("GET", "/api/analytics/events/failed"): Request(params={"reason": "missing_field"}),
+    ("POST", "/api/analytics/events/failed/replay"): Request(json={"reason": "missing_field"}),
+    ("GET", "/api/analytics/alerts"): Request(params={"state": "open"}),
+    ("POST", "/api/analytics/alerts/{alert_id}/acknowledge"): Request(path={"alert_id": "{alert}"}),
+    ("POST", "/api/analytics/alerts/{alert_id}/resolve"): Request(path={"alert_id": "{alert}"}),
+    ("GET", "/api/analytics/overview"): Request(),
+    ("GET", "/api/analytics/metrics"): Request(),
+    ("GET", "/api/analytics/metrics/{metric_name}"): Request(path={"metric_name": "daily_active_users"}),
+    ("POST", "/api/analytics/metrics/calculate"): Request(json={"date": "2026-03-19"}),
+    ("GET", "/api/analytics/trends"): Request(params={"event": "page_view"}),
+    ("POST", "/api/analytics/funnels"): Request(json={"date_from": "2026-03-01", "date_to": "2026-03-20"}),
+    ("GET", "/api/analytics/retention"): Request(params={"date_from": "2026-03-01", "date_to": "2026-03-20"}),
+    ("GET", "/api/analytics/lifecycle"): Request(),
+    ("GET", "/api/analytics/stickiness"): Request(),
+    ("GET", "/api/analytics/sessions"): Request(),
+    ("GET", "/api/analytics/hosts/{host_id}/overview"): Request(path={"host_id": HOST}),
+    ("GET", "/api/analytics/export/events"): Request(params={"start_date": "2026-03-08", "end_date": "2026-03-20"}),
+    ("POST", "/api/analytics/user-behavior"): Request(json={"user_id": "p1", "days": 30}),
+    ("POST", "/api/analytics/clustering"): Request(json={"n_clusters": 2}),
+    ("GET", "/api/analytics/personas"): Request(),
+    ("POST", "/api/analytics/sentiment"): Request(json={"text": "The rooftop concert was wonderful."}),
+    ("GET", "/api/analytics/models"): Request(),
+    ("GET", "/api/analytics/listings/{listing_id}/forecast"): Request(path={"listing_id": "L-host"}),
+    ("GET", "/api/analytics/forecasts/revenue"): Request(params={"days": 7}),
+    ("GET", "/api/analytics/anomalies"): Request(params={"days": 30}),
+    ("GET", "/api/analytics/hosts/{host_id}/forecast"): Request(path={"host_id": HOST}, params={"days": 7}),
+}
+
+
+def _local(at: Any) -> str:
+    return at.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.fixture
+def world(client: TestClient, key_headers: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A platform on which every route has something to answer, with the data's clock frozen at AS_OF
+    (tokens are issued at the real time, `bi_support.bearer`): twelve users with a week of browsing
+    each and their behaviour profiles (enough to cluster), a listing of host h1 starting in five days
+    and one of h2, an open alert, and a quarantined event. Yields the values path parameters refer to."""
+    clock.freeze(AS_OF)
+    listings()
+    events = []
+    for u in range(12):
+        hour = 11 if u % 3 == 0 else 20
+        for d in range(6 + u % 4):
+            events += visit(f"p{u}", f"2026-03-{8 + d:02d}T{hour}:00", f"p{u}-{d}", views=("L1", "L2")[: 1 + u % 2])
+        if u % 2:
+            events.append(ev("event_requested", "2026-03-12T21:00", user=f"p{u}", listing_id="L2", seats=2))
+    soon = _local(AS_OF + timedelta(days=5))
+    events += [
+        created("L-host", "2026-03-15T10:00", host=HOST, starts=soon, capacity=40),
+        created("L-other", "2026-03-15T10:00", host=OTHER_HOST, starts=soon),
+    ]
+    ingest(*events)
+    behavior_profiles_refresh(user_ids=[f"p{u}" for u in range(12)])  # as the 6-hourly task does
+    metric("payment_failure_rate", "2026-03-19", 25.0)  # past its critical threshold: an alert opens
+    assert alerts_evaluate().opened == 1
+    refused = client.post(f"{API}/events/batch", json={"events": [event(event_name=None)]}, headers=key_headers)
+    assert refused.status_code == 200 and FailedEvent.objects.filter(reason="missing_field").count() == 1
+    yield {"alert": str(Alert.objects.get(state="open").id)}
+    clock.freeze(None)
 
 
 def _operations(client: TestClient) -> list[tuple[str, str]]:
@@ -58,38 +159,73 @@ def _operations(client: TestClient) -> list[tuple[str, str]]:
     )
 
 
-def _call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> int:
-    concrete = re.sub(r"\{[^}]+\}", "1", path)
-    kwargs: dict[str, object] = {"headers": headers}
-    if method in ("POST", "PUT", "PATCH"):
-        kwargs["json"] = {}
-    return client.request(method, concrete, **kwargs).status_code  # type: ignore[arg-type]
+def _call(
+    client: TestClient, method: str, path: str, headers: dict[str, str], world: dict[str, str], **path_params: str
+) -> Any:
+    request = REQUESTS[(method, path)]
+    values = {name: value.format(**world) for name, value in request.path.items()} | path_params
+    concrete = re.sub(r"\{([^}]+)\}", lambda m: values[m.group(1)], path)
+    kwargs: dict[str, Any] = {"headers": headers, "params": request.params}
+    if method == "POST" and request.json is not None:
+        kwargs["json"] = request.json
+    return client.request(method, concrete, **kwargs)
 
 
-def test_every_published_route_is_in_the_role_table(client: TestClient) -> None:
-    assert set(_operations(client)) == set(ACCESS)
+def _role_headers(role: str) -> dict[str, str]:
+    return bearer(role, host_id=HOST if role == "host" else None)
+
+
+def test_every_published_route_is_in_the_role_table_with_a_valid_request(client: TestClient) -> None:
+    """Catches: a new route published without a declared access (or without a request to check it with)."""
+    assert set(_operations(client)) == set(ACCESS) == set(REQUESTS)
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(ACCESS))
-def test_route_refuses_callers_the_role_table_does_not_allow(
-    client: TestClient, write_key: str, method: str, path: str
+def test_route_answers_2xx_to_the_callers_it_allows_and_401_or_403_to_the_others(
+    client: TestClient, write_key: str, world: dict[str, str], method: str, path: str
 ) -> None:
+    """Catches: a route that lets in a caller the role table does not allow (anything but 401/403), and a
+    route that does not really serve a caller it allows (a 422, 409 or 5xx is not "allowed")."""
     access = ACCESS[(method, path)]
-    anonymous = _call(client, method, path, {})
+
+    def status(headers: dict[str, str]) -> tuple[int, str]:
+        response = _call(client, method, path, headers, world)
+        return response.status_code, response.text[:300]
+
+    anonymous = status({})
     if access == "public":
-        assert anonymous not in (401, 403)
+        assert 200 <= anonymous[0] < 300, anonymous
         return
-    assert anonymous == 401
+    assert anonymous[0] == 401, anonymous
     if access == "write_key":
-        token = token_issue(role="admin", sub="admin")
-        assert _call(client, method, path, {"Authorization": f"Bearer {token}"}) == 401
-        assert _call(client, method, path, {"X-API-Key": write_key}) not in (401, 403)
+        assert status(_role_headers("admin"))[0] == 401
+        allowed = status({"X-API-Key": write_key})
+        assert 200 <= allowed[0] < 300, allowed
         return
-    assert _call(client, method, path, {"X-API-Key": write_key}) == 401
+    assert status({"X-API-Key": write_key})[0] == 401
+    assert status({"Authorization": f"Bearer {write_key}"})[0] == 401
+    assert isinstance(access, frozenset)
     for role in ROLES:
-        token = token_issue(role=role, sub=f"t-{role}", host_id="h1" if role == "host" else None)
-        status = _call(client, method, path, {"Authorization": f"Bearer {token}"})
-        if role in access:  # type: ignore[operator]
-            assert status not in (401, 403), (role, status)
+        answer = status(_role_headers(role))
+        if role in access:
+            assert 200 <= answer[0] < 300, (role, answer)
         else:
-            assert status in (403, 404), (role, status)
+            assert answer[0] == 403, (role, answer)
+
+
+HOST_SCOPED = sorted(
+    (method, path) for (method, path), access in ACCESS.items() if isinstance(access, frozenset) and "host" in access
+)
+FOREIGN = {"host_id": OTHER_HOST, "listing_id": "L-other"}
+
+
+@pytest.mark.parametrize(("method", "path"), HOST_SCOPED)
+def test_a_host_gets_404_for_another_hosts_resource(
+    client: TestClient, world: dict[str, str], method: str, path: str
+) -> None:
+    """Catches: a host-scoped route serving a host another host's data (the role check alone lets every
+    host token in; the scoping must hide the rest), while an analyst still reads it."""
+    param = next(name for name in FOREIGN if "{" + name + "}" in path)
+    foreign = {param: FOREIGN[param]}
+    assert _call(client, method, path, _role_headers("host"), world, **foreign).status_code == 404
+    assert _call(client, method, path, _role_headers("analyst"), world, **foreign).status_code == 200
