@@ -1,7 +1,7 @@
 """One ASGI application for the whole service.
 
 FastAPI answers `/api/analytics/*`, `/api/docs` and `/api/openapi.json`; Prometheus answers
-`/metrics`; Django answers everything else (`/admin/`, later `/dashboard/`). Serve it with
+`/metrics` (for the scraper only: analytics/api/metrics_gate.py); Django answers everything else (`/admin/`, later `/dashboard/`). Serve it with
 `uvicorn loopin_backend.asgi:application`.
 """
 
@@ -20,10 +20,10 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
-from prometheus_client import make_asgi_app  # noqa: E402
 from starlette.staticfiles import StaticFiles  # noqa: E402
 
 from analytics.api.app import create_app  # noqa: E402
+from analytics.api.metrics_gate import metrics_app  # noqa: E402
 from analytics.tasks.embedded_scheduler import EmbeddedScheduler  # noqa: E402
 
 django_application = get_asgi_application()
@@ -43,7 +43,9 @@ async def lifespan(app: object) -> AsyncIterator[None]:
 
 
 application = create_app(lifespan=lifespan)
-application.mount("/metrics", make_asgi_app(), name="prometheus")
+scrape = metrics_app()
+application.add_route("/metrics", scrape, include_in_schema=False)  # type: ignore[arg-type]
+application.mount("/metrics", scrape, name="prometheus")
 application.mount("/static", StaticFiles(packages=[("django.contrib.admin", "static")], check_dir=False), name="static")
 application.mount("/", django_application, name="django")  # type: ignore[arg-type]
 
