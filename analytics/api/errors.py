@@ -102,7 +102,13 @@ async def _http_error(request: Request, error: Exception) -> JSONBytesResponse:
     return error_response(error.status_code, code, str(error.detail), None, dict(error.headers or {}) or None)
 
 
+async def _unexpected_error(request: Request, error: Exception) -> JSONBytesResponse:
+    """A bug: still the one shape (Starlette logs the exception and re-raises it after this answer)."""
+    return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(AnalyticsError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
