@@ -46,7 +46,9 @@ application = create_app(lifespan=lifespan)
 scrape = metrics_app()
 application.add_route("/metrics", scrape, include_in_schema=False)  # type: ignore[arg-type]
 application.mount("/metrics", scrape, name="prometheus")
-application.mount("/static", StaticFiles(packages=[("django.contrib.admin", "static")], check_dir=False), name="static")
+# The admin's assets, Swagger UI's (for /api/docs, never from a CDN) and the service's own.
+STATIC_PACKAGES = [("django.contrib.admin", "static"), ("drf_spectacular_sidecar", "static"), ("analytics", "static")]
+application.mount("/static", StaticFiles(packages=STATIC_PACKAGES, check_dir=False), name="static")
 application.mount("/", django_application, name="django")  # type: ignore[arg-type]
 
 # What is loaded by now lives as long as the process. Moving it out of the cyclic collector's

@@ -52,6 +52,11 @@ def _in_trusted(peer: str, trusted: Sequence[str]) -> bool:
     return False
 
 
+def is_trusted_proxy(peer: str, trusted_proxies: Sequence[str]) -> bool:
+    """The connection's peer is one of `ANALYTICS_TRUSTED_PROXIES` (whose forwarding headers are believed)."""
+    return bool(trusted_proxies) and _in_trusted(peer, trusted_proxies)
+
+
 def client_ip(*, peer: str | None, headers: Mapping[str, str], trusted_proxies: Sequence[str]) -> str:
     """The client's full IP, for access decisions only (never stored): the connection's peer, or
     `X-Forwarded-For` when the peer is trusted. With a trusted peer the right-most address that is not
