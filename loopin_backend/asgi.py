@@ -49,7 +49,11 @@ scrape = metrics_app()
 application.add_route("/metrics", scrape, include_in_schema=False)  # type: ignore[arg-type]
 application.mount("/metrics", scrape, name="prometheus")
 # The admin's assets, Swagger UI's (for /api/docs, never from a CDN) and the service's own.
-STATIC_PACKAGES = [("django.contrib.admin", "static"), ("drf_spectacular_sidecar", "static"), ("analytics", "static")]
+STATIC_PACKAGES: list[str | tuple[str, str]] = [
+    ("django.contrib.admin", "static"),
+    ("drf_spectacular_sidecar", "static"),
+    ("analytics", "static"),
+]
 application.mount("/static", StaticFiles(packages=STATIC_PACKAGES, check_dir=False), name="static")
 # Last: what no route took. Under /api/ the API answers it (405, 404, HEAD), never Django.
 application.mount("/", DjangoOutsideApi(application, django_application), name="django")  # type: ignore[arg-type]

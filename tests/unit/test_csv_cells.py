@@ -21,7 +21,7 @@ def test_text_starting_a_formula_is_quoted(text: str) -> None:
     assert spreadsheet_safe(text) == "'" + text
 
 
-@pytest.mark.parametrize("value", ["plain", "", " =1", "a=1", "'=1", "{\"a\": \"=1\"}", "2026-03-11T10:00:00+00:00"])
+@pytest.mark.parametrize("value", ["plain", "", " =1", "a=1", "'=1", '{"a": "=1"}', "2026-03-11T10:00:00+00:00"])
 def test_other_text_is_left_alone(value: str) -> None:
     """Catches: an escape so broad that ordinary text (or a JSON or time cell) is altered."""
     assert spreadsheet_safe(value) == value

@@ -193,7 +193,9 @@ def test_no_parameter_extreme_causes_a_5xx(
     for param in dependant.query_params:
         for value in _query_values(param.field_info.annotation):
             shown = f"{len(value)} items" if isinstance(value, list) else repr(value)[:40]
-            _check(call({**base_query, param.alias: value}, path_values, base_body), f"?{param.alias}={shown}", failures)
+            _check(
+                call({**base_query, param.alias: value}, path_values, base_body), f"?{param.alias}={shown}", failures
+            )
     for param in dependant.path_params:
         kind = _kind(param.field_info.annotation)
         for value in INT_TEXTS if kind == "int" else ("x" * 5_000, "%00", "a%00b"):
