@@ -5,9 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# A deadline for request headers (loopin_backend/server_protocol.py) and uvicorn's close of idle connections.
+# A deadline for request headers (loopin_backend/server_protocol.py) and uvicorn's close of idle connections;
+# forwarding headers are judged by the service alone (ANALYTICS_TRUSTED_PROXIES), never by uvicorn.
 UVICORN := $(PY) -m uvicorn loopin_backend.asgi:application \
-	--http loopin_backend.server_protocol:HeaderDeadlineProtocol --timeout-keep-alive 5
+	--http loopin_backend.server_protocol:HeaderDeadlineProtocol --timeout-keep-alive 5 --no-proxy-headers
 
 .PHONY: run serve test lint format eval bench bench-ingest bench-sentiment bench-bi bench-models worker beat flower migrate clean
 

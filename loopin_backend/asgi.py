@@ -1,7 +1,8 @@
 """One ASGI application for the whole service.
 
 FastAPI answers `/api/analytics/*`, `/api/docs` and `/api/openapi.json`; Prometheus answers
-`/metrics`; Django answers everything else (`/admin/`, later `/dashboard/`). Serve it with
+`/metrics` (for the scraper only: analytics/api/metrics_gate.py); Django answers everything else
+(`/admin/`, later `/dashboard/`) but never a path under `/api/` (analytics/api/unrouted.py). Serve it with
 `uvicorn loopin_backend.asgi:application`.
 """
 
@@ -20,10 +21,11 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
-from prometheus_client import make_asgi_app  # noqa: E402
 from starlette.staticfiles import StaticFiles  # noqa: E402
 
 from analytics.api.app import create_app  # noqa: E402
+from analytics.api.metrics_gate import metrics_app  # noqa: E402
+from analytics.api.unrouted import DjangoOutsideApi  # noqa: E402
 from analytics.tasks.embedded_scheduler import EmbeddedScheduler  # noqa: E402
 
 django_application = get_asgi_application()
@@ -43,9 +45,18 @@ async def lifespan(app: object) -> AsyncIterator[None]:
 
 
 application = create_app(lifespan=lifespan)
-application.mount("/metrics", make_asgi_app(), name="prometheus")
-application.mount("/static", StaticFiles(packages=[("django.contrib.admin", "static")], check_dir=False), name="static")
-application.mount("/", django_application, name="django")  # type: ignore[arg-type]
+scrape = metrics_app()
+application.add_route("/metrics", scrape, include_in_schema=False)  # type: ignore[arg-type]
+application.mount("/metrics", scrape, name="prometheus")
+# The admin's assets, Swagger UI's (for /api/docs, never from a CDN) and the service's own.
+STATIC_PACKAGES: list[str | tuple[str, str]] = [
+    ("django.contrib.admin", "static"),
+    ("drf_spectacular_sidecar", "static"),
+    ("analytics", "static"),
+]
+application.mount("/static", StaticFiles(packages=STATIC_PACKAGES, check_dir=False), name="static")
+# Last: what no route took. Under /api/ the API answers it (405, 404, HEAD), never Django.
+application.mount("/", DjangoOutsideApi(application, django_application), name="django")  # type: ignore[arg-type]
 
 # What is loaded by now lives as long as the process. Moving it out of the cyclic collector's
 # generations spares every full collection a scan of ~130,000 objects; without this, collections

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -101,6 +102,22 @@ class Env(BaseSettings):
     EMAIL_USE_SSL: bool = False
     EMAIL_TIMEOUT: float = Field(default=10.0, gt=0, le=120)
     DEFAULT_FROM_EMAIL: str = "loopin-analytics@localhost"
+    # Scraping /metrics (analytics/api/metrics_gate.py, docs/operations.md "Scraping /metrics").
+    METRICS_TOKEN: str = ""
+    METRICS_ALLOWED_NETWORKS: str = ""
+
+    @field_validator("METRICS_TOKEN")
+    @classmethod
+    def _scrape_token(cls, value: str) -> str:
+        value = value.strip()
+        if value and (len(value) < 32 or not value.isascii() or not value.isprintable() or " " in value):
+            raise ValueError("METRICS_TOKEN must be at least 32 printable ASCII characters without spaces")
+        return value
+
+    @field_validator("METRICS_ALLOWED_NETWORKS")
+    @classmethod
+    def _scrape_networks(cls, value: str) -> str:
+        return ",".join(str(network) for network in _networks("METRICS_ALLOWED_NETWORKS", value))
 
     @field_validator("ANALYTICS_ALERT_WEBHOOK_URL")
     @classmethod
@@ -128,6 +145,19 @@ class Env(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+
+def _networks(name: str, value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated list of CIDRs (a bare address is its /32 or /128); anything else is refused."""
+    networks = []
+    for entry in (part.strip() for part in value.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=True))
+        except ValueError as exc:
+            raise ValueError(f"{name}: {entry!r} is not a network in CIDR notation ({exc})") from exc
+    return tuple(networks)
 
 
 def _looks_insecure(secret: str) -> bool:
@@ -266,6 +296,12 @@ EMAIL_USE_SSL = ENV.EMAIL_USE_SSL
 EMAIL_TIMEOUT = ENV.EMAIL_TIMEOUT
 DEFAULT_FROM_EMAIL = ENV.DEFAULT_FROM_EMAIL
 SERVER_EMAIL = ENV.DEFAULT_FROM_EMAIL
+
+# --- Scraping /metrics -----------------------------------------------------------------------------
+# A bearer scrape token or a client address in one of the networks; nothing else (not even loopback)
+# unless DEBUG is on (analytics/api/metrics_gate.py).
+METRICS_TOKEN = ENV.METRICS_TOKEN
+METRICS_ALLOWED_NETWORKS = _networks("METRICS_ALLOWED_NETWORKS", ENV.METRICS_ALLOWED_NETWORKS)
 
 # --- Django ----------------------------------------------------------------------------------------
 INSTALLED_APPS = [

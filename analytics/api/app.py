@@ -1,4 +1,5 @@
-"""The FastAPI application factory: /api/analytics/*, docs at /api/docs, schema at /api/openapi.json."""
+"""The FastAPI application factory: /api/analytics/*, docs at /api/docs (served without a CDN), schema at
+/api/openapi.json; security headers on everything the application answers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import StatelessLifespan as Lifespan
 
+from analytics.api.docs_page import docs_endpoint
+from analytics.api.edge_headers import SecurityHeadersMiddleware
 from analytics.api.errors import install_error_handlers
 from analytics.api.observability import RequestMetricsMiddleware
 from analytics.api.routers import (
@@ -53,12 +56,20 @@ def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
         title="Loopin Analytics",
         version=settings.VERSION,
         description="Collection, business intelligence and AI for the Loopin events marketplace.",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
     install_error_handlers(app)
     app.add_middleware(RequestMetricsMiddleware)
+    # Outermost, so it also covers what asgi.py mounts later (Django, /metrics, /static).
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_route(
+        "/api/docs",
+        docs_endpoint(title=app.title, openapi_url="/api/openapi.json"),  # type: ignore[arg-type]
+        methods=["GET"],
+        include_in_schema=False,
+    )
     app.include_router(health.router)
     app.include_router(quarantine.router)
     app.include_router(events.router)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -81,9 +83,46 @@ async def read_json_bytes(
     return body
 
 
+# orjson reads an integer past 64 bits as an approximate float (stored silently) and one past a double's
+# range as an error for the whole body. A body with a run of 19 digits somewhere (any integer outside the
+# 64-bit range has one; usually it is inside a string) is read again by the standard library, which keeps
+# integers exact, so the event checks refuse one outside the 64-bit range and name it (`invalid_number`).
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# Past this many digits an integer is refused anyway; it is not converted (CPython caps conversions).
+_MAX_DIGITS = 100
+_BEYOND = 2**64
+
+
+def _exact_int(text: str) -> int:
+    digits = text.lstrip("-")
+    if len(digits) <= _MAX_DIGITS:
+        return int(text)
+    return -_BEYOND if text.startswith("-") else _BEYOND
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _exactly(body: bytes) -> Any:
+    return json.loads(body, parse_int=_exact_int, parse_constant=_no_constant)
+
+
 def parse_json(body: bytes) -> Any:
-    """The parsed body; 400 `invalid_json` if it is not JSON."""
+    """The parsed body; 400 `invalid_json` if it is not JSON. Integers are exact (see `_LONG_DIGITS`)."""
     try:
-        return orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        # Only for that one error: anything else orjson refuses (NaN, lone surrogates) stays invalid JSON.
+        if "infinity" in str(exc) and _LONG_DIGITS.search(body) is not None:
+            try:
+                return _exactly(body)  # an integer too large even for a double: the event check names it
+            except (ValueError, RecursionError):
+                pass
         raise BadRequest(f"the request body is not valid JSON: {exc}", code="invalid_json") from exc
+    if _LONG_DIGITS.search(body) is None:
+        return parsed
+    try:
+        return _exactly(body)
+    except RecursionError:
+        return parsed  # nested past Python's limit: refused as `nesting_too_deep` all the same

@@ -83,6 +83,21 @@ async def _domain_error(request: Request, error: Exception) -> JSONBytesResponse
     return error_response(status_of(error), error.code, error.message, error.details, headers or None)
 
 
+# A `days` parameter (query or body) outside its range is `invalid_days` on every route (docs/api.md); a
+# malformed one stays `validation_failed`.
+_RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
+_RANGE_CODES = {"days": "invalid_days"}
+
+
+def _range_code(items: list[Any]) -> str | None:
+    """The specific code when the first problem is a named parameter out of its range."""
+    first = items[0] if items else {}
+    location = first.get("loc", ())
+    if first.get("type") in _RANGE_ERRORS and location:
+        return _RANGE_CODES.get(str(location[-1]))
+    return None
+
+
 async def _validation_error(request: Request, error: Exception) -> JSONBytesResponse:
     assert isinstance(error, RequestValidationError)
     problems = [
@@ -93,6 +108,10 @@ async def _validation_error(request: Request, error: Exception) -> JSONBytesResp
         }
         for item in error.errors()
     ]
+    specific = _range_code(list(error.errors()))
+    if specific is not None:
+        first = problems[0]
+        return error_response(422, specific, f"{first['field']}: {first['message']}", {"problems": problems})
     return error_response(422, "validation_failed", "the request is invalid", {"problems": problems})
 
 
@@ -102,7 +121,13 @@ async def _http_error(request: Request, error: Exception) -> JSONBytesResponse:
     return error_response(error.status_code, code, str(error.detail), None, dict(error.headers or {}) or None)
 
 
+async def _unexpected_error(request: Request, error: Exception) -> JSONBytesResponse:
+    """A bug: still the one shape (Starlette logs the exception and re-raises it after this answer)."""
+    return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(AnalyticsError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Strict, StrictInt, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictInt, StrictStr, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
 from analytics.collection.enrichment import DEVICE_TYPES, parse_user_agent
@@ -48,7 +48,7 @@ class EventEnvelope(BaseModel):
     event_type: EventType | None = None
     uuid: uuid_lib.UUID | None = None
     user_id: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | (
-        StrictInt | None
+        Annotated[StrictInt, Field(ge=MIN_INTEGER, le=MAX_INTEGER)] | None
     ) = None
     anonymous_id: _Id | None = None
     session_id: _Id | None = None

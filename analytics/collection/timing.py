@@ -22,6 +22,8 @@ def parse_instant(field_name: str, value: object) -> datetime:
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
+        if "\x00" in value:  # fromisoformat takes any character as the date-time separator, NUL included
+            raise TimeProblem(field_name, "invalid_characters", f"'{field_name}' contains a NUL character")
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError as exc:

@@ -3,12 +3,12 @@
 The export is a server-side iterator: `export_chunk` reads at most `CHUNK_ROWS` rows after a cursor
 (timestamp, id) using the `ue_time` / `ue_name_time` / `ue_user_time` indexes, and the API streams
 each chunk as soon as it is encoded, so memory stays bounded however many rows match. Columns carry
-no IP address at all (not even the stored prefix).
+no IP address at all (not even the stored prefix). CSV goes through the one spreadsheet-safe writer
+(analytics/csv_cells.py): no text cell starts a formula, numbers stay numbers.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from django.db.models import Q
 
+from analytics.csv_cells import SafeCSVWriter
 from analytics.errors import ValidationFailed
 from analytics.metrics.analyses import DateRange, check_day
 
@@ -99,7 +100,7 @@ def export_header(fmt: str) -> bytes:
     if fmt != "csv":
         return b""
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(COLUMNS)
+    SafeCSVWriter(buffer).writerow(COLUMNS)
     return buffer.getvalue().encode()
 
 
@@ -110,15 +111,19 @@ def export_encode(rows: list[dict[str, Any]], fmt: str) -> bytes:
             orjson.dumps({c: _plain(row[c]) if c != "uuid" else str(row[c]) for c in COLUMNS}) + b"\n" for row in rows
         )
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCSVWriter(buffer)
     for row in rows:
-        writer.writerow(
-            [
-                orjson.dumps(row[c]).decode() if c == "properties" else "" if row[c] is None else str(_plain(row[c]))
-                for c in COLUMNS
-            ]
-        )
+        writer.writerow([orjson.dumps(row[c]).decode() if c == "properties" else _cell(row[c]) for c in COLUMNS])
     return buffer.getvalue().encode()
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell keeping its kind: numbers stay numbers (never escaped), everything else is text."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return value
+    return str(_plain(value))
 
 
 def export_range(*, start_date: date, end_date: date) -> DateRange:

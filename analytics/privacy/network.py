@@ -52,11 +52,15 @@ def _in_trusted(peer: str, trusted: Sequence[str]) -> bool:
     return False
 
 
-def client_ip_prefix(*, peer: str | None, headers: Mapping[str, str], trusted_proxies: Sequence[str]) -> str:
-    """The truncated client IP: the connection's peer, or `X-Forwarded-For` when the peer is trusted.
+def is_trusted_proxy(peer: str, trusted_proxies: Sequence[str]) -> bool:
+    """The connection's peer is one of `ANALYTICS_TRUSTED_PROXIES` (whose forwarding headers are believed)."""
+    return bool(trusted_proxies) and _in_trusted(peer, trusted_proxies)
 
-    With a trusted peer the right-most address that is not itself a trusted proxy is the client.
-    """
+
+def client_ip(*, peer: str | None, headers: Mapping[str, str], trusted_proxies: Sequence[str]) -> str:
+    """The client's full IP, for access decisions only (never stored): the connection's peer, or
+    `X-Forwarded-For` when the peer is trusted. With a trusted peer the right-most address that is not
+    itself a trusted proxy is the client."""
     client = peer or ""
     if client and trusted_proxies and _in_trusted(client, trusted_proxies):
         forwarded = headers.get("x-forwarded-for", "")
@@ -64,4 +68,10 @@ def client_ip_prefix(*, peer: str | None, headers: Mapping[str, str], trusted_pr
             client = hop
             if not _in_trusted(hop, trusted_proxies):
                 break
+    return client
+
+
+def client_ip_prefix(*, peer: str | None, headers: Mapping[str, str], trusted_proxies: Sequence[str]) -> str:
+    """The truncated client IP (`client_ip`, then `truncate_ip`)."""
+    client = client_ip(peer=peer, headers=headers, trusted_proxies=trusted_proxies)
     return truncate_ip(client) if client else ""

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from analytics.api.boundary import run_db
 from analytics.api.deps import AdminOnly, AdminOrAnalyst
+from analytics.api.limits import MAX_ID, MAX_OFFSET, MAX_PAGE_SIZE
 from analytics.api.paths import API_PREFIX
 from analytics.api.schemas.alerts import AlertNotificationOut, AlertOut, AlertPageOut
 from analytics.metrics.alerting import alert_acknowledge, alert_get, alert_list, alert_resolve
@@ -15,7 +16,7 @@ from analytics.models import Alert
 
 router = APIRouter(prefix=f"{API_PREFIX}/alerts", tags=["alerts"])
 
-AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _out(alert: Alert) -> AlertOut:
@@ -34,8 +35,8 @@ async def list_alerts(
     state: Literal["open", "acknowledged", "resolved"] | None = None,
     severity: Literal["warning", "critical"] | None = None,
     metric: Annotated[str | None, Query(max_length=100)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AlertPageOut:
     """Alerts newest first, with their notifications' delivery status; filter by state, severity, metric."""
     page = await run_db(alert_list, state=state, severity=severity, metric=metric, limit=limit, offset=offset)

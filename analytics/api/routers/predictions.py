@@ -20,6 +20,7 @@ from analytics.api.schemas.predictions import (
     ModelVersionOut,
     RevenueForecastOut,
 )
+from analytics.intelligence.anomalies.service import MAX_DAYS as ANOMALY_DAYS
 from analytics.intelligence.anomalies.service import anomalies_list
 from analytics.intelligence.attendance.service import listing_forecast_get
 from analytics.intelligence.forecasting.revenue import HORIZON_DAYS
@@ -91,7 +92,7 @@ async def listing_forecast(
     return ListingForecastOut.model_validate(result)
 
 
-Days = Annotated[int, Query(description=f"1…{HORIZON_DAYS}")]
+Days = Annotated[int, Query(ge=1, le=HORIZON_DAYS, description=f"1…{HORIZON_DAYS}")]
 
 
 @router.get(
@@ -127,7 +128,9 @@ async def host_revenue_forecast(
     summary="Detected anomalies (analyst, admin)",
     responses={422: {"description": "days outside 1…90 (`invalid_days`)"}},
 )
-async def anomalies(principal: AdminOrAnalyst, days: Annotated[int, Query(description="1…90")] = 30) -> AnomalyListOut:
+async def anomalies(
+    principal: AdminOrAnalyst, days: Annotated[int, Query(ge=1, le=ANOMALY_DAYS, description="1…90")] = 30
+) -> AnomalyListOut:
     """The business days of the last `days` on which a watched series (daily active users, net revenue,
     payment failure rate, API error rate, view-to-request rate) broke from its weekday pattern and trend,
     newest first, with the expected and observed values and the breakdown that moved most."""

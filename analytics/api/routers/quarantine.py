@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from analytics.api.boundary import run_db
 from analytics.api.deps import AdminOnly
+from analytics.api.limits import MAX_OFFSET, MAX_PAGE_SIZE
 from analytics.api.paths import API_PREFIX
 from analytics.api.schemas.quarantine import FailedEventOut, FailedEventPageOut, ReplayIn, ReplayOut
 from analytics.collection.quarantine import failed_event_list, failed_event_replay
@@ -20,8 +21,8 @@ router = APIRouter(prefix=f"{API_PREFIX}/events/failed", tags=["ingestion"])
 async def list_failed(
     principal: AdminOnly,
     reason: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> FailedEventPageOut:
     """Refused events (after the privacy scrub), newest first, with the reason for each."""
     total, rows = await run_db(failed_event_list, reason=reason, limit=limit, offset=offset)

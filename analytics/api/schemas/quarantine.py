@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
+
+from analytics.api.limits import MAX_ID
 
 
 class FailedEventOut(BaseModel):
@@ -29,7 +31,7 @@ class FailedEventPageOut(BaseModel):
 
 
 class ReplayIn(BaseModel):
-    ids: list[int] | None = Field(default=None, max_length=10_000)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(default=None, max_length=10_000)
     reason: str | None = Field(default=None, max_length=64)
 
 

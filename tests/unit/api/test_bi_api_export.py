@@ -116,3 +116,46 @@ def test_export_is_admin_only(client: TestClient) -> None:
 )
 def test_bad_export_requests_are_422(client: TestClient, params: dict) -> None:
     assert_error(client.get(API, params=params, headers=bearer("admin")), 422)
+
+
+FORMULA = '=HYPERLINK("http://evil.test","x")'
+
+
+def test_csv_export_never_hands_a_spreadsheet_a_formula(client: TestClient, key_headers: dict[str, str]) -> None:
+    """Catches: CSV injection — a tracked value (user id, city, path, …) starting with = + - @ tab or CR
+    exported verbatim and run by the spreadsheet that opens the export; and genuine numbers (a refund's
+    negative revenue) turned into text by the escaping."""
+    at = "2026-03-11T10:00:00+05:30"
+    hostile = {
+        "event_name": "page_view",
+        "user_id": FORMULA,
+        "anonymous_id": "+1+cmd|' /C calc'!A0",
+        "session_id": "@SUM(1+1)*cmd|' /C calc'!A0",
+        "timestamp": at,
+        "properties": {"path": "-2+3+cmd|' /C calc'!A0", "city": "\t=1+1", "country": "\r=1+1"},
+    }
+    refund = {
+        "event_name": "payment_refunded",
+        "user_id": "-42",
+        "timestamp": at,
+        "properties": {"order_id": "o-1", "listing_id": "l-1", "amount": 3.5, "currency": "INR"},
+    }
+    for body in (hostile, refund):
+        stored = client.post("/api/analytics/events/track", json=body, headers=key_headers)
+        assert stored.status_code == 200 and stored.json()["status"] == "stored", stored.text
+    response = client.get(API, params={"start_date": "2026-03-11", "end_date": "2026-03-11"}, headers=bearer("admin"))
+    assert response.status_code == 200, response.text
+    rows = {row["event_name"]: row for row in csv.DictReader(io.StringIO(response.text))}
+    view, paid = rows["page_view"], rows["payment_refunded"]
+    assert view["user_id"] == "'" + FORMULA
+    assert view["anonymous_id"] == "'+1+cmd|' /C calc'!A0"
+    assert view["session_id"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert view["page_path"] == "'-2+3+cmd|' /C calc'!A0"
+    assert view["city"] == "'\t=1+1"
+    assert view["country"] == "'\r=1+1"
+    for row in rows.values():
+        for column, cell in row.items():
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), (column, cell)
+    assert json.loads(view["properties"])["path"] == "-2+3+cmd|' /C calc'!A0"  # JSON cells start with "{"
+    assert paid["revenue_impact"] == "-3.50"  # a number stays a number
+    assert paid["user_id"] == "'-42"  # an identifier is text, even when it looks like a number

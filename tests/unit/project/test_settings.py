@@ -68,6 +68,44 @@ def test_unknown_business_time_zone_is_refused() -> None:
     assert "unknown time zone" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"METRICS_ALLOWED_NETWORKS": "10.0.0.0/8,10.0.0.0/33"}, "'10.0.0.0/33' is not a network in CIDR notation"),
+        ({"METRICS_ALLOWED_NETWORKS": "office"}, "'office' is not a network in CIDR notation"),
+        ({"METRICS_ALLOWED_NETWORKS": "10.1.2.3/8"}, "'10.1.2.3/8' is not a network in CIDR notation"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN must be at least 32"),
+    ],
+    ids=["prefix-too-long", "not-an-address", "host-bits-set", "short-token"],
+)
+def test_a_bad_metrics_setting_refuses_to_start(env: dict[str, str], message: str) -> None:
+    """Catches: a mistyped scrape network or a guessable scrape token silently leaving /metrics shut or open."""
+    result = _load_settings(DEBUG="true", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_metrics_settings_are_parsed() -> None:
+    """Catches: valid networks (IPv4, IPv6, a bare address) refused, or read as something else."""
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.METRICS_ALLOWED_NETWORKS)"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "loopin_backend.settings",
+            "DEBUG": "true",
+            "METRICS_ALLOWED_NETWORKS": " 10.20.0.0/16, 2001:db8::/32,192.0.2.7 ",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "(IPv4Network('10.20.0.0/16'), IPv6Network('2001:db8::/32'), IPv4Network('192.0.2.7/32'))"
+    )
+
+
 def test_documented_celery_app_declares_every_queue_and_the_sweeper() -> None:
     result = subprocess.run(
         [
