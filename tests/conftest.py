@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from analytics import clock
+from analytics.collection.buffer import event_buffer
 from analytics.security.api_keys import api_key_create
 from analytics.security.tokens import token_issue
 
@@ -16,11 +17,14 @@ from analytics.security.tokens import token_issue
 @pytest.fixture
 def client(transactional_db: None) -> Iterator[TestClient]:
     """The whole ASGI application over HTTP. API tests commit for real (the API's ORM calls run in
-    worker threads with their own connections), so this needs `transactional_db`."""
+    worker threads with their own connections), so this needs `transactional_db`. The test settings
+    install the host middleware, whose `api_request` events a background buffer writes: they are
+    written before the test's tables are emptied, never into the next test."""
     from loopin_backend.asgi import application
 
     with TestClient(application) as test_client:
         yield test_client
+    assert event_buffer().flush(timeout=10)
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from contextlib import ExitStack
 import pytest
 from fastapi.testclient import TestClient
 
+from analytics.collection.buffer import event_buffer
+
 
 @pytest.fixture
 def client_from(transactional_db: None) -> Iterator[Callable[[str], TestClient]]:
@@ -16,3 +18,4 @@ def client_from(transactional_db: None) -> Iterator[Callable[[str], TestClient]]
 
     with ExitStack() as stack:
         yield lambda host: stack.enter_context(TestClient(application, client=(host, 50123)))
+    assert event_buffer().flush(timeout=10)  # the host middleware's events land inside this test

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from analytics.collection.buffer import event_buffer
 from analytics.security.tokens import token_issue
 from tests.assertions import assert_error
 
@@ -154,6 +155,7 @@ def raw_client(transactional_db: None) -> Iterator[TestClient]:
 
     with TestClient(application, raise_server_exceptions=False) as client:
         yield client
+    assert event_buffer().flush(timeout=10)  # the host middleware's events land inside this test
 
 
 @pytest.mark.parametrize(("method", "path", "route"), _routes(), ids=lambda v: v if isinstance(v, str) else "")
