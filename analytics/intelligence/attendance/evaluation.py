@@ -77,7 +77,14 @@ def forecast_backtest(split: AttendanceSplit, model: AttendanceModel) -> list[Fo
     checks = []
     for offset in FORECAST_OFFSETS_DAYS:
         instant = boundary + timedelta(days=offset)
-        cases = forecast_cases(model, requests=split.requests, instants=[instant], until=split.as_of)
+        cases = forecast_cases(
+            model,
+            requests=split.requests,
+            instants=[instant],
+            until=split.as_of,
+            activity=split.activity,
+            known=split.known,
+        )
         model_error = baseline_error = actual_total = 0.0
         covered = 0
         for at, listing, requests, probabilities, actual in cases:

@@ -20,12 +20,21 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from analytics.intelligence.attendance.activity import Activity, activity_read
 from analytics.intelligence.attendance.forecast import (
     RegistrationCurve,
     interval_spread_calibrate,
     registration_curve_fit,
 )
-from analytics.intelligence.attendance.seats import Listing, Request, listings_read, requests_read, with_history
+from analytics.intelligence.attendance.seats import (
+    LOOKBACK_DAYS,
+    Listing,
+    Request,
+    listings_read,
+    requests_known_at,
+    requests_read,
+    with_history,
+)
 from analytics.intelligence.probability import CalibratedBoosting, binary_scores
 from analytics.intelligence.registry import NotEnoughData, Trained
 from analytics.metrics.periods import business_zone
@@ -132,13 +141,20 @@ class AttendanceSplit:
     requests: list[Request]  # every request of the lookback, history filled
     train: list[Request]
     evaluation: list[Request]
+    activity: Activity | None = None  # every requester's views and sessions, for the calibration's histories
+    known: list[Request] | None = None  # requests over a window wide enough for the calibration's instants
 
 
 def attendance_split(*, as_of: datetime) -> AttendanceSplit:
     """Seats with a known outcome, history filled: listings that started before A − 30 days train, those
     that started in the 30 days before A evaluate. Seats cancelled by the attendee count as not used."""
-    requests = requests_read(as_of=as_of)
-    with_history(requests, as_of=as_of)
+    known = requests_read(as_of=as_of, lookback_days=LOOKBACK_DAYS + EVALUATION_DAYS + max(CALIBRATION_OFFSETS_DAYS))
+    requests = requests_known_at(known, as_of=as_of)
+    activity = None
+    if requests:  # read once for every requester: the split's histories and the calibration's reuse it
+        earliest = min(r.requested_at for r in requests) - timedelta(days=LOOKBACK_DAYS)
+        activity = activity_read({r.user_id for r in requests}, start=earliest, end=as_of)
+    with_history(requests, as_of=as_of, activity=activity)
     boundary = as_of - timedelta(days=EVALUATION_DAYS)
     known = [r for r in requests if r.outcome_known(as_of)]
     return AttendanceSplit(
@@ -146,6 +162,8 @@ def attendance_split(*, as_of: datetime) -> AttendanceSplit:
         requests=requests,
         train=[r for r in known if r.listing.starts_at < boundary],
         evaluation=[r for r in known if r.listing.starts_at >= boundary],
+        activity=activity,
+        known=known,
     )
 
 
@@ -184,7 +202,9 @@ def attendance_model_fit(split: AttendanceSplit) -> AttendanceModel:
     )
     # How wide the intervals must be: forecasts of listings held before the boundary, made at earlier instants.
     instants = [boundary - timedelta(days=days) for days in CALIBRATION_OFFSETS_DAYS]
-    cases = forecast_cases(fitted, requests=split.requests, instants=instants, until=boundary)
+    cases = forecast_cases(
+        fitted, requests=split.requests, instants=instants, until=boundary, activity=split.activity, known=split.known
+    )
     fitted.curve = interval_spread_calibrate(fitted.curve, model=fitted, cases=cases)
     return fitted
 
@@ -254,13 +274,18 @@ def _as_if_confirmed(requests: list[Request], *, at: datetime) -> list[Request]:
 
 
 def seat_probabilities(
-    model: AttendanceModel, platform: list[Request], requests: list[Request], *, at: datetime
+    model: AttendanceModel,
+    platform: list[Request],
+    requests: list[Request],
+    *,
+    at: datetime,
+    activity: Activity | None = None,
 ) -> dict[tuple[str, str], float]:
     """P(used once confirmed) of each of `requests` as known at `at` (confirmed ones as they are, the others
     as if confirmed at `at`); `platform` is every request of the lookback as of `at` (the records)."""
     pending = _as_if_confirmed(requests, at=at)
     confirmed = [r for r in requests if r.confirmed_by(at)]
-    with_history(platform, as_of=at, extra=pending, targets=confirmed)
+    with_history(platform, as_of=at, extra=pending, targets=confirmed, activity=activity)
     found = {r.key: float(p) for r, p in zip(confirmed, model.predict_seats(confirmed), strict=True)}
     for r, p in zip(pending, model.predict_seats(pending), strict=True):
         found.setdefault(r.key, float(p))
@@ -268,14 +293,20 @@ def seat_probabilities(
 
 
 def listings_with_requests(
-    model: AttendanceModel, listing_ids: list[str], *, at: datetime
+    model: AttendanceModel,
+    listing_ids: list[str],
+    *,
+    at: datetime,
+    activity: Activity | None = None,
+    known: list[Request] | None = None,
 ) -> tuple[dict[str, Listing], dict[str, list[Request]], dict[tuple[str, str], float]]:
     """The listings, each one's requests as known at `at`, and every such request's probability of being
-    used — what a listing forecast needs, for the scoring run and the backtests alike."""
+    used — what a listing forecast needs, for the scoring run and the backtests alike. `known`: requests
+    read at a later instant over a window covering `at`'s lookback (read here when not given)."""
     listings = listings_read(listing_ids)
-    platform = requests_read(as_of=at)
+    platform = requests_read(as_of=at) if known is None else requests_known_at(known, as_of=at)
     mine = [r for r in platform if r.listing.listing_id in listings]
-    probabilities = seat_probabilities(model, platform, mine, at=at)
+    probabilities = seat_probabilities(model, platform, mine, at=at, activity=activity)
     by_listing: dict[str, list[Request]] = {}
     for r in mine:
         by_listing.setdefault(r.listing.listing_id, []).append(r)
@@ -286,7 +317,13 @@ ForecastCase = tuple[datetime, Listing, list[Request], dict[tuple[str, str], flo
 
 
 def forecast_cases(
-    model: AttendanceModel, *, requests: list[Request], instants: list[datetime], until: datetime
+    model: AttendanceModel,
+    *,
+    requests: list[Request],
+    instants: list[datetime],
+    until: datetime,
+    activity: Activity | None = None,
+    known: list[Request] | None = None,
 ) -> list[ForecastCase]:
     """For each instant: every listing published before it, starting within FORECAST_HORIZON_DAYS of it and
     before `until`, and held — with its requests as known then, their probabilities, and the seats really
@@ -309,7 +346,9 @@ def forecast_cases(
         )
         if not ids:
             continue
-        listings, by_listing, probabilities = listings_with_requests(model, ids, at=instant)
+        listings, by_listing, probabilities = listings_with_requests(
+            model, ids, at=instant, activity=activity, known=known
+        )
         for listing_id, listing in listings.items():
             cases.append((instant, listing, by_listing.get(listing_id, []), probabilities, used.get(listing_id, 0.0)))
     return cases

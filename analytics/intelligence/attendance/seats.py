@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
 from django.db.models.fields.json import KT
 
-from analytics.metrics.periods import business_zone
-from analytics.models import EventListing, Session, UserEvent
+from analytics.intelligence.attendance.activity import DAY, Activity, Sessions, Views, activity_read
+from analytics.models import EventListing, UserEvent
 
 LOOKBACK_DAYS = 180
 _CHUNK = 1000
@@ -60,9 +59,9 @@ class Request:
     requested_at: datetime
     seats: int
     confirmed_at: datetime | None = None
-    declined: bool = False
+    declined_at: datetime | None = None
     attendee_cancelled_at: datetime | None = None
-    checked_in: bool = False
+    checked_in_at: datetime | None = None
     # the history when confirmed (filled by `with_history`)
     history: dict[str, float] = field(default_factory=dict)
 
@@ -78,8 +77,33 @@ class Request:
         return self.confirmed_by(instant) and self.listing.held_before(instant)
 
     @property
+    def declined(self) -> bool:
+        return self.declined_at is not None
+
+    @property
+    def checked_in(self) -> bool:
+        return self.checked_in_at is not None
+
+    @property
     def attended(self) -> bool:
         return self.checked_in
+
+    def known_at(self, instant: datetime) -> Request:
+        """This request as the platform knew it at `instant` (made before it): what happened later undone."""
+
+        def then(at: datetime | None) -> datetime | None:
+            return at if at is not None and at < instant else None
+
+        return Request(
+            user_id=self.user_id,
+            listing=self.listing,
+            requested_at=self.requested_at,
+            seats=self.seats,
+            confirmed_at=then(self.confirmed_at),
+            declined_at=then(self.declined_at),
+            attendee_cancelled_at=then(self.attendee_cancelled_at),
+            checked_in_at=then(self.checked_in_at),
+        )
 
 
 def listings_read(ids: Iterable[str]) -> dict[str, Listing]:
@@ -104,13 +128,6 @@ def listings_read(ids: Iterable[str]) -> dict[str, Listing]:
                 cancelled_at=row["cancelled_at"],
             )
     return found
-
-
-def _number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _seats(value: Any) -> int:
@@ -163,13 +180,13 @@ def requests_read(
         if name == "event_request_accepted":
             accepted.setdefault(request.key, at)
         elif name == "event_request_declined":
-            request.declined = True
+            request.declined_at = request.declined_at or at
         elif name == "payment_completed":
             paid.setdefault(request.key, at)
         elif name == "registration_cancelled":
             request.attendee_cancelled_at = request.attendee_cancelled_at or at
         else:
-            request.checked_in = True
+            request.checked_in_at = request.checked_in_at or at
     for key, request in requests.items():
         if request.listing.paid:
             request.confirmed_at = paid.get(key)
@@ -178,44 +195,18 @@ def requests_read(
     return sorted(requests.values(), key=lambda r: (r.requested_at, r.user_id, r.listing.listing_id))
 
 
+def requests_known_at(
+    requests: Iterable[Request], *, as_of: datetime, lookback_days: int = LOOKBACK_DAYS
+) -> list[Request]:
+    """What `requests_read(as_of=…)` returns, derived from requests read at a later instant over a window
+    that covers `[as_of − lookback, as_of)`: the calibration's earlier instants cost no further read."""
+    start = as_of - timedelta(days=lookback_days)
+    return [r.known_at(as_of) for r in requests if start <= r.requested_at < as_of]
+
+
 # --- history at confirmation ------------------------------------------------------------------------------
 PRIOR_WEIGHT = 2.0  # smoothed show-up rate = (check-ins + w·platform rate) / (seats + w)
 PLATFORM_PRIOR_RATE = 0.7  # the platform's show-up rate before any seat has been resolved (weight 10)
-
-
-def _category_views(users: list[str], start: datetime, end: datetime) -> dict[str, list[tuple[datetime, str, float]]]:
-    views: dict[str, list[tuple[datetime, str, float]]] = defaultdict(list)
-    for begin in range(0, len(users), _CHUNK):
-        rows = (
-            UserEvent.objects.filter(
-                user_id__in=users[begin : begin + _CHUNK],
-                event_name="event_viewed",
-                timestamp__gte=start,
-                timestamp__lt=end,
-            )
-            .annotate(category=KT("properties__category"), price=KT("properties__price"))
-            .values_list("user_id", "timestamp", "category", "price")
-        )
-        for user, at, category, price in rows:
-            views[str(user)].append((at, category or "", _number(price)))
-    for items in views.values():
-        items.sort()
-    return views
-
-
-def _session_starts(users: list[str], start: datetime, end: datetime) -> dict[str, list[datetime]]:
-    starts: dict[str, list[datetime]] = defaultdict(list)
-    for begin in range(0, len(users), _CHUNK):
-        rows = (
-            Session.objects.filter(user_id__in=users[begin : begin + _CHUNK], started_at__gte=start, started_at__lt=end)
-            .filter(~Q(entry_screen=""))
-            .values_list("user_id", "started_at")
-        )
-        for user, at in rows:
-            starts[str(user)].append(at)
-    for items in starts.values():
-        items.sort()
-    return starts
 
 
 def with_history(
@@ -224,21 +215,21 @@ def with_history(
     as_of: datetime,
     extra: Iterable[Request] = (),
     targets: list[Request] | None = None,
+    activity: Activity | None = None,
 ) -> None:
     """Fill `history` of the confirmed `requests` (or of `targets`), and of `extra` ones (scored as if
     confirmed at their `confirmed_at`), from what was known when each was confirmed. `requests` must hold
-    every request of the platform's lookback: people's and hosts' records are made of them."""
+    every request of the platform's lookback: people's and hosts' records are made of them. `activity`
+    (views and sessions) is read here unless the caller read it already for a wider span."""
     chosen = [r for r in requests if r.confirmed_at is not None] if targets is None else list(targets)
     targets = chosen + list(extra)
     if not targets:
         return
     resolved = sorted((r for r in requests if r.outcome_known(as_of)), key=lambda r: r.listing.starts_at)
-    users = sorted({r.user_id for r in targets})
-    earliest = min(r.confirmed_at for r in targets if r.confirmed_at is not None) - timedelta(days=LOOKBACK_DAYS)
-    views = _category_views(users, earliest, as_of)
-    sessions = _session_starts(users, earliest, as_of)
-    zone = business_zone()
-    weekend = {user: [s.astimezone(zone).weekday() >= 5 for s in starts] for user, starts in sessions.items()}
+    users = {r.user_id for r in targets}
+    earliest = min(r.confirmed_at or as_of for r in targets) - timedelta(days=LOOKBACK_DAYS)
+    if activity is None or not activity.covers(users, start=earliest.timestamp(), end=as_of.timestamp()):
+        activity = activity_read(users, start=earliest, end=as_of)
     asked: dict[str, list[datetime]] = defaultdict(list)
     for r in requests:
         asked[r.user_id].append(r.requested_at)
@@ -250,6 +241,7 @@ def with_history(
     host_shows: Counter[str] = Counter()
     platform_seats = platform_shows = 0
     position = 0
+    no_views, no_sessions = Views(), Sessions()
     for request in sorted(targets, key=lambda r: r.confirmed_at or as_of):
         at = request.confirmed_at or as_of
         while position < len(resolved) and resolved[position].listing.starts_at < at:
@@ -263,35 +255,40 @@ def with_history(
             position += 1
         platform_rate = (platform_shows + PLATFORM_PRIOR_RATE * 10.0) / (platform_seats + 10.0)
         user, host = request.user_id, request.listing.host_id
-        seen = views.get(user, [])
-        before = seen[: bisect.bisect_left(seen, (at, "", -math.inf))]
-        recent = [c for t, c, _ in before if t >= at - timedelta(days=90)]
-        prices = [p for t, _, p in before if t >= at - timedelta(days=90) and not math.isnan(p)]
-        starts = sessions.get(user, [])
-        upto = bisect.bisect_left(starts, at)
-        first_90 = bisect.bisect_left(starts, at - timedelta(days=90))
+        now = at.timestamp()
+        seen = activity.views.get(user, no_views)
+        first_view, upto_view = seen.window(now - 90 * DAY, now)
+        views_90 = upto_view - first_view
+        priced = seen.price_count[upto_view] - seen.price_count[first_view] if views_90 else 0
+        met = activity.sessions.get(user, no_sessions)
+        starts = met.starts
+        upto = bisect.bisect_left(starts, now)
+        first_90 = bisect.bisect_left(starts, now - 90 * DAY)
         sessions_90 = upto - first_90
-        weekend_90 = sum(weekend[user][first_90:upto]) if sessions_90 else 0
-        last_14 = upto - bisect.bisect_left(starts, at - timedelta(days=14))
-        prior_60 = bisect.bisect_left(starts, at - timedelta(days=14)) - bisect.bisect_left(
-            starts, at - timedelta(days=74)
-        )
+        last_14 = upto - bisect.bisect_left(starts, now - 14 * DAY)
+        prior_60 = bisect.bisect_left(starts, now - 14 * DAY) - bisect.bisect_left(starts, now - 74 * DAY)
+        first_known = bisect.bisect_left(starts, now - LOOKBACK_DAYS * DAY)
         request.history = {
             "user_prior_seats": float(user_seats[user]),
             "user_prior_check_ins": float(user_shows[user]),
             "user_show_rate": (user_shows[user] + PRIOR_WEIGHT * platform_rate) / (user_seats[user] + PRIOR_WEIGHT),
             "host_prior_seats": float(host_seats[host]),
             "host_show_rate": (host_shows[host] + 5.0 * platform_rate) / (host_seats[host] + 5.0),
-            "category_view_share": (sum(1 for c in recent if c == request.listing.category) + 0.5)
-            / (len(recent) + 4.0),
-            "views_90": float(len(recent)),
+            "category_view_share": (seen.categories[first_view:upto_view].count(request.listing.category) + 0.5)
+            / (views_90 + 4.0),
+            "views_90": float(views_90),
             "sessions_14": float(last_14),
             "session_trend": (last_14 / 14.0 + 0.02) / (prior_60 / 60.0 + 0.02),
-            "days_since_session": (at - starts[upto - 1]).total_seconds() / 86_400.0 if upto else 180.0,
+            "days_since_session": (now - starts[upto - 1]) / DAY if upto else 180.0,
             "sessions_90": float(sessions_90),
-            "weekend_session_share": weekend_90 / sessions_90 if sessions_90 else math.nan,
-            "views_per_session": len(recent) / sessions_90 if sessions_90 else math.nan,
-            "mean_viewed_price": sum(prices) / len(prices) if prices else math.nan,
+            "weekend_session_share": (met.weekend[upto] - met.weekend[first_90]) / sessions_90
+            if sessions_90
+            else math.nan,
+            "views_per_session": views_90 / sessions_90 if sessions_90 else math.nan,
+            "mean_viewed_price": (seen.price_sum[upto_view] - seen.price_sum[first_view]) / priced
+            if priced
+            else math.nan,
             "requests_before": float(bisect.bisect_left(asked.get(user, []), request.requested_at)),
-            "tenure_days": (at - starts[0]).total_seconds() / 86_400.0 if starts else 0.0,
+            # the first browsing session of the lookback before the seat (0 without one)
+            "tenure_days": (now - starts[first_known]) / DAY if upto > first_known else 0.0,
         }

@@ -14,7 +14,7 @@ from analytics import clock
 from analytics.ai_services import PredictiveAnalyticsService
 from analytics.errors import NotFound
 from analytics.intelligence.attendance.model import FEATURES, attendance_split, seat_vector
-from analytics.intelligence.attendance.seats import requests_read, with_history
+from analytics.intelligence.attendance.seats import requests_known_at, requests_read, with_history
 from analytics.intelligence.registry import model_active, model_active_estimator
 from analytics.models import EventListing, ListingAttendanceForecast
 
@@ -49,6 +49,26 @@ def test_a_seats_features_are_what_was_known_when_it_was_confirmed(platform: dic
             np.nan_to_num(later[request.key], nan=-1),
             err_msg=str(request.key),
         )
+
+
+def test_requests_known_at_an_earlier_instant_equal_a_read_at_that_instant(platform: dict[str, Any]) -> None:
+    """The calibration derives each earlier instant's requests from one wider read. Catches: an outcome
+    that happened after the instant (a later payment, decline, cancellation or check-in) leaking into it,
+    or a request made in the lookback missing."""
+    end = platform["end"]
+    wider = requests_read(as_of=end, lookback_days=300)
+    for days in (15, 40, 60):
+        then = end - timedelta(days=days)
+
+        def facts(requests: list[Any]) -> list[tuple[Any, ...]]:
+            return sorted(
+                (r.key, r.requested_at, r.confirmed_at, r.declined_at, r.attendee_cancelled_at, r.checked_in_at)
+                for r in requests
+            )
+
+        read_then = requests_read(as_of=then)
+        assert len(read_then) > 50
+        assert facts(requests_known_at(wider, as_of=then)) == facts(read_then)
 
 
 def test_every_upcoming_listing_gets_a_stored_forecast_with_an_interval(platform: dict[str, Any]) -> None:
