@@ -15,9 +15,10 @@ Everything here is computed from what a platform knows at T: nothing after T ent
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
@@ -93,10 +94,6 @@ class FeatureFrame:
         return self.matrix[:, [FEATURES.index(name) for name in names]]
 
 
-def _days(delta: timedelta) -> float:
-    return delta.total_seconds() / 86_400.0
-
-
 @dataclass(frozen=True)
 class ActiveDays:
     """A user's distinct active days (user-initiated events, UTC days) in the lookback, as days before the
@@ -117,15 +114,15 @@ class ActiveDays:
         if len(self.before) < 2:
             return None
         gaps = [float(later - earlier) for earlier, later in pairwise(self.before)]
-        return float(np.median(gaps)), gaps[0], max(gaps)
+        return statistics.median(gaps), gaps[0], max(gaps)
 
 
-def _since(as_of: datetime, instant: object) -> float:
-    return _days(as_of - instant) if isinstance(instant, datetime) else float(LOOKBACK_DAYS + 30)
+def _ago(days: Any) -> float:
+    """Days since something happened in the lookback; LOOKBACK + 30 when it did not."""
+    return float(days) if days is not None else float(LOOKBACK_DAYS + 30)
 
 
 def _row(
-    as_of: datetime,
     events: dict[str, Any],
     sessions: dict[str, Any],
     no_shows: int,
@@ -140,10 +137,10 @@ def _row(
         value = events.get(key)
         return float(value) if value is not None else math.nan
 
-    first, last = events.get("first_at"), events.get("last_at")
     gaps = active.gaps()
-    recency = _since(as_of, last)
-    tenure = _since(as_of, first) if isinstance(first, datetime) else 0.0
+    recency = _ago(events.get("last_days_ago"))
+    first = events.get("first_days_ago")
+    tenure = float(first) if first is not None else 0.0
     sessions_30, sessions_7, sessions_90 = (
         n("sessions_30", sessions),
         n("sessions_7", sessions),
@@ -180,15 +177,15 @@ def _row(
         maybe("fields_completed"),
         n("views_30"),
         n("requests_90"),
-        _since(as_of, events.get("last_request")),
+        _ago(events.get("request_days_ago")),
         n("payments_90"),
         n("revenue_90"),
-        _since(as_of, events.get("last_payment")),
+        _ago(events.get("payment_days_ago")),
         n("payment_failures_90"),
         n("declined_90"),
         n("refunds_90"),
         n("check_ins_90"),
-        _since(as_of, events.get("last_check_in")),
+        _ago(events.get("check_in_days_ago")),
         float(no_shows),
         n("app_errors_30"),
         n("otp_failures_30"),
@@ -219,7 +216,6 @@ def churn_frames(
         matrix = np.asarray(
             [
                 _row(
-                    as_of,
                     row,
                     sessions.get((idx, user), {}),
                     no_shows.get((idx, user), 0),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -41,6 +41,25 @@ class _Dialect:
         if self.postgresql:
             return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({column} - %s)) / 86400) AS integer)"
         return f"(django_timestamp_diff({column}, %s) / 86400000000)"  # Django's function: microseconds
+
+    def offset(self, column: str) -> str:
+        """Exactly how long after the anchor (one `%s` parameter) `column` is: seconds as an exact numeric
+        on PostgreSQL, integer microseconds on SQLite (Django's function)."""
+        if self.postgresql:
+            return f"EXTRACT(EPOCH FROM ({column} - %s))"
+        return f"django_timestamp_diff({column}, %s)"
+
+    def offset_bucket(self, offset: str) -> str:
+        """The whole days of an `offset`, rounded down exactly (offsets are never negative here)."""
+        if self.postgresql:
+            return f"CAST(FLOOR({offset} / 86400) AS integer)"
+        return f"({offset} / 86400000000)"
+
+    def offset_days(self, offset: str) -> str:
+        """An `offset` in (fractional) days, as a float."""
+        if self.postgresql:
+            return f"CAST({offset} / 86400 AS double precision)"
+        return f"({offset} / 86400000000.0)"
 
     def json_count(self, column: str, key: str) -> str:
         """A JSON property that is a number, or the length of a list (`fields_completed` is either)."""
@@ -90,13 +109,6 @@ class Window:
         return ", ".join(f"({i}, {int(k)})" for i, k in enumerate(self.buckets))
 
 
-def _instant(value: Any) -> datetime | None:
-    """A timestamp read by a raw cursor: PostgreSQL gives aware datetimes, SQLite Django's naive UTC text."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-
-
 class FeatureQueries:
     """The grouped reads of one `Window`, optionally limited to some users. Each returns rows keyed by
     (cutoff index, user id)."""
@@ -141,22 +153,23 @@ class FeatureQueries:
             return f"e.event_name = '{name}'"
 
         users, user_params = self._users("e")
+        days = d.offset_days("e.t")  # days since the anchor, as a float
         rollup = f"""
-            SELECT e.user_id AS user_id, {d.bucket("e.timestamp")} AS b,
+            SELECT e.user_id AS user_id, {d.offset_bucket("e.t")} AS b,
                 {count(initiated)} AS initiated,
-                MIN({when(initiated, "e.timestamp")}) AS first_at,
-                MAX({when(initiated, "e.timestamp")}) AS last_at,
+                MIN({when(initiated, days)}) AS first_at,
+                MAX({when(initiated, days)}) AS last_at,
                 {count(named("event_viewed"))} AS views,
                 {count(named("event_requested"))} AS requests,
-                MAX({when(named("event_requested"), "e.timestamp")}) AS last_request,
+                MAX({when(named("event_requested"), days)}) AS last_request,
                 {count(named("payment_completed"))} AS payments,
                 SUM({when(named("payment_completed"), "e.revenue_impact")}) AS revenue,
-                MAX({when(named("payment_completed"), "e.timestamp")}) AS last_payment,
+                MAX({when(named("payment_completed"), days)}) AS last_payment,
                 {count(named("payment_failed"))} AS payment_failures,
                 {count(named("event_request_declined"))} AS declined,
                 {count(named("payment_refunded"))} AS refunds,
                 {count(named("event_checked_in"))} AS check_ins,
-                MAX({when(named("event_checked_in"), "e.timestamp")}) AS last_check_in,
+                MAX({when(named("event_checked_in"), days)}) AS last_check_in,
                 {count(named("app_error"))} AS app_errors,
                 {count(named("otp_failed"))} AS otp_failures,
                 {count(named("review_submitted"))} AS reviews,
@@ -166,8 +179,10 @@ class FeatureQueries:
                 MIN({when(named("review_submitted"), d.json_count("e.properties", "rating"))}) AS rating_min,
                 MAX({when(named("profile_updated"), d.json_count("e.properties", "fields_completed"))})
                     AS fields_max
-            FROM {EVENTS} e
-            WHERE e.user_id IS NOT NULL AND e.timestamp >= %s AND e.timestamp < %s{users}
+            FROM (
+                SELECT e.*, {d.offset("e.timestamp")} AS t FROM {EVENTS} e
+                WHERE e.user_id IS NOT NULL AND e.timestamp >= %s AND e.timestamp < %s{users}
+            ) e
             GROUP BY 1, 2
         """  # noqa: S608 (interpolations are this module's constants; values are parameters)
         before = "r.b < c.k"
@@ -186,19 +201,19 @@ class FeatureQueries:
         sql = f"""
             WITH cutoffs(idx, k) AS (VALUES {self.window.cutoffs_sql()}), rollup AS ({rollup})
             SELECT c.idx, r.user_id,
-                MIN({when(before, "r.first_at")}) AS first_at,
-                MAX({when(before, "r.last_at")}) AS last_at,
+                c.k - MIN({when(before, "r.first_at")}) AS first_days_ago,
+                c.k - MAX({when(before, "r.last_at")}) AS last_days_ago,
                 SUM({when(within(30), "r.views")}) AS views_30,
                 SUM({when(before, "r.requests")}) AS requests_90,
-                MAX({when(before, "r.last_request")}) AS last_request,
+                c.k - MAX({when(before, "r.last_request")}) AS request_days_ago,
                 SUM({when(before, "r.payments")}) AS payments_90,
                 SUM({when(before, "r.revenue")}) AS revenue_90,
-                MAX({when(before, "r.last_payment")}) AS last_payment,
+                c.k - MAX({when(before, "r.last_payment")}) AS payment_days_ago,
                 SUM({when(before, "r.payment_failures")}) AS payment_failures_90,
                 SUM({when(before, "r.declined")}) AS declined_90,
                 SUM({when(before, "r.refunds")}) AS refunds_90,
                 SUM({when(before, "r.check_ins")}) AS check_ins_90,
-                MAX({when(before, "r.last_check_in")}) AS last_check_in,
+                c.k - MAX({when(before, "r.last_check_in")}) AS check_in_days_ago,
                 SUM({when(within(30), "r.app_errors")}) AS app_errors_30,
                 SUM({when(within(30), "r.otp_failures")}) AS otp_failures_30,
                 SUM({when(before, "r.reviews")}) AS reviews_90,
@@ -208,18 +223,14 @@ class FeatureQueries:
                 MAX({when(before, "r.fields_max")}) AS fields_completed,
                 {d.joined(when(f"{before} AND r.initiated > 0", "c.k - 1 - r.b"))} AS active_days{label_columns}
             FROM rollup r JOIN cutoffs c ON r.b >= c.k - {self.lookback} AND r.b < c.k + {horizon}
-            GROUP BY c.idx, r.user_id
+            GROUP BY c.idx, c.k, r.user_id
             HAVING MAX(CASE WHEN {within(30)} AND r.initiated > 0 THEN 1 ELSE 0 END) = 1
         """  # noqa: S608
         params = [anchor, anchor, self._param(self.window.end), *user_params]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             names = [column[0] for column in cursor.description]
-            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        for row in rows:
-            for key in ("first_at", "last_at", "last_request", "last_payment", "last_check_in"):
-                row[key] = _instant(row[key])
-        return rows
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def sessions(self) -> dict[tuple[int, str], dict[str, Any]]:
         """Browsing sessions (an identified user's sessions that showed a screen) per cutoff and user."""
