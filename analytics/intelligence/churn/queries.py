@@ -105,6 +105,11 @@ class Window:
             buckets.append(int(days))
         return cls(anchor=anchor, buckets=tuple(buckets), end=max(cutoffs) + horizon_days * DAY)
 
+    @property
+    def last_cutoff(self) -> datetime:
+        """The latest cutoff: no feature reads an event at or after it."""
+        return self.anchor + max(self.buckets) * DAY
+
     def cutoffs_sql(self) -> str:
         return ", ".join(f"({i}, {int(k)})" for i, k in enumerate(self.buckets))
 
@@ -255,7 +260,7 @@ class FeatureQueries:
             FROM started s JOIN cutoffs c ON s.b >= c.k - {self.lookback} AND s.b < c.k
             GROUP BY c.idx, s.user_id
         """  # noqa: S608
-        params = [anchor, anchor, self._param(max_cutoff(self.window)), *user_params]
+        params = [anchor, anchor, self._param(self.window.last_cutoff), *user_params]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             names = [column[0] for column in cursor.description][2:]
@@ -266,7 +271,7 @@ class FeatureQueries:
         cutoff) and not checked in to within it."""
         d = self.dialect
         anchor = self._param(self.window.anchor)
-        start, end = anchor, self._param(max_cutoff(self.window))
+        start, end = anchor, self._param(self.window.last_cutoff)
         users, user_params = self._users("e")
         lookback = self.lookback
 
@@ -334,10 +339,6 @@ class FeatureQueries:
             JOIN session_events e ON e.session_id = r.session_id AND e.b < c.k
             GROUP BY c.idx, r.user_id
         """  # noqa: S608
-        end = self._param(max_cutoff(self.window))
+        end = self._param(self.window.last_cutoff)
         params = [anchor, anchor, end, *user_params, anchor, anchor]
         return {(idx, str(user)): int(n) for idx, user, n in self._run(sql, params)}
-
-
-def max_cutoff(window: Window) -> datetime:
-    return window.anchor + max(window.buckets) * DAY

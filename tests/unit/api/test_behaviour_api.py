@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from analytics import clock
 from analytics.models import AuditLog, UserBehaviorProfile
 from tests.unit.api.bi_support import assert_error, bearer
-from tests.unit.intelligence.behaviour.support import AS_OF, listings, visit
-from tests.unit.metrics.support import ev, ingest, recompute
+from tests.unit.intelligence.behaviour.support import AS_OF, listings, twelve_browsers, visit
+from tests.unit.metrics.support import ingest, recompute
 
 API = "/api/analytics"
 
@@ -22,13 +22,7 @@ def platform(client: TestClient) -> Iterator[None]:
     """Twelve users with a week of browsing each (enough for a persona), and one with a single visit."""
     clock.freeze(AS_OF)
     listings()
-    events = []
-    for u in range(12):
-        hour = 11 if u % 3 == 0 else 20
-        for d in range(6 + u % 4):
-            events += visit(f"p{u}", f"2026-03-{8 + d:02d}T{hour}:00", f"p{u}-{d}", views=("L1", "L2")[: 1 + u % 2])
-        if u % 2:
-            events.append(ev("event_requested", "2026-03-12T21:00", user=f"p{u}", listing_id="L2", seats=2))
+    events = twelve_browsers()
     events += visit("single", "2026-03-19T20:00", "single-1")
     ingest(*events)
     yield

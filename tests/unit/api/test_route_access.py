@@ -28,9 +28,9 @@ from analytics.metrics.alerting import alerts_evaluate
 from analytics.models import Alert, FailedEvent
 from tests.factories import event
 from tests.unit.api.bi_support import bearer
-from tests.unit.intelligence.behaviour.support import AS_OF, listings, visit
+from tests.unit.intelligence.behaviour.support import AS_OF, listings, twelve_browsers
 from tests.unit.metrics.alert_rows import metric
-from tests.unit.metrics.support import created, ev, ingest
+from tests.unit.metrics.support import created, ingest
 
 API = "/api/analytics"
 ROLES = ("admin", "analyst", "host")
@@ -127,13 +127,7 @@ def world(client: TestClient, key_headers: dict[str, str]) -> Iterator[dict[str,
     and one of h2, an open alert, and a quarantined event. Yields the values path parameters refer to."""
     clock.freeze(AS_OF)
     listings()
-    events = []
-    for u in range(12):
-        hour = 11 if u % 3 == 0 else 20
-        for d in range(6 + u % 4):
-            events += visit(f"p{u}", f"2026-03-{8 + d:02d}T{hour}:00", f"p{u}-{d}", views=("L1", "L2")[: 1 + u % 2])
-        if u % 2:
-            events.append(ev("event_requested", "2026-03-12T21:00", user=f"p{u}", listing_id="L2", seats=2))
+    events = twelve_browsers()
     soon = _local(AS_OF + timedelta(days=5))
     events += [
         created("L-host", "2026-03-15T10:00", host=HOST, starts=soon, capacity=40),

@@ -33,3 +33,16 @@ def listings() -> None:
         created("L2", "2026-01-05T10:00", price=1500, category="tech", city="Mumbai", starts="2026-03-05T19:00"),
         created("L3", "2026-01-05T10:00", price=250, category="music", starts="2026-04-05T19:00"),
     )
+
+
+def twelve_browsers() -> list[dict[str, Any]]:
+    """Twelve users (p0 … p11) with a week of browsing each, half of them requesting L2: enough people with
+    enough sessions for behaviour profiles and a persona clustering."""
+    events: list[dict[str, Any]] = []
+    for u in range(12):
+        hour = 11 if u % 3 == 0 else 20
+        for d in range(6 + u % 4):
+            events += visit(f"p{u}", f"2026-03-{8 + d:02d}T{hour}:00", f"p{u}-{d}", views=("L1", "L2")[: 1 + u % 2])
+        if u % 2:
+            events.append(ev("event_requested", "2026-03-12T21:00", user=f"p{u}", listing_id="L2", seats=2))
+    return events
