@@ -10,7 +10,7 @@ PORT ?= 8000
 UVICORN := $(PY) -m uvicorn loopin_backend.asgi:application \
 	--http loopin_backend.server_protocol:HeaderDeadlineProtocol --timeout-keep-alive 5 --no-proxy-headers
 
-.PHONY: run serve test lint format eval bench bench-ingest bench-sentiment bench-bi bench-models worker beat flower migrate clean
+.PHONY: run serve test lint format eval bench bench-ingest bench-sentiment bench-bi bench-models bench-dashboard worker beat flower migrate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,7 +57,7 @@ eval: $(STAMP) .env
 	$(EVAL_ENV) $(PY) manage.py migrate --noinput -v0
 	$(EVAL_ENV) $(PY) manage.py evaluate --output docs/evaluation.md
 
-bench: bench-ingest bench-sentiment bench-bi bench-models
+bench: bench-ingest bench-sentiment bench-bi bench-models bench-dashboard
 
 bench-ingest: $(STAMP)
 	$(PY) bench/ingest.py
@@ -74,6 +74,10 @@ bench-bi: $(STAMP)
 # (docs/benchmarks.md). Builds its database loopin_bench_models once per day and simulator version.
 bench-models: $(STAMP)
 	$(PY) bench/models.py
+
+# Each dashboard page's server time and browser load on the make run demo (docs/benchmarks.md).
+bench-dashboard: $(STAMP) .env
+	$(PY) bench/dashboard.py
 
 worker: $(STAMP) .env
 	$(VENV)/bin/celery -A loopin_backend worker --loglevel=info

@@ -11,6 +11,7 @@ from analytics.models import (
     ApiKey,
     AuditLog,
     BusinessMetric,
+    DashboardUser,
     EventListing,
     FailedEvent,
     Session,
@@ -72,6 +73,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     list_display = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("name", "prefix", "key_hash", "created_at", "last_used_at", "revoked_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(DashboardUser)
+class DashboardUserAdmin(admin.ModelAdmin):
+    """Dashboard roles: created with `create_dashboard_user` (it sets the password); an admin may change a
+    role or host id here."""
+
+    list_display = ("user", "role", "host_id", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__username", "host_id")
+    readonly_fields = ("user", "created_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -2,7 +2,7 @@
 
 FastAPI answers `/api/analytics/*`, `/api/docs` and `/api/openapi.json`; Prometheus answers
 `/metrics` (for the scraper only: analytics/api/metrics_gate.py); Django answers everything else
-(`/admin/`, later `/dashboard/`) but never a path under `/api/` (analytics/api/unrouted.py). Serve it with
+(`/admin/`, `/dashboard/`) but never a path under `/api/` (analytics/api/unrouted.py). Serve it with
 `uvicorn loopin_backend.asgi:application`.
 """
 
@@ -52,6 +52,7 @@ application.mount("/metrics", scrape, name="prometheus")
 STATIC_PACKAGES: list[str | tuple[str, str]] = [
     ("django.contrib.admin", "static"),
     ("drf_spectacular_sidecar", "static"),
+    ("plotly", "package_data"),  # plotly.min.js for the dashboard, from the plotly wheel
     ("analytics", "static"),
 ]
 application.mount("/static", StaticFiles(packages=STATIC_PACKAGES, check_dir=False), name="static")

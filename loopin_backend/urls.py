@@ -1,8 +1,9 @@
-"""Django's URLs: the admin (and later the dashboard). The API is FastAPI, mounted in asgi.py."""
+"""Django's URLs: the admin and the dashboard. The API is FastAPI, mounted in asgi.py."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("dashboard/", include("analytics.dashboard.urls", namespace="dashboard")),
 ]

@@ -4,7 +4,8 @@ Tiers (docs/design.md, "Quality bars"):
 - unit — SQLite, tasks in-process; always runs;
 - integration — the real PostgreSQL (127.0.0.1:5432) and Redis, a real Celery worker process;
 - eval — the evaluation smoke: every model trained or scored on a small simulated platform (SQLite)
-  must beat its baseline (`make eval` runs the full evaluations; tests/eval runs the small ones).
+  must beat its baseline (`make eval` runs the full evaluations; tests/eval runs the small ones);
+- e2e — the dashboard in Debian's headless Chromium driven by Playwright, against a served demo.
 With CI=true a skipped tier is a failure. The last line totals the tests of every tier.
 """
 
@@ -102,10 +103,24 @@ def _missing_eval() -> str | None:
     return None
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _missing_browser() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is not installed (Debian packages chromium and chromium-driver; .ci/run installs them)"
+    try:
+        import playwright  # noqa: F401  (the browser tier's driver, in the dev extra)
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[dev]' installs it)"
+    return None
+
+
 def _tiers(work: Path) -> list[Tier]:
     return [
         Tier("unit", ["tests/unit"], _base_env(work / "unit")),
         Tier("eval", ["tests/eval"], _base_env(work / "eval"), missing=_missing_eval),
+        Tier("e2e", ["tests/e2e"], _base_env(work / "e2e"), missing=_missing_browser),
         Tier(
             "integration",
             ["tests/integration"],

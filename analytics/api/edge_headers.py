@@ -5,8 +5,8 @@ A header a response already carries is kept (Django sets some of these itself); 
 
 - `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy: same-origin` everywhere;
 - `Content-Security-Policy`: for HTML pages (the admin, `/api/docs`) scripts, styles, fonts and fetches
-  from this origin only and no framing; anything else `default-src 'none'` (a JSON or CSV body is never
-  a document to run);
+  from this origin only and no framing — the dashboard's pages also allow inline styles, which its
+  charting library sets; anything else `default-src 'none'` (a JSON or CSV body is never a document to run);
 - `Strict-Transport-Security` when the request came over TLS: the connection's own scheme, or
   `X-Forwarded-Proto: https` from a peer listed in `ANALYTICS_TRUSTED_PROXIES` (nobody else's);
 - `Cache-Control: no-store` on everything but the public, static parts (`/static/`, `/api/docs`,
@@ -25,6 +25,10 @@ PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+# The dashboard's charts: plotly.js sets inline styles on the elements it draws (it cannot be told not
+# to), so its pages allow inline *styles*; scripts stay this origin's files only.
+DASHBOARD_POLICY = PAGE_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+DASHBOARD_PREFIX = "/dashboard/"
 DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
 HSTS = "max-age=31536000"
 CACHEABLE_PREFIXES = ("/static/", "/api/docs", "/api/openapi.json")
@@ -46,11 +50,14 @@ def over_tls(scope: Scope) -> bool:
     return proto.split(",")[0].strip().lower() == "https"
 
 
-def _with_defaults(raw: list[tuple[bytes, bytes]], *, tls: bool, cacheable: bool) -> list[tuple[bytes, bytes]]:
+def _with_defaults(
+    raw: list[tuple[bytes, bytes]], *, tls: bool, cacheable: bool, dashboard: bool = False
+) -> list[tuple[bytes, bytes]]:
     """`raw` plus each missing header; names compare case-insensitively (Django sends them capitalised)."""
     present = {name.lower(): value for name, value in raw}
     html = present.get(b"content-type", b"").lower().startswith(b"text/html")
-    wanted = [*_ALWAYS, ("content-security-policy", PAGE_POLICY if html else DATA_POLICY)]
+    page_policy = DASHBOARD_POLICY if dashboard else PAGE_POLICY
+    wanted = [*_ALWAYS, ("content-security-policy", page_policy if html else DATA_POLICY)]
     if tls:
         wanted.append(("strict-transport-security", HSTS))
     if not cacheable:
@@ -68,11 +75,15 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         tls = over_tls(scope)
-        cacheable = scope.get("path", "").startswith(CACHEABLE_PREFIXES)
+        path = scope.get("path", "")
+        cacheable = path.startswith(CACHEABLE_PREFIXES)
+        dashboard = path.startswith(DASHBOARD_PREFIX)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = _with_defaults(list(message.get("headers", [])), tls=tls, cacheable=cacheable)
+                message["headers"] = _with_defaults(
+                    list(message.get("headers", [])), tls=tls, cacheable=cacheable, dashboard=dashboard
+                )
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -1,6 +1,7 @@
 """Models, one module per aggregate."""
 
 from analytics.models.alerts import Alert, AlertDeliveryAttempt, AlertNotification
+from analytics.models.dashboard import DashboardUser
 from analytics.models.events import FailedEvent, UserEvent
 from analytics.models.forwarding import ForwardingOutbox
 from analytics.models.listings import EventListing
@@ -37,6 +38,7 @@ __all__ = [
     "DailyFunnelReach",
     "DailyUserActivity",
     "DailyUserEvent",
+    "DashboardUser",
     "DetectedAnomaly",
     "DirtyScope",
     "EventListing",

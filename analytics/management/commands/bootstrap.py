@@ -20,7 +20,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics import clock
-from analytics.errors import ValidationFailed
+from analytics.dashboard.accounts import busiest_host_id, dashboard_user_create
+from analytics.errors import Conflict, ValidationFailed
 from analytics.intelligence.anomalies.service import anomalies_detect
 from analytics.intelligence.behaviour.service import behavior_profiles_refresh_stale
 from analytics.intelligence.predictions import prediction_models_score, prediction_models_train
@@ -37,6 +38,8 @@ from analytics.simulator.truth import FILE_NAME as TRUTH_FILE
 DEMO_KEY_FILE = "demo_write_key.txt"
 ADMIN_PASSWORD_FILE = "admin_password.txt"  # noqa: S105  (a file name, not a password)
 ADMIN_USERNAME = "admin"
+DASHBOARD_PASSWORDS_FILE = "dashboard_passwords.txt"
+DEMO_DASHBOARD_USERS = (("demo-admin", "admin"), ("demo-analyst", "analyst"), ("demo-host", "host"))
 ANOMALY_DAYS = 90  # the demo's anomaly list covers its whole window (the batch then keeps the last week current)
 
 
@@ -84,12 +87,14 @@ class Command(BaseCommand):
         if not key_path.exists():
             _write_private(key_path, api_key_create(name="demo (make run)", actor="cli:bootstrap").key)
         admin_line = self._admin(data_dir)
+        dashboard_line = self._dashboard_users(data_dir)
         incidents = _incidents_sentence(data_dir / TRUTH_FILE)
         if incidents:
             self.stdout.write(incidents)
         base = options["base_url"].rstrip("/")
         self.stdout.write(
             "\nLoopin Analytics is ready:\n"
+            f"  dashboard {base}/dashboard/  {dashboard_line}\n"
             f"  API docs  {base}/api/docs\n"
             f"  health    {base}/api/analytics/health\n"
             f"  admin     {base}/admin/  {admin_line}\n"
@@ -152,6 +157,29 @@ class Command(BaseCommand):
             f"{scored['listings']:,} upcoming listings forecast; anomalies: {anomalies.anomalies:,} in the last "
             f"{ANOMALY_DAYS} days"
         )
+
+    def _dashboard_users(self, data_dir: Path) -> str:
+        """In development, one dashboard login per role, created once; the host login is the host with
+        the most upcoming listings. Passwords are kept in DATA_DIR (readable by this user only)."""
+        if not settings.DEBUG:
+            return "(create logins with `manage.py create_dashboard_user`)"
+        path = data_dir / DASHBOARD_PASSWORDS_FILE
+        if path.exists():
+            return f"users and passwords in {path}"
+        host_id = busiest_host_id()
+        lines = []
+        for username, role in DEMO_DASHBOARD_USERS:
+            if role == "host" and host_id is None:
+                continue  # no listings yet: no host to be
+            try:
+                password = dashboard_user_create(
+                    username=username, role=role, host_id=host_id if role == "host" else None
+                )
+            except Conflict:
+                continue  # made by hand earlier: keep it
+            lines.append(f"{username} {role}{' ' + host_id if role == 'host' and host_id else ''} {password}")
+        _write_private(path, "\n".join(["# username role [host id] password", *lines]))
+        return f"users and passwords in {path}"
 
     def _admin(self, data_dir: Path) -> str:
         """In development, an `admin` login created once with a random password kept in DATA_DIR."""

@@ -6,10 +6,10 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
-from analytics.models import ApiKey, BusinessMetric, UserBehaviorProfile, UserEvent, UserPersona
+from analytics.models import ApiKey, BusinessMetric, DashboardUser, UserBehaviorProfile, UserEvent, UserPersona
 from analytics.security.api_keys import api_key_authenticate
 from analytics.simulator.realism import REALISM_RANGES
 
@@ -39,6 +39,14 @@ def test_bootstrap_populates_an_empty_service_once(tmp_path: Path, settings_data
     key = (settings_data_dir / "demo_write_key.txt").read_text().strip()
     assert api_key_authenticate(key).name == "demo (make run)"
     assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()
+    # one dashboard login per role, the passwords kept beside the admin's; each password logs in
+    logins = [line.split() for line in (settings_data_dir / "dashboard_passwords.txt").read_text().splitlines()[1:]]
+    assert sorted(parts[1] for parts in logins) == ["admin", "analyst", "host"]
+    for parts in logins:
+        assert authenticate(username=parts[0], password=parts[-1]) is not None, parts[0]
+    host_login = next(parts for parts in logins if parts[1] == "host")
+    assert DashboardUser.objects.get(user__username=host_login[0]).host_id == host_login[2]
+    assert "http://127.0.0.1:8000/dashboard/" in first
     assert "http://127.0.0.1:8000/api/docs" in first
     # the demo says how it compares with a real events platform, one line per documented range
     assert 'how the demo compares with a real events platform (docs/simulator.md, "Realism")' in first
@@ -50,7 +58,7 @@ def test_bootstrap_populates_an_empty_service_once(tmp_path: Path, settings_data
     assert "http://0.0.0.0:9000/api/docs" in second and ":8000" not in second
     assert UserEvent.objects.count() == events
     assert ApiKey.objects.count() == 1
-    assert get_user_model().objects.count() == 1
+    assert get_user_model().objects.count() == 4  # admin and the three dashboard logins, made once
 
 
 @pytest.fixture

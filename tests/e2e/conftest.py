@@ -1,0 +1,164 @@
+"""The browser tier: the service served by uvicorn on a small simulated platform, driven by Debian's
+headless Chromium through Playwright (never a downloaded browser).
+
+One server for the whole tier: a scratch directory holds its SQLite database, its data directory and
+the demo's dashboard logins (`manage.py bootstrap`, as `make run` does, on a smaller platform).
+Screenshots of every page go to artifacts/e2e/ (git-ignored)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+USERS, DAYS = 400, 70  # enough for personas, alerts and the revenue forecast (63 days); about a minute
+START_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    env: dict[str, str]
+    logins: dict[str, tuple[str, str, str]]  # role → (username, password, host id or "")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _logins(data_dir: Path) -> dict[str, tuple[str, str, str]]:
+    logins = {}
+    for line in (data_dir / "dashboard_passwords.txt").read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        parts = line.split()
+        username, role, password = parts[0], parts[1], parts[-1]
+        logins[role] = (username, password, parts[2] if len(parts) == 4 else "")
+    return logins
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    work = tmp_path_factory.mktemp("e2e")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "loopin_backend.settings",
+        "DEBUG": "true",
+        "ANALYTICS_DATA_DIR": str(work),
+        "DATABASE_URL": f"sqlite:///{work / 'e2e.sqlite3'}",
+        "CELERY_BROKER_URL": "",
+        "ANALYTICS_EMBEDDED_SCHEDULER": "false",
+    }
+    _manage(env, "migrate", "--noinput", "-v0")
+    _manage(env, "bootstrap", "--users", str(USERS), "--days", str(DAYS), "--no-progress")
+    port = _free_port()
+    log = (work / "server.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "loopin_backend.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            if httpx.get(f"{base_url}/api/analytics/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, (work / "server.log").read_text()
+        assert time.monotonic() < deadline, "the server did not answer within a minute"
+        time.sleep(0.3)
+    try:
+        yield Served(base_url=base_url, env=env, logins=_logins(work))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Console:
+    """What the page said on its console that a user's browser would flag."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                self.errors.append(f"{page.url}: {message.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(browser: Browser, console: Console) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    console.watch(opened)
+    yield opened
+    context.close()
+
+
+def log_in(page: Page, served: Served, role: str) -> str:
+    """Log in through the form as the demo's user of `role`; returns its host id ("" for other roles)."""
+    username, password, host_id = served.logins[role]
+    page.goto(f"{served.base_url}/dashboard/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    return host_id
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
