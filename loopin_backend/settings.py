@@ -93,6 +93,9 @@ class Env(BaseSettings):
     ANALYTICS_ALERT_WEBHOOK_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=60)
     ANALYTICS_ALERT_EMAILS: str = ""
     ANALYTICS_ALERT_DELIVERY_MAX_ATTEMPTS: int = Field(default=8, ge=1, le=50)
+    # Digests (docs/reports.md): recipients, and the business-time hour after which a period's goes out.
+    ANALYTICS_REPORT_EMAILS: str = ""
+    ANALYTICS_REPORT_HOUR: int = Field(default=7, ge=0, le=23)
     EMAIL_BACKEND: str = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST: str = "localhost"
     EMAIL_PORT: int = Field(default=25, ge=1, le=65535)
@@ -283,7 +286,10 @@ ANALYTICS_ALERT_WEBHOOK_SECRET = ENV.ANALYTICS_ALERT_WEBHOOK_SECRET
 ANALYTICS_ALERT_WEBHOOK_TIMEOUT_SECONDS = ENV.ANALYTICS_ALERT_WEBHOOK_TIMEOUT_SECONDS
 ANALYTICS_ALERT_EMAILS = [a.strip() for a in ENV.ANALYTICS_ALERT_EMAILS.split(",") if a.strip()]
 ANALYTICS_ALERT_DELIVERY_MAX_ATTEMPTS = ENV.ANALYTICS_ALERT_DELIVERY_MAX_ATTEMPTS
-# Django's e-mail backend (alert e-mails).
+# Digests: daily, weekly and monthly reports by e-mail (none while no recipient is set).
+ANALYTICS_REPORT_EMAILS = [a.strip() for a in ENV.ANALYTICS_REPORT_EMAILS.split(",") if a.strip()]
+ANALYTICS_REPORT_HOUR = ENV.ANALYTICS_REPORT_HOUR
+# Django's e-mail backend (alert e-mails and digests).
 if ENV.EMAIL_USE_TLS and ENV.EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive")
 EMAIL_BACKEND = ENV.EMAIL_BACKEND
@@ -328,7 +334,10 @@ ROOT_URLCONF = "loopin_backend.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "analytics" / "dashboard" / "templates"],
+        "DIRS": [
+            BASE_DIR / "analytics" / "dashboard" / "templates",
+            BASE_DIR / "analytics" / "metrics" / "reports" / "templates",
+        ],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

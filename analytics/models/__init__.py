@@ -25,6 +25,7 @@ from analytics.models.predictions import (
     UserPrediction,
 )
 from analytics.models.profiles import UserBehaviorProfile, UserPersona
+from analytics.models.reports import ReportDelivery
 from analytics.models.security import ApiKey, AuditLog
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "ListingAttendanceForecast",
     "MetricDirtyDay",
     "PredictionModel",
+    "ReportDelivery",
     "RevenueForecast",
     "Session",
     "SessionCursor",

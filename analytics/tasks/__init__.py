@@ -12,12 +12,15 @@ from analytics.tasks.forwarding import forward_to_posthog
 from analytics.tasks.metrics import process_daily_metrics_calculation
 from analytics.tasks.predictions import score_prediction_models, train_prediction_models
 from analytics.tasks.processing import process_new_events
+from analytics.tasks.reports import generate_daily_insights_summary, generate_period_reports
 
 __all__ = [
     "deliver_alert_notifications",
     "detect_anomalies_batch",
     "evaluate_alerts",
     "forward_to_posthog",
+    "generate_daily_insights_summary",
+    "generate_period_reports",
     "generate_user_behavior_insights",
     "perform_user_clustering",
     "process_daily_metrics_calculation",

@@ -54,6 +54,17 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 30 * 60.0,
             "options": {"queue": "intelligence", "expires": 25 * 60},
         },
+        # Digests: each checks hourly whether its newest complete period is due and not yet sent.
+        "daily-digest": {
+            "task": "analytics.tasks.reports.generate_daily_insights_summary",
+            "schedule": 3600.0,
+            "options": {"queue": "default", "expires": 3000},
+        },
+        "period-digests": {
+            "task": "analytics.tasks.reports.generate_period_reports",
+            "schedule": 3600.0,
+            "options": {"queue": "default", "expires": 3000},
+        },
         "deliver-alert-notifications": {
             "task": "analytics.tasks.alerts.deliver_alert_notifications",
             "schedule": 30.0,
