@@ -6,7 +6,7 @@ days). Two figures per page:
 1. **Server**: Django's test client, in this process, logged in as an admin — the view's queries and
    rendering, 2 warm-up and 10 timed requests (median and max).
 2. **Browser** (when Debian's /usr/bin/chromium and playwright are there): the real server is started
-   on a free port (uvicorn, DEBUG=false), headless Chromium logs in and opens the page until plotly has
+   on a free port (uvicorn, the demo's settings), headless Chromium logs in and opens the page until plotly has
    drawn every chart — what a person waits for; 1 warm-up and 5 timed loads (median and max).
 
 Prints to stdout; writes nothing.
@@ -72,7 +72,8 @@ def _browser_times(pages: list[str]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DEBUG": "false", "ANALYTICS_EMBEDDED_SCHEDULER": "false", "LOG_LEVEL": "WARNING"}
+    # The demo's own settings (.env: DEBUG on, as `make run` serves it); no background schedule.
+    env = {**os.environ, "ANALYTICS_EMBEDDED_SCHEDULER": "false", "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
         [
             sys.executable,
@@ -88,7 +89,14 @@ def _browser_times(pages: list[str]) -> None:
     )
     base = f"http://localhost:{port}"  # a trustworthy origin: Chromium keeps the Secure session cookie
     try:
-        time.sleep(6)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.3)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium",
