@@ -13,6 +13,7 @@ STATUS_LABELS = {
     "red": "act now",
     "no_data": "no data",
     "partial": "in progress",
+    "sparse": "too few to judge",
 }
 
 __all__ = ["CardView", "card_view", "change_text", "number", "period_label"]

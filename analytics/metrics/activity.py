@@ -104,6 +104,15 @@ def _sessions(ctx: MetricContext):  # type: ignore[no-untyped-def]
     return Session.objects.filter(started_at__gte=ctx.start, started_at__lt=ctx.end)
 
 
+# A session length over fewer sessions than this says more about those few visits than about the platform
+# (two test events of a README make a 0-minute "day").
+MIN_SESSIONS = 20
+
+
+def _session_count(ctx: MetricContext, breakdown: str | None) -> Values:
+    return {OVERALL: float(_sessions(ctx).count())}
+
+
 def _avg_session_minutes(ctx: MetricContext, breakdown: str | None) -> Values:
     average = _sessions(ctx).aggregate(avg=Avg("duration_seconds"))["avg"]
     return {OVERALL: None if average is None else average / 60.0}
@@ -144,6 +153,9 @@ register(
         "Sessions of identified and anonymous visitors count. No data without sessions.",
         direction=Direction.UP,
         compute=_avg_session_minutes,
+        volume=_session_count,
+        min_volume=MIN_SESSIONS,
+        volume_label="sessions",
         warning=2,
         critical=1,
     )
@@ -159,6 +171,9 @@ register(
         f"count, the mean of the two middle lengths); {SESSION}. No data without sessions.",
         direction=Direction.UP,
         compute=_median_session_minutes,
+        volume=_session_count,
+        min_volume=MIN_SESSIONS,
+        volume_label="sessions",
         warning=1,
         critical=0.5,
     )

@@ -98,6 +98,7 @@ def _rows(definition: MetricDefinition, period: Period, evaluator: Evaluator) ->
     for breakdown in (None, *definition.breakdowns):
         current = evaluator.values(definition.name, period, breakdown)
         previous = evaluator.values(definition.name, period.previous(), breakdown)
+        volumes = evaluator.volumes(definition.name, period, breakdown)
         for key in sorted(current):
             value = current[key]
             if period.end >= evaluator.today and value is not None:
@@ -105,7 +106,8 @@ def _rows(definition: MetricDefinition, period: Period, evaluator: Evaluator) ->
                 # revenue is not a 50% drop); shown as partial, judged once the period is complete.
                 status, (change, direction) = MetricStatus.PARTIAL.value, (None, "")
             else:
-                status, (change, direction) = definition.status(value), _change(value, previous.get(key))
+                status = definition.judged_status(value, volumes.get(key))
+                change, direction = _change(value, previous.get(key))
             rows.append(
                 BusinessMetric(
                     metric_type=definition.kind.value,

@@ -39,6 +39,13 @@ calculators (`KPICalculator`, `KRICalculator`, `KRCalculator`) all read these de
 - **Status**: for a metric where higher is better, `red` when value ≤ critical, `amber` when value ≤ warning,
   else `green`; where lower is better, `red` when value ≥ critical, `amber` when value ≥ warning. Amber and red
   set `is_alert_triggered`. No value → `no_data`.
+- **Minimum volume**: a rate or an average over a handful of events is noise — one chargeback in five
+  payments is 20%, one disputed payment, not a crisis. Each such metric names what it stands on (payment
+  outcomes, finished listings, a cohort's people, reviews…) and the least of it worth judging (20 payments or
+  OTP outcomes, 10 listings or hosts, 50 people in a retention cohort, 10 reviews: below these one event
+  moves the value past a threshold). Below it the value is stored with status `sparse` — shown, with its
+  change, but never amber or red and never an alert; the week or month around it, with more behind it, is
+  judged as usual.
 - **Periods in progress are not judged**: the day, week or month that contains today is stored as it stands
   with status `partial`, no change and no alert — a part of a period is not comparable with a whole one
   (two days of December are not a 90% drop from November; today's first four payments are not a day). We
@@ -98,6 +105,11 @@ def _section(d: MetricDefinition) -> str:
             f" **Settles** {d.settles_after_days} days after a period ends: its card and alerts use the newest"
             " settled period."
             if d.settles_after_days
+            else ""
+        )
+        + (
+            f" **Minimum volume:** judged over at least {d.min_volume} {d.volume_label}; below, status `sparse`."
+            if d.volume is not None
             else ""
         ),
         "",

@@ -40,5 +40,12 @@ class Evaluator:
             self._memo[key] = {k: (None if v is None else round(float(v), ROUND_DIGITS)) for k, v in raw.items()}
         return self._memo[key]
 
+    def volumes(self, metric_name: str, period: Period, breakdown: str | None = None) -> Values:
+        """What each value of the metric stands on (its definition's `volume`); {} when it has none."""
+        definition = metric_get(metric_name)
+        if definition.volume is None:
+            return {}
+        return definition.volume(self.context(period), breakdown)
+
     def value(self, metric_name: str, period: Period) -> float | None:
         return self.values(metric_name, period).get("")

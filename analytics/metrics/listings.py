@@ -52,6 +52,19 @@ def _share(
     return compute
 
 
+def _count(select: Callable[[MetricContext], list[dict[str, Any]]]) -> Callable[[MetricContext, str | None], Values]:
+    """How many listings a share is taken over (its volume)."""
+
+    def compute(ctx: MetricContext, breakdown: str | None) -> Values:
+        return {key: float(len(items)) for key, items in _group(select(ctx), breakdown).items()}
+
+    return compute
+
+
+# A share of fewer listings (or hosts) than this swings by 10 points or more with one of them.
+MIN_LISTINGS = 10
+MIN_HOSTS = 10
+
 _FIELDS = ("listing_id", "city", "category", "host_id", "status", "capacity", "cancelled_at")
 
 
@@ -113,6 +126,9 @@ register(
         definition=f"Cancelled listings ÷ {SCHEDULED} × 100. No data without scheduled listings.",
         direction=Direction.DOWN,
         compute=_share(_scheduled_listings, lambda i: i["status"] == ListingStatus.CANCELLED),
+        volume=_count(_scheduled_listings),
+        min_volume=MIN_LISTINGS,
+        volume_label="scheduled listings",
         breakdowns=LISTING_BREAKDOWNS,
         warning=10,
         critical=20,
@@ -130,6 +146,9 @@ register(
         "scheduled listing was requested.",
         direction=Direction.DOWN,
         compute=_share(_requested_listings, lambda i: bool(i["after_request"])),
+        volume=_count(_requested_listings),
+        min_volume=MIN_LISTINGS,
+        volume_label="requested listings",
         breakdowns=LISTING_BREAKDOWNS,
         warning=5,
         critical=10,
@@ -146,6 +165,9 @@ register(
         "finished listings.",
         direction=Direction.UP,
         compute=_share(_finished_listings, lambda i: i["checked_in"] >= SUCCESS_FILL * i["capacity"]),
+        volume=_count(_finished_listings),
+        min_volume=MIN_LISTINGS,
+        volume_label="finished listings",
         breakdowns=LISTING_BREAKDOWNS,
         warning=50,
         critical=30,
@@ -162,6 +184,9 @@ register(
         "finished listings.",
         direction=Direction.UP,
         compute=_share(_finished_listings, lambda i: i["checked_in"] >= i["capacity"]),
+        volume=_count(_finished_listings),
+        min_volume=MIN_LISTINGS,
+        volume_label="finished listings",
         breakdowns=LISTING_BREAKDOWNS,
     )
 )
@@ -177,13 +202,22 @@ def _hosts_creating(ctx: MetricContext) -> QuerySet[Any]:
     )
 
 
+def _hosts_before(ctx: MetricContext) -> QuerySet[Any]:
+    return _hosts_creating(ctx.evaluator.context(ctx.period.previous()))
+
+
 def _host_dropout(ctx: MetricContext, breakdown: str | None) -> Values:
-    before = _hosts_creating(ctx.evaluator.context(ctx.period.previous()))
+    before = _hosts_before(ctx)
     total = before.count()
     if not total:
         return {OVERALL: None}
     stayed = _hosts_creating(ctx).filter(host_id__in=before).count()
     return {OVERALL: ratio(total - stayed, total)}
+
+
+def _hosts_publishing_before(ctx: MetricContext, breakdown: str | None) -> Values:
+    """The hosts a drop-out rate is taken over (those who published in the previous period)."""
+    return {OVERALL: float(_hosts_before(ctx).count())}
 
 
 def _listings_created(ctx: MetricContext, breakdown: str | None) -> Values:
@@ -205,6 +239,9 @@ register(
         "published in the previous period.",
         direction=Direction.DOWN,
         compute=_host_dropout,
+        volume=_hosts_publishing_before,
+        min_volume=MIN_HOSTS,
+        volume_label="hosts who published in the previous period",
         periods=("week", "month"),
         warning=30,
         critical=50,

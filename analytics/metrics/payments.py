@@ -14,7 +14,7 @@ from analytics.metrics.registry import (
     ratio,
     register,
 )
-from analytics.metrics.selectors import OVERALL, event_counts, users_who
+from analytics.metrics.selectors import OVERALL, counts_total, event_counts, users_who
 
 PAYMENT_BREAKDOWNS = ("city", "category", "host", "platform")
 
@@ -32,6 +32,10 @@ def counts_ratio(
     return compute
 
 
+# A rate over fewer payments than this cannot tell 1% from 10% (one event moves it by 5 points or more).
+MIN_PAYMENTS = 20
+MIN_OTP_OUTCOMES = 20
+
 OUTCOMES = "payment outcomes (payment_completed + payment_failed events) in the period"
 
 register(
@@ -44,6 +48,9 @@ register(
         definition=f"payment_completed events ÷ {OUTCOMES} × 100. No data without payment outcomes.",
         direction=Direction.UP,
         compute=counts_ratio(("payment_completed",), ("payment_completed", "payment_failed")),
+        volume=counts_total(("payment_completed", "payment_failed")),
+        min_volume=MIN_PAYMENTS,
+        volume_label="payment outcomes",
         breakdowns=PAYMENT_BREAKDOWNS,
         warning=90,
         critical=80,
@@ -59,6 +66,9 @@ register(
         definition=f"payment_failed events ÷ {OUTCOMES} × 100. No data without payment outcomes.",
         direction=Direction.DOWN,
         compute=counts_ratio(("payment_failed",), ("payment_completed", "payment_failed")),
+        volume=counts_total(("payment_completed", "payment_failed")),
+        min_volume=MIN_PAYMENTS,
+        volume_label="payment outcomes",
         breakdowns=PAYMENT_BREAKDOWNS,
         warning=10,
         critical=20,
@@ -76,6 +86,9 @@ register(
         "No data without completed payments.",
         direction=Direction.DOWN,
         compute=counts_ratio(("payment_refunded",), ("payment_completed",)),
+        volume=counts_total(("payment_completed",)),
+        min_volume=MIN_PAYMENTS,
+        volume_label="completed payments",
         breakdowns=PAYMENT_BREAKDOWNS,
         warning=5,
         critical=10,
@@ -92,6 +105,9 @@ register(
         "No data without completed payments.",
         direction=Direction.DOWN,
         compute=counts_ratio(("payment_chargeback",), ("payment_completed",)),
+        volume=counts_total(("payment_completed",)),
+        min_volume=MIN_PAYMENTS,
+        volume_label="completed payments",
         breakdowns=PAYMENT_BREAKDOWNS,
         warning=0.5,
         critical=1,
@@ -109,6 +125,9 @@ register(
         "payment_initiated.",
         direction=Direction.UP,
         compute=counts_ratio(("payment_completed",), ("payment_initiated",)),
+        volume=counts_total(("payment_initiated",)),
+        min_volume=MIN_PAYMENTS,
+        volume_label="started checkouts",
         breakdowns=PAYMENT_BREAKDOWNS,
         target=85,
         warning=75,
@@ -126,6 +145,9 @@ register(
         "No data without OTP outcomes.",
         direction=Direction.DOWN,
         compute=counts_ratio(("otp_failed",), ("otp_verified", "otp_failed")),
+        volume=counts_total(("otp_verified", "otp_failed")),
+        min_volume=MIN_OTP_OUTCOMES,
+        volume_label="OTP outcomes",
         breakdowns=("platform", "city"),
         warning=15,
         critical=30,

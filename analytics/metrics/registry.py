@@ -90,6 +90,18 @@ class MetricDefinition:
     # Days after a period ends during which events still to come can change its value (a conversion
     # window): until then the value is provisional, and alerts judge the newest settled period instead.
     settles_after_days: int = 0
+    # The count a rate stands on (payment outcomes, finished listings, a cohort's people, reviews…) and
+    # the least of it worth judging: below `min_volume` the value is stored with status "sparse" —
+    # shown, never amber or red, never an alert (docs/metrics.md, "Minimum volume").
+    volume: Compute | None = None
+    min_volume: int = 0
+    volume_label: str = ""  # what the volume counts, for docs/metrics.md ("payment outcomes")
+
+    def judged_status(self, value: float | None, volume: float | None) -> str:
+        """`status(value)`, unless the value stands on fewer than `min_volume`: then "sparse"."""
+        if value is not None and self.volume is not None and (volume or 0) < self.min_volume:
+            return "sparse"
+        return self.status(value)
 
     def status(self, value: float | None) -> str:
         """green / amber / red against the thresholds; no_data when there is no value."""

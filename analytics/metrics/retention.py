@@ -22,24 +22,42 @@ RETENTION_DAYS = (1, 7, 30)
 _THRESHOLDS = {1: (20.0, 10.0), 7: (10.0, 5.0), 30: (5.0, 2.0)}
 
 
-def _retention(n: int) -> Callable[[MetricContext, str | None], Values]:
-    def compute(ctx: MetricContext, breakdown: str | None) -> Values:
-        cohort_size = retained = 0
-        for day in ctx.period.days():
-            if day + timedelta(days=n) >= ctx.today:  # day n not complete yet: not mature
-                break
-            cohort = UserFirstActivity.objects.filter(first_day=day).values("user_id")
-            size = cohort.count()
-            if not size:
-                continue
-            cohort_size += size
+# A day's cohort of fewer people than this cannot tell 2% from 5% retention.
+MIN_COHORT = 50
+
+
+def _cohorts(ctx: MetricContext, n: int, *, count_retained: bool = True) -> tuple[int, int]:
+    """(retained on day n, cohort size) over the period's mature first-active days."""
+    cohort_size = retained = 0
+    for day in ctx.period.days():
+        if day + timedelta(days=n) >= ctx.today:  # day n not complete yet: not mature
+            break
+        cohort = UserFirstActivity.objects.filter(first_day=day).values("user_id")
+        size = cohort.count()
+        if not size:
+            continue
+        cohort_size += size
+        if count_retained:
             retained += (
                 DailyUserActivity.objects.filter(day=day + timedelta(days=n), user_id__in=cohort)
                 .values("user_id")
                 .distinct()
                 .count()
             )
-        return {OVERALL: ratio(retained, cohort_size)}
+    return retained, cohort_size
+
+
+def _retention(n: int) -> Callable[[MetricContext, str | None], Values]:
+    def compute(ctx: MetricContext, breakdown: str | None) -> Values:
+        retained, size = _cohorts(ctx, n)
+        return {OVERALL: ratio(retained, size)}
+
+    return compute
+
+
+def _cohort_size(n: int) -> Callable[[MetricContext, str | None], Values]:
+    def compute(ctx: MetricContext, breakdown: str | None) -> Values:
+        return {OVERALL: float(_cohorts(ctx, n, count_retained=False)[1])}
 
     return compute
 
@@ -64,6 +82,9 @@ for _n in RETENTION_DAYS:
             ),
             direction=Direction.UP,
             compute=_retention(_n),
+            volume=_cohort_size(_n),
+            min_volume=MIN_COHORT,
+            volume_label="people in the mature cohorts",
             warning=_THRESHOLDS[_n][0],
             critical=_THRESHOLDS[_n][1],
             affects=_affects(_n),

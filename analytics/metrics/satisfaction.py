@@ -16,10 +16,12 @@ from analytics.metrics.registry import (
     quotient,
     register,
 )
-from analytics.metrics.selectors import OVERALL, UNKNOWN, event_totals
+from analytics.metrics.selectors import OVERALL, UNKNOWN, counts_total, event_totals
 from analytics.models import DailyEventRollup, EventListing, UserEvent
 
 RATING_BREAKDOWNS = ("city", "category", "host", "platform")
+# An average of fewer reviews than this moves by half a star with one of them.
+MIN_REVIEWS = 10
 
 
 def _average_rating(ctx: MetricContext, breakdown: str | None) -> Values:
@@ -75,6 +77,9 @@ register(
         "same). No data without reviews.",
         direction=Direction.UP,
         compute=_average_rating,
+        volume=counts_total(("review_submitted",)),
+        min_volume=MIN_REVIEWS,
+        volume_label="reviews",
         breakdowns=RATING_BREAKDOWNS,
         warning=4.0,
         critical=3.5,
@@ -91,6 +96,9 @@ register(
         "until sentiment scoring fills the scores.",
         direction=Direction.UP,
         compute=_average_sentiment,
+        volume=counts_total(("review_submitted",)),
+        min_volume=MIN_REVIEWS,
+        volume_label="reviews",
         warning=0.1,
         critical=-0.2,
     )
@@ -106,6 +114,9 @@ register(
         "the period; the value is the mean of those listing means. No data without reviews.",
         direction=Direction.UP,
         compute=_average_listing_rating,
+        volume=counts_total(("review_submitted",)),
+        min_volume=MIN_REVIEWS,
+        volume_label="reviews",
         breakdowns=("category", "host"),
         target=4.5,
         warning=4.0,

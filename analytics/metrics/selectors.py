@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 
-from analytics.metrics.registry import MetricContext
+from analytics.metrics.registry import MetricContext, Values
 from analytics.models import DailyEventRollup, DailyUserActivity, DailyUserEvent, EventListing
 
 UNKNOWN = "unknown"  # a breakdown value the tracked events did not carry
@@ -83,6 +84,15 @@ def event_counts(ctx: MetricContext, names: tuple[str, ...], breakdown: str | No
         key: {name: (by_name[name].events if name in by_name else 0) for name in names}
         for key, by_name in totals.items()
     }
+
+
+def counts_total(names: tuple[str, ...]) -> Callable[[MetricContext, str | None], Values]:
+    """How many of these events the period holds — a rate's denominator, as its volume."""
+
+    def compute(ctx: MetricContext, breakdown: str | None) -> Values:
+        return {key: float(sum(c[n] for n in names)) for key, c in event_counts(ctx, names, breakdown).items()}
+
+    return compute
 
 
 def active_users(ctx: MetricContext, breakdown: str | None = None) -> dict[str, int]:

@@ -27,6 +27,7 @@ class MetricStatus(models.TextChoices):
     RED = "red"
     NO_DATA = "no_data"
     PARTIAL = "partial"  # a period in progress: shown, never judged (docs/metrics.md, "Status")
+    SPARSE = "sparse"  # too few behind the rate to judge it: shown, never judged ("Minimum volume")
 
 
 class ChangeDirection(models.TextChoices):

@@ -40,7 +40,10 @@ class MetricCardOut(_Out):
     target_value: float | None
     warning_threshold: float | None
     critical_threshold: float | None
-    status: str = Field(description="green / amber / red / no_data; partial for a period in progress (not judged)")
+    status: str = Field(
+        description="green / amber / red / no_data; partial for a period in progress, sparse when the value stands "
+        "on fewer events than its minimum volume (neither is judged)"
+    )
     is_alert_triggered: bool
     so_far: SoFarOut | None = Field(
         default=None, description="the period in progress so far (never judged), when the card shows a complete one"

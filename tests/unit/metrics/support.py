@@ -74,6 +74,16 @@ def payment(
     return ev(name, at, user=user, order_id=order, listing_id=listing, amount=amount, currency="INR", **extra, **kw)
 
 
+def outcomes(day: str, *, completed: int, failed: int, tag: str = "u") -> list[dict[str, Any]]:
+    """`completed` + `failed` payment outcomes of one business day (10:00 on, a minute apart), each its own
+    user and order — at least 20 of them make a payment rate judged (docs/metrics.md, "Minimum volume")."""
+    names = ["payment_completed"] * completed + ["payment_failed"] * failed
+    return [
+        payment(name, f"{day}T{10 + n // 60:02d}:{n % 60:02d}", f"{tag}{n}", 500, order=f"{tag}o{n}")
+        for n, name in enumerate(names)
+    ]
+
+
 def created(
     listing: str,
     at: str,

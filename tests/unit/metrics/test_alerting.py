@@ -19,7 +19,7 @@ from analytics.metrics.catalogue import metric_cards
 from analytics.models import Alert, AlertNotification, BusinessMetric
 from analytics.tasks import process_daily_metrics_calculation
 from tests.unit.metrics.alert_rows import metric
-from tests.unit.metrics.support import NOW, ingest, payment
+from tests.unit.metrics.support import NOW, ingest, outcomes, payment
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("now")]
 
@@ -244,13 +244,8 @@ def test_check_alert_thresholds_keeps_reporting_breaches() -> None:
 
 
 def test_the_metrics_task_runs_the_alert_check_after_each_run() -> None:
-    # Yesterday (2026-03-19, business day): 1 completed, 3 failed payments → 75% failure rate (critical ≥ 20).
-    ingest(
-        payment("payment_completed", "2026-03-19T10:00", "u1", 500, order="o1"),
-        payment("payment_failed", "2026-03-19T10:05", "u2", 500, order="o2"),
-        payment("payment_failed", "2026-03-19T10:06", "u3", 500, order="o3"),
-        payment("payment_failed", "2026-03-19T10:07", "u4", 500, order="o4"),
-    )
+    # Yesterday (2026-03-19, business day): 5 completed, 15 failed payments → 75% failure rate (critical ≥ 20).
+    ingest(*outcomes("2026-03-19", completed=5, failed=15))
 
     process_daily_metrics_calculation.delay().get()
 
@@ -271,8 +266,7 @@ def test_a_period_in_progress_is_stored_as_partial_and_never_judged() -> None:
     breached; today so far is healthy: today is shown as partial and neither judged nor allowed to resolve
     yesterday's alert; the card shows yesterday's complete figure with today's so far beside it."""
     ingest(
-        payment("payment_completed", "2026-03-19T10:00", "u1", 500, order="o1"),
-        *(payment("payment_failed", f"2026-03-19T10:0{i}", f"u{i}", 500, order=f"o{i}") for i in (2, 3, 4)),
+        *outcomes("2026-03-19", completed=5, failed=15),
         *(payment("payment_completed", f"2026-03-20T09:0{i}", f"v{i}", 500, order=f"p{i}") for i in (1, 2, 3, 4)),
     )
 

@@ -11,7 +11,7 @@ from analytics.metrics.registry import Kind, Unit
 from analytics.models import MetricDirtyDay
 from analytics.tasks import process_daily_metrics_calculation
 from analytics.tasks.schedule import beat_schedule
-from tests.unit.metrics.support import ev, ingest, payment, value
+from tests.unit.metrics.support import ev, ingest, outcomes, value
 
 DOCUMENTED = (
     "daily_active_users",
@@ -72,11 +72,7 @@ def test_docs_metrics_md_is_generated_from_the_registry() -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("now")
 def test_task_processor_thresholds_and_calculators() -> None:
-    ingest(
-        payment("payment_completed", "2026-03-19T10:00", "u1", 100),
-        payment("payment_failed", "2026-03-19T10:05", "u2", 100, order="o2"),
-        ev("page_view", "2026-03-19T10:00", user="u3", path="/"),
-    )
+    ingest(*outcomes("2026-03-19", completed=10, failed=10), ev("page_view", "2026-03-19T10:00", user="v3", path="/"))
     assert MetricDirtyDay.objects.count() == 1
     result = process_daily_metrics_calculation.delay("2026-03-19").get()
     assert result["days_rebuilt"] == 1 and not MetricDirtyDay.objects.exists()
@@ -87,8 +83,8 @@ def test_task_processor_thresholds_and_calculators() -> None:
     assert (failure.status, failure.value, failure.threshold) == ("red", 50.0, 20.0)
     assert ("daily_active_users", "day") not in breaches
 
-    assert KPICalculator().daily_active_users(date="2026-03-19") == 3.0
-    assert KPICalculator().calculate("daily_active_users", "2026-03-19", breakdown="platform") == {"unknown": 3.0}
+    assert KPICalculator().daily_active_users(date="2026-03-19") == 21.0
+    assert KPICalculator().calculate("daily_active_users", "2026-03-19", breakdown="platform") == {"unknown": 21.0}
     assert KRICalculator().calculate_payment_failure_rate("2026-03-19") == 50.0
     assert KRCalculator().ticket_purchase_success_ratio("2026-03-19") is None  # no payment_initiated
     with pytest.raises(NotFound):
