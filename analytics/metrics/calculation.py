@@ -27,6 +27,7 @@ from analytics.metrics.rollups import ROLLUP_TABLES, first_activity_rebuild, rol
 from analytics.metrics.selectors import OVERALL
 from analytics.models import BusinessMetric, DirtyScope, MetricDirtyDay, UserEvent
 from analytics.models.metrics import MetricStatus
+from analytics.operations.task_runs import METRICS_RUN, task_run
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +180,13 @@ def metrics_store(*, targets: Targets, now: datetime | None = None) -> int:
 
 
 def metrics_recompute_dirty(*, now: datetime | None = None) -> CalculationResult:
-    """The incremental path: rebuild the rollups of dirty days, then recompute what they affect."""
+    """The incremental path: rebuild the rollups of dirty days, then recompute what they affect (a recorded
+    run: readers' caches follow its generation)."""
+    with task_run(METRICS_RUN):
+        return _recompute_dirty(now=now)
+
+
+def _recompute_dirty(*, now: datetime | None) -> CalculationResult:
     now = now or clock.now()
     claimed = list(MetricDirtyDay.objects.values_list("day", "scope", "token"))
     rebuild = sorted({day for day, scope, _ in claimed if scope == DirtyScope.ROLLUPS})
@@ -223,7 +230,12 @@ def earliest_event_day() -> date | None:
 
 def metrics_backfill(*, since: date | None = None, now: datetime | None = None) -> CalculationResult:
     """Rebuild every rollup from `since` (default: the first tracked event's day) to today, then every
-    metric of every period that overlaps those days."""
+    metric of every period that overlaps those days (a recorded run, like the incremental path)."""
+    with task_run(METRICS_RUN):
+        return _backfill(since=since, now=now)
+
+
+def _backfill(*, since: date | None, now: datetime | None) -> CalculationResult:
     now = now or clock.now()
     today = business_day(now)
     since = since or earliest_event_day() or today

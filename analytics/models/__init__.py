@@ -15,7 +15,7 @@ from analytics.models.metrics import (
     MetricDirtyDay,
     UserFirstActivity,
 )
-from analytics.models.operations import WorkerHeartbeat
+from analytics.models.operations import TaskRun, WorkerHeartbeat
 from analytics.models.people import IdentityLink, Session, SessionCursor, UserConsent
 from analytics.models.predictions import (
     DetectedAnomaly,
@@ -53,6 +53,7 @@ __all__ = [
     "RevenueForecast",
     "Session",
     "SessionCursor",
+    "TaskRun",
     "UserBehaviorProfile",
     "UserConsent",
     "UserEvent",

@@ -18,3 +18,24 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} @ {self.last_seen:%H:%M:%S}"
+
+
+class TaskRun(models.Model):
+    """The last run of each recorded job (the metrics run, …): when it started and finished, and how.
+
+    Readers key caches on `finished_runs` of the metrics run — a generation that grows when a run
+    finishes, whatever the clock says: a cache filled while a run was writing is dropped when that run
+    finishes."""
+
+    name = models.CharField(max_length=100, unique=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="Of the last run that finished")
+    succeeded = models.BooleanField(null=True, help_text="Whether the last finished run succeeded")
+    error = models.CharField(max_length=300, blank=True, default="")
+    finished_runs = models.PositiveBigIntegerField(default=0, help_text="Runs finished so far (a generation)")
+
+    class Meta:
+        db_table = "analytics_task_run"
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.started_at:%Y-%m-%d %H:%M:%S}"

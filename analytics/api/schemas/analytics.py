@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,8 +58,11 @@ class OverviewOut(_Out):
     total_users: int
     new_users: int
     total_revenue: float
-    active_users_today: int
+    active_users_today: int = Field(description="identified users active today so far, read in real time")
+    events_today: int = Field(description="tracked events today so far (except API request logs), real time")
+    today_as_of: datetime = Field(description="the instant today's figures were read")
     conversion_rate: float | None = Field(description="overall_conversion_rate over the window, percent")
+    conversion_definition: str = Field(description="what conversion_rate counts (the metric and its definition)")
     avg_session_length: float | None = Field(description="minutes")
     top_insights: list[dict[str, Any]]
     alerts: list[dict[str, Any]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,6 +13,7 @@ from analytics.dashboard.formatting import card_view, number
 from analytics.dashboard.views.common import days_param, points
 from analytics.metrics.catalogue import metric_history
 from analytics.metrics.overview import overview_get
+from analytics.metrics.periods import business_zone
 from analytics.security.roles import Principal, Role
 
 DAY_CHOICES = (1, 7, 30, 90)
@@ -27,6 +28,10 @@ CONVERSION_NOTES = {
 }
 
 
+def _clock(instant: datetime | None) -> str:
+    return "—" if instant is None else f"{instant.astimezone(business_zone()):%H:%M:%S}"
+
+
 @dashboard_page(*ANALYSTS)
 def overview_page(request: HttpRequest, *, principal: Principal) -> HttpResponse:
     days = days_param(request, default=7, choices=DAY_CHOICES)
@@ -37,7 +42,11 @@ def overview_page(request: HttpRequest, *, principal: Principal) -> HttpResponse
         ("Active users", number(overview.total_users, "count"), "distinct identified users active"),
         ("New users", number(overview.new_users, "count"), "first active in the range"),
         ("Net revenue", number(overview.total_revenue, "currency"), "payments − refunds − chargebacks"),
-        ("Active today", number(overview.active_users_today, "count"), "so far today, as of the last processing"),
+        (
+            "Active today",
+            number(overview.active_users_today, "count"),
+            f"live: {overview.events_today:,} events so far today, as of {_clock(overview.today_as_of)}",
+        ),
         ("Conversion", number(overview.conversion_rate, "percent"), CONVERSION_NOTES["overall_conversion_rate"]),
         ("Avg session", number(overview.avg_session_length, "minutes"), "sessions that ended in the range"),
     ]

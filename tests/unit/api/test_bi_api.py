@@ -371,6 +371,9 @@ def test_overview_numbers_are_kept_per_metrics_run_but_alerts_are_read_live(
     ingest(ev("page_view", "2026-03-20T10:00", user="u8", session="s20", path="/"))  # a new user today
     same = client.get(f"{API}/overview", headers=bearer("analyst")).json()
     assert same["total_users"] == first["total_users"]  # no metrics run yet: the same numbers
+    # … but today's figures are read now, not at the last run
+    assert same["active_users_today"] == first["active_users_today"] + 1
+    assert same["events_today"] == first["events_today"] + 1
     metric("payment_failure_rate", "2026-03-19", 25.0)
     alerts_evaluate()
     alert = Alert.objects.get(metric_name="payment_failure_rate", state="open")
@@ -381,3 +384,26 @@ def test_overview_numbers_are_kept_per_metrics_run_but_alerts_are_read_live(
     clock.freeze(NOW + timedelta(minutes=5))  # the next run, later the same business day
     recompute()
     assert client.get(f"{API}/overview", headers=bearer("analyst")).json()["total_users"] == first["total_users"] + 1
+
+
+def test_an_overview_computed_while_a_run_writes_is_dropped_when_the_run_finishes(
+    client: TestClient, marketplace: None
+) -> None:
+    """Catches: keying the overview cache on the newest row's computation instant. A run stamps all its rows
+    with one instant, so an overview read after its first rows were written (in a worker whose cache was
+    empty) was kept under that run's own key and served stale until the next run, an hour later."""
+    from analytics.metrics.calculation import _recompute_dirty
+    from analytics.operations.task_runs import METRICS_RUN, task_run
+    from tests.unit.metrics.alert_rows import metric
+
+    first = client.get(f"{API}/overview", headers=bearer("analyst")).json()
+    ingest(ev("page_view", "2026-03-20T10:00", user="u8", session="s20", path="/"))  # a new user today
+    clock.freeze(NOW + timedelta(minutes=5))  # the next run
+    with task_run(METRICS_RUN):
+        metric("page_views", "2026-03-20", 99.0)  # the run has written some of its rows …
+        overview_cache_clear()  # … when a worker with an empty cache answers
+        mid_run = client.get(f"{API}/overview", headers=bearer("analyst")).json()
+        assert mid_run["total_users"] == first["total_users"]
+        _recompute_dirty(now=None)  # the run writes the rest …
+    after = client.get(f"{API}/overview", headers=bearer("analyst")).json()  # … and has finished
+    assert after["total_users"] == first["total_users"] + 1

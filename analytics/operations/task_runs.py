@@ -1,0 +1,43 @@
+"""When recorded jobs last ran: `with task_run("metrics"): …` stamps the start, then the finish and its
+outcome, each in its own short transaction (the job's own writes are not held up by it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from django.db.models import F
+
+from analytics import clock
+from analytics.models import TaskRun
+
+METRICS_RUN = "metrics"
+
+
+@contextmanager
+def task_run(name: str) -> Iterator[None]:
+    TaskRun.objects.update_or_create(name=name, defaults={"started_at": clock.now()})
+    try:
+        yield
+    except BaseException as exc:
+        TaskRun.objects.filter(name=name).update(
+            finished_at=clock.now(),
+            succeeded=False,
+            error=f"{type(exc).__name__}: {exc}"[:300],
+            finished_runs=F("finished_runs") + 1,
+        )
+        raise
+    TaskRun.objects.filter(name=name).update(
+        finished_at=clock.now(), succeeded=True, error="", finished_runs=F("finished_runs") + 1
+    )
+
+
+def generation(name: str) -> int:
+    """How many runs of `name` have finished: changes exactly when one finishes (0 before the first)."""
+    return TaskRun.objects.filter(name=name).values_list("finished_runs", flat=True).first() or 0
+
+
+def last_finished(name: str) -> datetime | None:
+    """When the last run of `name` finished (successfully or not); None before the first."""
+    return TaskRun.objects.filter(name=name).values_list("finished_at", flat=True).first()
