@@ -10,13 +10,20 @@ PORT ?= 8000
 UVICORN := $(PY) -m uvicorn loopin_backend.asgi:application \
 	--http loopin_backend.server_protocol:HeaderDeadlineProtocol --timeout-keep-alive 5 --no-proxy-headers
 
-.PHONY: run serve test lint format eval bench bench-ingest bench-sentiment bench-bi bench-models bench-dashboard worker beat flower migrate clean
+.PHONY: run serve test lint format requirements eval bench bench-ingest bench-sentiment bench-bi bench-models bench-dashboard worker beat flower migrate clean
 
-$(STAMP): pyproject.toml
+# The pinned run-time closure first (requirements.txt, the lock a deploy uses), then the project and its
+# test tools: a fresh environment runs exactly the versions the suite was run with.
+$(STAMP): pyproject.toml requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -r requirements.txt
 	@$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+# Regenerate requirements.txt from pyproject.toml and the installed versions (after changing a dependency).
+requirements: $(STAMP)
+	$(PY) -m loopin_backend.lock
 
 # A development .env (DEBUG on, a random SECRET_KEY) is written once if there is none.
 .env:

@@ -1,5 +1,5 @@
 """docs/metrics.md is generated from the registry: `python manage.py metrics_docs` rewrites it,
-and tests/unit/metrics/test_docs.py fails when the file and the registry disagree."""
+and tests/unit/metrics/test_faces_and_registry.py fails when the file and the registry disagree."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 INTRO = """# Metrics
 
 <!-- Generated from the metric registry (analytics/metrics/) by `python manage.py metrics_docs`.
-     Do not edit by hand: tests/unit/metrics/test_docs.py fails when this file and the registry differ. -->
+     Do not edit by hand: tests/unit/metrics/test_faces_and_registry.py fails when this file and the
+     registry differ. -->
 
 Every KPI (how well the marketplace works), KRI (what could hurt it) and KR (a goal with a target)
 of Loopin Analytics, with its exact definition. The API, the dashboard, the alerts and the
