@@ -233,16 +233,17 @@ register(
         kind=Kind.KRI,
         category="listings",
         unit=Unit.PERCENT,
-        question="Are hosts who published last period still publishing?",
-        definition="Hosts (host_id) with an event_created in the previous period (week or month) and none in "
-        "this period ÷ hosts with an event_created in the previous period × 100. No data when no host "
-        "published in the previous period.",
+        question="Are hosts who published last month still publishing?",
+        definition="Hosts (host_id) with an event_created in the previous month and none in this month ÷ hosts "
+        "with an event_created in the previous month × 100. No data when no host published in the previous "
+        "month. Monthly only: hosts of events publish every few weeks, so a week without a new listing is "
+        "their rhythm, not a drop-out (weekly, half of the demo's hosts 'dropped out' every week).",
         direction=Direction.DOWN,
         compute=_host_dropout,
         volume=_hosts_publishing_before,
         min_volume=MIN_HOSTS,
-        volume_label="hosts who published in the previous period",
-        periods=("week", "month"),
+        volume_label="hosts who published in the previous month",
+        periods=("month",),
         warning=30,
         critical=50,
     )

@@ -142,15 +142,16 @@ register(
         unit=Unit.PERCENT,
         question="How often does phone verification reject a code?",
         definition="otp_failed events ÷ (otp_verified + otp_failed events) in the period × 100. "
-        "No data without OTP outcomes.",
+        "No data without OTP outcomes. Thresholds: people mistype or let codes expire on 10–15% of entries "
+        "on a healthy SMS flow, so 20% (warning) and 35% (critical) mean codes are not arriving.",
         direction=Direction.DOWN,
         compute=counts_ratio(("otp_failed",), ("otp_verified", "otp_failed")),
         volume=counts_total(("otp_verified", "otp_failed")),
         min_volume=MIN_OTP_OUTCOMES,
         volume_label="OTP outcomes",
         breakdowns=("platform", "city"),
-        warning=15,
-        critical=30,
+        warning=20,
+        critical=35,
     )
 )
 
