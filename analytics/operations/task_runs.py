@@ -15,22 +15,31 @@ from analytics.models import TaskRun
 METRICS_RUN = "metrics"
 
 
+def task_run_started(name: str) -> None:
+    TaskRun.objects.update_or_create(name=name, defaults={"started_at": clock.now()})
+
+
+def task_run_finished(name: str, *, error: str = "") -> None:
+    TaskRun.objects.filter(name=name).update(
+        finished_at=clock.now(), succeeded=not error, error=error[:300], finished_runs=F("finished_runs") + 1
+    )
+
+
+def task_runs() -> list[dict[str, object]]:
+    """Every recorded job's last run, by name."""
+    fields = ("name", "started_at", "finished_at", "succeeded", "error", "finished_runs")
+    return [dict(row) for row in TaskRun.objects.order_by("name").values(*fields)]
+
+
 @contextmanager
 def task_run(name: str) -> Iterator[None]:
-    TaskRun.objects.update_or_create(name=name, defaults={"started_at": clock.now()})
+    task_run_started(name)
     try:
         yield
     except BaseException as exc:
-        TaskRun.objects.filter(name=name).update(
-            finished_at=clock.now(),
-            succeeded=False,
-            error=f"{type(exc).__name__}: {exc}"[:300],
-            finished_runs=F("finished_runs") + 1,
-        )
+        task_run_finished(name, error=f"{type(exc).__name__}: {exc}")
         raise
-    TaskRun.objects.filter(name=name).update(
-        finished_at=clock.now(), succeeded=True, error="", finished_runs=F("finished_runs") + 1
-    )
+    task_run_finished(name)
 
 
 def generation(name: str) -> int:

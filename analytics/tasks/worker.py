@@ -1,12 +1,45 @@
-"""Worker lifecycle: each worker writes a heartbeat that /health reads."""
+"""Worker lifecycle: each worker writes a heartbeat that /health reads; every scheduled task's last run is
+recorded (`TaskRun`, listed by GET /health/detailed) — on a worker and in the embedded scheduler alike."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
+from django.db import DatabaseError
 
 from analytics.operations.heartbeat import start_heartbeat, stop_heartbeat
+from analytics.operations.task_runs import task_run_finished, task_run_started
+from analytics.tasks.schedule import beat_schedule
+
+logger = logging.getLogger(__name__)
+
+
+def _scheduled(task: Any) -> str | None:
+    name = getattr(task, "name", None)
+    return name if name in {entry["task"] for entry in beat_schedule().values()} else None
+
+
+@task_prerun.connect(dispatch_uid="analytics.task_run_started")
+def _on_task_prerun(sender: Any = None, **kwargs: Any) -> None:
+    name = _scheduled(sender)
+    if name:
+        try:
+            task_run_started(name)
+        except DatabaseError as exc:  # the record must never fail the task; the task will meet the outage
+            logger.warning("task_run.record_failed task=%s error=%s", name, type(exc).__name__)
+
+
+@task_postrun.connect(dispatch_uid="analytics.task_run_finished")
+def _on_task_postrun(sender: Any = None, state: str | None = None, retval: Any = None, **kwargs: Any) -> None:
+    name = _scheduled(sender)
+    if name:
+        error = "" if state == "SUCCESS" else f"{state}: {retval}"
+        try:
+            task_run_finished(name, error=error)
+        except DatabaseError as exc:
+            logger.warning("task_run.record_failed task=%s error=%s", name, type(exc).__name__)
 
 
 @worker_ready.connect(dispatch_uid="analytics.worker_ready")

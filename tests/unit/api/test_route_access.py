@@ -40,6 +40,8 @@ OTHER_HOST = "h2"
 # (method, path) → who may call it: "public", "write_key" or the roles allowed.
 ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/analytics/health"): "public",
+    ("GET", "/api/analytics/health/detailed"): frozenset({"admin"}),
+    ("GET", "/api/analytics/debug/info"): frozenset({"admin"}),
     ("POST", "/api/analytics/events/track"): "write_key",
     ("POST", "/api/analytics/events/batch"): "write_key",
     ("GET", "/api/analytics/events/failed"): frozenset({"admin"}),
@@ -84,6 +86,8 @@ class Request:
 # The valid request of each route, for the world below (business day 2026-03-20).
 REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/api/analytics/health"): Request(),
+    ("GET", "/api/analytics/health/detailed"): Request(),
+    ("GET", "/api/analytics/debug/info"): Request(),
     ("POST", "/api/analytics/events/track"): Request(json=event()),
     ("POST", "/api/analytics/events/batch"): Request(json={"events": [event(), event()]}),
     ("GET", "/api/analytics/events/failed"): Request(params={"reason": "missing_field"}),
