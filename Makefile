@@ -10,7 +10,7 @@ PORT ?= 8000
 UVICORN := $(PY) -m uvicorn loopin_backend.asgi:application \
 	--http loopin_backend.server_protocol:HeaderDeadlineProtocol --timeout-keep-alive 5 --no-proxy-headers
 
-.PHONY: run serve test lint format requirements eval bench bench-ingest bench-sentiment bench-bi bench-models bench-dashboard worker beat flower migrate clean
+.PHONY: run serve test lint format requirements eval bench bench-ingest bench-sentiment bench-bi bench-models bench-dashboard bench-admin worker beat flower migrate clean
 
 # The pinned run-time closure first (requirements.txt, the lock a deploy uses), then the project and its
 # test tools: a fresh environment runs exactly the versions the suite was run with.
@@ -81,6 +81,10 @@ bench-bi: $(STAMP)
 # (docs/benchmarks.md). Builds its database loopin_bench_models once per day and simulator version.
 bench-models: $(STAMP)
 	$(PY) bench/models.py
+
+# The admin's tracked-event list at a million rows on PostgreSQL (docs/benchmarks.md).
+bench-admin: $(STAMP)
+	$(PY) bench/admin.py
 
 # Each dashboard page's server time and browser load on the make run demo (docs/benchmarks.md).
 bench-dashboard: $(STAMP) .env
