@@ -15,12 +15,16 @@ import hmac
 import ipaddress
 
 from django.conf import settings
+from django.db import DatabaseError
 from prometheus_client import make_asgi_app
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from analytics.api.boundary import run_db
 from analytics.api.errors import error_response
+from analytics.errors import Unavailable
+from analytics.operations.telemetry import OPERATIONAL, operational_snapshot_refresh
 from analytics.privacy.network import client_ip
 
 
@@ -79,6 +83,10 @@ class ScrapeGate:
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
+            try:
+                await run_db(operational_snapshot_refresh)
+            except (Unavailable, DatabaseError):  # database down: the process's own metrics are still served
+                OPERATIONAL.snapshot = {}
         await self.app(scope, receive, send)
 
 

@@ -33,6 +33,8 @@ class TaskRun(models.Model):
     succeeded = models.BooleanField(null=True, help_text="Whether the last finished run succeeded")
     error = models.CharField(max_length=300, blank=True, default="")
     finished_runs = models.PositiveBigIntegerField(default=0, help_text="Runs finished so far (a generation)")
+    failed_runs = models.PositiveBigIntegerField(default=0, help_text="Of those, runs that failed")
+    retries = models.PositiveBigIntegerField(default=0, help_text="Retries Celery scheduled for it")
 
     class Meta:
         db_table = "analytics_task_run"

@@ -21,13 +21,21 @@ def task_run_started(name: str) -> None:
 
 def task_run_finished(name: str, *, error: str = "") -> None:
     TaskRun.objects.filter(name=name).update(
-        finished_at=clock.now(), succeeded=not error, error=error[:300], finished_runs=F("finished_runs") + 1
+        finished_at=clock.now(),
+        succeeded=not error,
+        error=error[:300],
+        finished_runs=F("finished_runs") + 1,
+        failed_runs=F("failed_runs") + (1 if error else 0),
     )
+
+
+def task_run_retried(name: str) -> None:
+    TaskRun.objects.filter(name=name).update(retries=F("retries") + 1)
 
 
 def task_runs() -> list[dict[str, object]]:
     """Every recorded job's last run, by name."""
-    fields = ("name", "started_at", "finished_at", "succeeded", "error", "finished_runs")
+    fields = ("name", "started_at", "finished_at", "succeeded", "error", "finished_runs", "failed_runs", "retries")
     return [dict(row) for row in TaskRun.objects.order_by("name").values(*fields)]
 
 

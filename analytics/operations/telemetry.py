@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 REQUESTS = Counter(
     "loopin_api_requests_total", "API requests by route template, method and status", ["route", "method", "status"]
@@ -19,3 +23,66 @@ BUFFER_DROPPED = Counter(
     "Tracked events the in-process collection buffer (middleware, signal bridge) dropped, by reason",
     ["reason"],
 )
+
+
+class OperationalCollector:
+    """What the database knows, as of the last scrape: the processing backlog and its age, each scheduled
+    task's runs by outcome and its retries, and each active model's age. The scrape gate refreshes the
+    snapshot in a worker thread before the exposition (`operational_snapshot_refresh`), so collecting never
+    touches the database from the event loop."""
+
+    def __init__(self) -> None:
+        self.snapshot: dict[str, Any] = {}
+
+    def collect(self) -> Iterator[Any]:
+        snap = self.snapshot
+        if not snap:
+            return
+        yield GaugeMetricFamily(
+            "loopin_processing_backlog_events", "Tracked events waiting for processing", value=snap["backlog"]
+        )
+        yield GaugeMetricFamily(
+            "loopin_processing_backlog_oldest_seconds",
+            "Age of the oldest tracked event waiting for processing (0 when none waits)",
+            value=snap["backlog_age"],
+        )
+        runs = CounterMetricFamily(
+            "loopin_task_runs", "Finished runs of each scheduled task by outcome", labels=["task", "outcome"]
+        )
+        retries = CounterMetricFamily("loopin_task_retries", "Retries of each scheduled task", labels=["task"])
+        finished = GaugeMetricFamily(
+            "loopin_task_last_finished_timestamp_seconds", "When each task's last run finished", labels=["task"]
+        )
+        for run in snap["task_runs"]:
+            runs.add_metric([run["name"], "success"], run["finished_runs"] - run["failed_runs"])
+            runs.add_metric([run["name"], "failure"], run["failed_runs"])
+            retries.add_metric([run["name"]], run["retries"])
+            if run["finished_at"] is not None:
+                finished.add_metric([run["name"]], run["finished_at"].timestamp())
+        yield runs
+        yield retries
+        yield finished
+        ages = GaugeMetricFamily("loopin_model_age_hours", "Age of each active prediction model", labels=["model"])
+        for model in snap["models"]:
+            ages.add_metric([model["name"]], model["age_hours"])
+        yield ages
+
+
+OPERATIONAL = OperationalCollector()
+REGISTRY.register(OPERATIONAL)  # type: ignore[arg-type]
+
+
+def operational_snapshot_refresh() -> None:
+    """Read the database's side of the exposition (called in a worker thread before each scrape)."""
+    from analytics import clock
+    from analytics.collection.processing import processing_backlog
+    from analytics.operations.diagnostics import model_freshness
+    from analytics.operations.task_runs import task_runs
+
+    count, oldest = processing_backlog()
+    OPERATIONAL.snapshot = {
+        "backlog": count,
+        "backlog_age": (clock.now() - oldest).total_seconds() if oldest else 0.0,
+        "task_runs": task_runs(),
+        "models": model_freshness(),
+    }

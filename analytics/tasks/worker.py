@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
+from celery.signals import task_postrun, task_prerun, task_retry, worker_ready, worker_shutdown
 from django.db import DatabaseError
 
 from analytics.operations.heartbeat import start_heartbeat, stop_heartbeat
-from analytics.operations.task_runs import task_run_finished, task_run_started
+from analytics.operations.task_runs import task_run_finished, task_run_retried, task_run_started
 from analytics.tasks.schedule import beat_schedule
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,16 @@ def _on_task_postrun(sender: Any = None, state: str | None = None, retval: Any =
         error = "" if state == "SUCCESS" else f"{state}: {retval}"
         try:
             task_run_finished(name, error=error)
+        except DatabaseError as exc:
+            logger.warning("task_run.record_failed task=%s error=%s", name, type(exc).__name__)
+
+
+@task_retry.connect(dispatch_uid="analytics.task_run_retried")
+def _on_task_retry(sender: Any = None, **kwargs: Any) -> None:
+    name = _scheduled(sender)
+    if name:
+        try:
+            task_run_retried(name)
         except DatabaseError as exc:
             logger.warning("task_run.record_failed task=%s error=%s", name, type(exc).__name__)
 
