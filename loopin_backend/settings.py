@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from analytics.security.jwt_keys import hmac_secret_check, jwt_keys_parse, rsa_key_pair_check, rsa_public_key_check
+from loopin_backend.error_tracking import error_tracking_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VERSION = "0.1.0"
@@ -105,6 +106,9 @@ class Env(BaseSettings):
     EMAIL_USE_SSL: bool = False
     EMAIL_TIMEOUT: float = Field(default=10.0, gt=0, le=120)
     DEFAULT_FROM_EMAIL: str = "loopin-analytics@localhost"
+    # Error tracking (docs/operations.md, "Error tracking"): off while empty.
+    SENTRY_DSN: str = ""
+    SENTRY_ENVIRONMENT: str = ""
     # Scraping /metrics (analytics/api/metrics_gate.py, docs/operations.md "Scraping /metrics").
     METRICS_TOKEN: str = ""
     METRICS_ALLOWED_NETWORKS: str = ""
@@ -422,3 +426,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # `python manage.py test analytics` runs the pytest tiers (tests/tiers.py).
 TEST_RUNNER = "loopin_backend.test_runner.PytestTierRunner"
+
+# --- Error tracking ---------------------------------------------------------------------------------
+# Sentry when SENTRY_DSN is set, personal data stripped before sending (loopin_backend/error_tracking.py).
+SENTRY_ENABLED = error_tracking_init(
+    dsn=ENV.SENTRY_DSN,
+    environment=ENV.SENTRY_ENVIRONMENT or ("development" if DEBUG else "production"),
+    release=VERSION,
+)
