@@ -21,13 +21,21 @@ from analytics.models import (
     AuditLog,
     BusinessMetric,
     DashboardUser,
+    DetectedAnomaly,
     EventListing,
     FailedEvent,
+    ListingAttendanceForecast,
+    PredictionModel,
+    ReportDelivery,
+    RevenueForecast,
     Session,
+    TaskRun,
     UserBehaviorProfile,
     UserConsent,
     UserEvent,
     UserPersona,
+    UserPrediction,
+    WorkerHeartbeat,
 )
 
 
@@ -200,3 +208,68 @@ class UserBehaviorProfileAdmin(ReadOnlyAdmin):
     search_fields = ("user_id",)
     list_select_related = ("primary_persona",)
     show_full_result_count = False
+
+
+@admin.register(PredictionModel)
+class PredictionModelAdmin(ReadOnlyAdmin):
+    """The model registry: every trained version, why it was promoted or rejected (artefacts not loaded)."""
+
+    list_display = ("name", "version", "status", "algorithm", "trained_at", "primary_metric", "training_rows")
+    list_filter = ("name", "status")
+    exclude = ("artefact",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).defer("artefact")
+
+
+@admin.register(DetectedAnomaly)
+class DetectedAnomalyAdmin(ReadOnlyAdmin):
+    list_display = ("day", "metric_name", "severity", "direction", "expected_value", "actual_value", "z_score")
+    list_filter = ("metric_name", "severity", "harmful")
+
+
+@admin.register(UserPrediction)
+class UserPredictionAdmin(ReadOnlyAdmin):
+    list_display = ("user_id", "scored_on", "churn_risk", "conversion_probability", "churn_model_version")
+    search_fields = ("=user_id",)
+    show_full_result_count = False
+
+
+@admin.register(ListingAttendanceForecast)
+class ListingAttendanceForecastAdmin(ReadOnlyAdmin):
+    list_display = ("listing_id", "expected_attendance", "low", "high", "confirmed_seats", "lead_days", "computed_at")
+    search_fields = ("=listing_id",)
+
+
+@admin.register(RevenueForecast)
+class RevenueForecastAdmin(ReadOnlyAdmin):
+    list_display = ("scope", "day", "expected", "low", "high", "method", "model_version")
+    search_fields = ("=scope",)
+
+
+@admin.register(TaskRun)
+class TaskRunAdmin(ReadOnlyAdmin):
+    """The last run of every scheduled task (and the metrics run), as GET /health/detailed lists them."""
+
+    list_display = (
+        "name",
+        "started_at",
+        "finished_at",
+        "succeeded",
+        "finished_runs",
+        "failed_runs",
+        "retries",
+        "error",
+    )
+    list_filter = ("succeeded",)
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ("hostname", "pid", "started_at", "last_seen")
+
+
+@admin.register(ReportDelivery)
+class ReportDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("period_type", "period_start", "period_end", "sent_at")
+    list_filter = ("period_type",)

@@ -25,6 +25,14 @@ READ_ONLY = (
     models.BusinessMetric,
     models.UserPersona,
     models.UserBehaviorProfile,
+    models.PredictionModel,
+    models.DetectedAnomaly,
+    models.UserPrediction,
+    models.ListingAttendanceForecast,
+    models.RevenueForecast,
+    models.TaskRun,
+    models.WorkerHeartbeat,
+    models.ReportDelivery,
 )
 
 
