@@ -106,6 +106,10 @@ class Env(BaseSettings):
     EMAIL_USE_SSL: bool = False
     EMAIL_TIMEOUT: float = Field(default=10.0, gt=0, le=120)
     DEFAULT_FROM_EMAIL: str = "loopin-analytics@localhost"
+    # Rate limits (docs/operations.md, "Rate limits"): the store is Redis when a URL is given (or the broker
+    # is Redis), else this process's memory.
+    ANALYTICS_RATE_LIMITS: bool = True
+    ANALYTICS_RATE_LIMIT_REDIS_URL: str = ""
     # Error tracking (docs/operations.md, "Error tracking"): off while empty.
     SENTRY_DSN: str = ""
     SENTRY_ENVIRONMENT: str = ""
@@ -426,6 +430,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # `python manage.py test analytics` runs the pytest tiers (tests/tiers.py).
 TEST_RUNNER = "loopin_backend.test_runner.PytestTierRunner"
+
+# --- Rate limits ------------------------------------------------------------------------------------
+ANALYTICS_RATE_LIMITS = ENV.ANALYTICS_RATE_LIMITS
+ANALYTICS_RATE_LIMIT_REDIS_URL = ENV.ANALYTICS_RATE_LIMIT_REDIS_URL or (
+    ENV.CELERY_BROKER_URL if ENV.CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
 
 # --- Error tracking ---------------------------------------------------------------------------------
 # Sentry when SENTRY_DSN is set, personal data stripped before sending (loopin_backend/error_tracking.py).

@@ -48,3 +48,12 @@ def frozen_now() -> Iterator[datetime]:
     clock.freeze(instant)
     yield instant
     clock.freeze(None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Every test starts with full rate-limit buckets (the in-process store lives as long as the process)."""
+    from analytics.api.rate_limiting import limiter_store
+
+    limiter_store().clear()
+    yield

@@ -14,6 +14,7 @@ from analytics.api.docs_page import docs_endpoint
 from analytics.api.edge_headers import SecurityHeadersMiddleware
 from analytics.api.errors import install_error_handlers
 from analytics.api.observability import RequestMetricsMiddleware
+from analytics.api.rate_limiting import RateLimitMiddleware
 from analytics.api.routers import (
     alerts,
     analyses,
@@ -59,8 +60,16 @@ def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        responses={
+            429: {
+                "description": "rate limited: too many requests for this credential or network, or too many "
+                "failed authentications from it (`rate_limited`; docs/operations.md, 'Rate limits')",
+                "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+            }
+        },
     )
     install_error_handlers(app)
+    app.add_middleware(RateLimitMiddleware)
     app.add_middleware(RequestMetricsMiddleware)
     # Outermost, so it also covers what asgi.py mounts later (Django, /metrics, /static).
     app.add_middleware(SecurityHeadersMiddleware)

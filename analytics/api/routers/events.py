@@ -29,8 +29,10 @@ _DISABLED = "analytics_disabled"
 _UPLOAD_REFUSALS: dict[int | str, dict[str, Any]] = {
     408: {"description": "the body did not arrive within the deadline (`request_timeout`); the connection closes"},
     429: {
-        "description": "too many uploads in progress from this address (`too_many_uploads`); "
-        "retry after `Retry-After` seconds"
+        "description": "too many uploads in progress from this address (`too_many_uploads`), or too many "
+        "requests for this write key or network, or failed authentications from it (`rate_limited`); "
+        "retry after `Retry-After` seconds",
+        "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
     },
 }
 
