@@ -53,7 +53,7 @@ def frozen_now() -> Iterator[datetime]:
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> Iterator[None]:
     """Every test starts with full rate-limit buckets (the in-process store lives as long as the process)."""
-    from analytics.api.rate_limiting import limiter_store
+    from analytics.api.rate_limiting import rate_limits_reset
 
-    limiter_store().clear()
+    rate_limits_reset()
     yield

@@ -12,7 +12,9 @@ budget refills — guessing keys is slow, while other places are untouched. The 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import time
 from functools import lru_cache
 
 from django.conf import settings
@@ -20,6 +22,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from analytics import clock
+from analytics.api.boundary import run_db
 from analytics.api.errors import error_response
 from analytics.privacy.network import client_ip_prefix
 from analytics.security.rate_limits import MemoryStore, Rate, RedisStore, Store
@@ -38,6 +41,7 @@ LIMITS: dict[str, tuple[Rate | None, Rate]] = {
     "login": (None, Rate(0.2, 10)),  # logins: ten at once, then one every five seconds per place
 }
 AUTH_FAILURES = Rate(1, 200)  # failed authentications per IP prefix: 200 at once, then one a second
+logger = logging.getLogger(__name__)
 
 
 def family(method: str, path: str) -> str | None:
@@ -61,6 +65,60 @@ def _credential(headers: Headers) -> str:
 def limiter_store() -> Store:
     url = settings.ANALYTICS_RATE_LIMIT_REDIS_URL
     return RedisStore(url) if url else MemoryStore()
+
+
+# A refused network opens (or refreshes) a security alert at most this often per process; the alert's
+# dedup key makes the processes agree.
+ALERT_EVERY_SECONDS = 300.0
+_last_alert: dict[tuple[str, str], float] = {}
+
+SECURITY_ALERTS = {
+    "auth_failures": (
+        "Failed authentications from {prefix}",
+        "More than {burst} invalid keys or tokens from the network {prefix}: its credentialed requests are refused "
+        "(429) until the budget refills. Someone may be guessing keys.",
+    ),
+    "rate_limited": (
+        "Requests refused from {prefix}",
+        "The network {prefix} (or a credential used from it) went past its rate limit and is being refused (429): "
+        "a runaway client, a retry storm, or abuse.",
+    ),
+}
+
+
+def rate_limits_reset() -> None:
+    """Full buckets and no alert memory (tests start each case from here)."""
+    limiter_store().clear()
+    _last_alert.clear()
+
+
+def _security_alert(kind: str, prefix: str) -> None:
+    """Open (or refresh) the security alert of this kind for this network (runs in a worker thread)."""
+    from analytics.metrics.alerting.raising import alert_raise
+    from analytics.models.alerts import AlertSeverity
+
+    title, message = SECURITY_ALERTS[kind]
+    alert_raise(
+        source="security",
+        dedup_key=f"security:{kind}:{prefix}",
+        subject=f"security_{kind}",
+        severity=AlertSeverity.WARNING,
+        title=title.format(prefix=prefix),
+        message=message.format(prefix=prefix, burst=AUTH_FAILURES.burst),
+        now=clock.now(),
+        dimensions={"ip_prefix": prefix},
+    )
+
+
+async def _alert_once(kind: str, prefix: str) -> None:
+    key, moment = (kind, prefix), time.monotonic()
+    if moment - _last_alert.get(key, -ALERT_EVERY_SECONDS) < ALERT_EVERY_SECONDS:
+        return
+    _last_alert[key] = moment
+    try:
+        await run_db(_security_alert, kind, prefix)
+    except Exception as exc:  # the refusal stands whether or not the alert could be written
+        logger.warning("rate_limit.alert_failed kind=%s error=%s", kind, type(exc).__name__)
 
 
 def _too_many(scope: Scope, receive: Receive, send: Send, retry_after: float, what: str):  # type: ignore[no-untyped-def]
@@ -97,16 +155,19 @@ class RateLimitMiddleware:
         if credential:
             blocked = store.hit(f"authfail:{prefix}", AUTH_FAILURES, now, consume=False)
             if not blocked.allowed:
+                await _alert_once("auth_failures", prefix)
                 await _too_many(scope, receive, send, blocked.retry_after, "failed authentications from this network")
                 return
         per_credential, per_prefix = LIMITS[kind]
         if per_credential is not None and credential:
             verdict = store.hit(f"{kind}:cred:{credential}", per_credential, now)
             if not verdict.allowed:
+                await _alert_once("rate_limited", prefix)
                 await _too_many(scope, receive, send, verdict.retry_after, "requests with this credential")
                 return
         verdict = store.hit(f"{kind}:net:{prefix}", per_prefix, now)
         if not verdict.allowed:
+            await _alert_once("rate_limited", prefix)
             await _too_many(scope, receive, send, verdict.retry_after, "requests from this network")
             return
 

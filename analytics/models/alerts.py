@@ -15,6 +15,7 @@ class AlertSource(models.TextChoices):
     METRIC = "metric"
     ANOMALY = "anomaly"
     MODEL = "model"  # a trained model that could not be promoted (analytics/intelligence/registry.py)
+    SECURITY = "security"  # a burst of failed authentications or refused requests (analytics/api/rate_limiting.py)
 
 
 class AlertSeverity(models.TextChoices):

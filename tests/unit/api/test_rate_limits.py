@@ -101,6 +101,24 @@ def test_failed_authentications_from_one_network_end_in_429_there_alone(
     assert guesser.get(f"{API}/overview", headers=bearer("analyst")).status_code == 200
 
 
+def test_a_burst_of_failed_authentications_opens_one_security_alert(
+    client_from: Callable[[str], TestClient], small_limits: None, now: Callable[[float], None]
+) -> None:
+    from analytics.models import Alert
+
+    guesser = client_from("203.0.113.9")
+    for n in range(8):  # five 401s, then refusals
+        guesser.get(f"{API}/overview", headers={"Authorization": f"Bearer guess-{n}"})
+    (alert,) = Alert.objects.filter(source="security")
+    assert (alert.dedup_key, alert.state, alert.severity) == (
+        "security:auth_failures:203.0.113.0/24",
+        "open",
+        "warning",
+    )
+    assert alert.dimensions == {"ip_prefix": "203.0.113.0/24"}
+    assert "guessing keys" in alert.message
+
+
 def test_429_is_in_the_openapi_schema(client: TestClient) -> None:
     schema = client.get("/api/openapi.json").json()
     for path, method in (("/api/analytics/events/track", "post"), ("/api/analytics/overview", "get")):
