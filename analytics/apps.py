@@ -21,6 +21,10 @@ class AnalyticsConfig(AppConfig):
         processing_step_register(mark_metric_days_dirty, first=True)  # the metric days the chunk changes
         processing_step_register(review_sentiment_score)  # review/feedback texts → sentiment_score
 
+        from analytics.security.admin_audit import admin_audit_connect
+
+        admin_audit_connect()  # the admin's changes reach the audit log
+
         from django.conf import settings
 
         bridge = getattr(settings, "ANALYTICS_SIGNAL_BRIDGE", None)

@@ -18,6 +18,7 @@ from analytics.api.rate_limiting import RateLimitMiddleware
 from analytics.api.routers import (
     alerts,
     analyses,
+    audit,
     behaviour,
     events,
     export,
@@ -91,5 +92,6 @@ def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(behaviour.router)
     app.include_router(sentiment.router)
     app.include_router(predictions.router)
+    app.include_router(audit.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -25,6 +25,7 @@ from analytics import clock
 from analytics.api.boundary import run_db
 from analytics.api.errors import error_response
 from analytics.privacy.network import client_ip_prefix
+from analytics.security.audit import current_ip_prefix
 from analytics.security.rate_limits import MemoryStore, Rate, RedisStore, Store
 
 API = "/api/analytics"
@@ -138,11 +139,7 @@ class RateLimitMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not settings.ANALYTICS_RATE_LIMITS:
-            await self.app(scope, receive, send)
-            return
-        kind = family(scope.get("method", "GET"), scope.get("path", ""))
-        if kind is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -150,6 +147,11 @@ class RateLimitMiddleware:
         prefix = client_ip_prefix(
             peer=peer[0] if peer else None, headers=headers, trusted_proxies=settings.ANALYTICS_TRUSTED_PROXIES
         )
+        current_ip_prefix.set(prefix)  # what the audit log records for whatever this request does
+        kind = family(scope.get("method", "GET"), scope.get("path", "")) if settings.ANALYTICS_RATE_LIMITS else None
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
         credential = _credential(headers)
         store, now = limiter_store(), clock.now().timestamp()
         if credential:

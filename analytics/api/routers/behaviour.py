@@ -21,7 +21,7 @@ from analytics.api.schemas.behaviour import (
 from analytics.errors import ValidationFailed
 from analytics.intelligence.behaviour.service import user_behavior_analyze
 from analytics.intelligence.segments.service import persona_list, personas_cluster
-from analytics.security.audit import audit_record
+from analytics.security.audit import audit_record, person_ref
 
 router = APIRouter(prefix=API_PREFIX, tags=["behaviour and personas"])
 
@@ -36,7 +36,12 @@ def _user_id(value: str | int) -> str:
 def _analyze(user_id: str, days: int, actor: str, role: str) -> UserBehaviorOut:
     result = user_behavior_analyze(user_id=user_id, days=days)
     audit_record(
-        actor=actor, actor_role=role, action="behaviour.analyze", target_type="user", target_id=user_id, details={}
+        actor=actor,
+        actor_role=role,
+        action="behaviour.analyze",
+        target_type="user",
+        target_id=person_ref(user_id),
+        details={"days": days},
     )
     return UserBehaviorOut.model_validate(result)
 

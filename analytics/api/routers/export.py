@@ -20,7 +20,7 @@ from analytics.metrics.export import (
     export_header,
     export_range,
 )
-from analytics.security.audit import audit_record
+from analytics.security.audit import audit_record, person_ref
 
 router = APIRouter(prefix=f"{API_PREFIX}/export", tags=["export"])
 
@@ -69,7 +69,7 @@ async def export_events(
         actor_role=principal.role.value,
         action="export.events",
         target_type="user_event",
-        target_id=user_id or "",
+        target_id=person_ref(user_id) if user_id else "",
         details={
             "start_date": start_date.isoformat(),
             "end_date": end_date.isoformat(),
