@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from analytics.security.jwt_keys import hmac_secret_check, jwt_keys_parse, rsa_key_pair_check, rsa_public_key_check
+from analytics.security.transport import cleartext_credentials
 from loopin_backend.error_tracking import error_tracking_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -108,6 +109,9 @@ class Env(BaseSettings):
     DEFAULT_FROM_EMAIL: str = "loopin-analytics@localhost"
     # Rate limits (docs/operations.md, "Rate limits"): the store is Redis when a URL is given (or the broker
     # is Redis), else this process's memory.
+    # Production refuses connections that send a password in clear to another machine, unless this says the
+    # network is private and trusted (docs/operations.md, "TLS in transit").
+    ANALYTICS_ALLOW_CLEARTEXT_CREDENTIALS: bool = False
     ANALYTICS_RATE_LIMITS: bool = True
     ANALYTICS_RATE_LIMIT_REDIS_URL: str = ""
     # Error tracking (docs/operations.md, "Error tracking"): off while empty.
@@ -436,6 +440,24 @@ ANALYTICS_RATE_LIMITS = ENV.ANALYTICS_RATE_LIMITS
 ANALYTICS_RATE_LIMIT_REDIS_URL = ENV.ANALYTICS_RATE_LIMIT_REDIS_URL or (
     ENV.CELERY_BROKER_URL if ENV.CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )
+
+# --- TLS in transit ---------------------------------------------------------------------------------
+_cleartext = cleartext_credentials(
+    urls={
+        "DATABASE_URL": ENV.DATABASE_URL,
+        "CELERY_BROKER_URL": ENV.CELERY_BROKER_URL,
+        "CELERY_RESULT_BACKEND": ENV.CELERY_RESULT_BACKEND,
+        "ANALYTICS_RATE_LIMIT_REDIS_URL": ENV.ANALYTICS_RATE_LIMIT_REDIS_URL,
+    },
+    email_host=ENV.EMAIL_HOST,
+    email_password=ENV.EMAIL_HOST_PASSWORD,
+    email_tls=ENV.EMAIL_USE_TLS,
+    email_ssl=ENV.EMAIL_USE_SSL,
+)
+if _cleartext and not DEBUG and not ENV.ANALYTICS_ALLOW_CLEARTEXT_CREDENTIALS:
+    raise ImproperlyConfigured(
+        "; ".join(_cleartext) + " (or set ANALYTICS_ALLOW_CLEARTEXT_CREDENTIALS=true on a private, trusted network)"
+    )
 
 # --- Error tracking ---------------------------------------------------------------------------------
 # Sentry when SENTRY_DSN is set, personal data stripped before sending (loopin_backend/error_tracking.py).
