@@ -11,10 +11,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import ParamSpec, TypeVar
 
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import DataError, InterfaceError, OperationalError, close_old_connections
 from starlette.concurrency import run_in_threadpool
 
-from analytics.errors import Unavailable
+from analytics.errors import Unavailable, ValidationFailed
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -26,6 +26,14 @@ def _call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     close_old_connections()
     try:
         return fn(*args, **kwargs)
+    except DataError as exc:
+        # PostgreSQL refuses NUL in text; SQLite stores it. A NUL in a parameter is the caller's mistake
+        # (a 422 naming it), never a 500 — on either database.
+        if "NUL" in str(exc) or "unsupported Unicode escape sequence" in str(exc):  # text, or jsonb's \u0000
+            raise ValidationFailed(
+                "text parameters may not contain NUL (0x00) characters", code="nul_character"
+            ) from exc
+        raise
     except (OperationalError, InterfaceError) as exc:
         raise Unavailable(
             "the analytics database is unavailable; retry later",

@@ -148,6 +148,12 @@ class RateLimitMiddleware:
             peer=peer[0] if peer else None, headers=headers, trusted_proxies=settings.ANALYTICS_TRUSTED_PROXIES
         )
         current_ip_prefix.set(prefix)  # what the audit log records for whatever this request does
+        path = scope.get("path", "")
+        if path.startswith("/api/") and ("\x00" in path or b"%00" in scope.get("query_string", b"")):
+            # PostgreSQL stores no NUL in text: refused here for every route, not one 500 at a time.
+            message = "the path and query parameters may not contain NUL (0x00) characters"
+            await error_response(422, "nul_character", message)(scope, receive, send)
+            return
         kind = family(scope.get("method", "GET"), scope.get("path", "")) if settings.ANALYTICS_RATE_LIMITS else None
         if kind is None:
             await self.app(scope, receive, send)

@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -65,6 +66,11 @@ def dashboard_page(*roles: Role) -> Callable[[View], View]:
                 return render(request, "dashboard/problem.html", {"problem": exc.message}, status=400)
             except NotFound as exc:  # also another host's view: it does not exist for this host
                 return render(request, "dashboard/problem.html", {"problem": exc.message}, status=404)
+            except DataError as exc:  # PostgreSQL refuses NUL in text: a bad address, not a server error
+                if "NUL" not in str(exc):
+                    raise
+                problem = "the address may not contain NUL (0x00) characters"
+                return render(request, "dashboard/problem.html", {"problem": problem}, status=400)
 
         return wrapper
 
