@@ -1,4 +1,6 @@
-"""Rate limiting at the edge (docs/operations.md, "Rate limits"; docs/api.md, 429).
+"""Rate limiting at the edge (docs/operations.md, "Rate limits"; docs/api.md, 429) — and the two other things
+every request meets first: its IP prefix is set for the audit log (`current_ip_prefix`), and a NUL in the
+path or query under /api/ is refused (422 `nul_character`: PostgreSQL stores none in text).
 
 Each request belongs to a route family — ingestion, reads, AI, logins — and is counted (requests, never
 events) against its credential (the write key or bearer token, hashed) and its client's IP prefix (/24,

@@ -8,10 +8,8 @@ Screenshots of every page go to artifacts/e2e/ (git-ignored)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from loopin_backend.server_protocol import UVICORN_OPTIONS
+from tests.integration.proxy import free_port
+from tests.integration.support import ServiceProcess, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
@@ -33,12 +35,6 @@ class Served:
     base_url: str
     env: dict[str, str]
     logins: dict[str, tuple[str, str, str]]  # role → (username, password, host id or "")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
@@ -74,41 +70,33 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     }
     _manage(env, "migrate", "--noinput", "-v0")
     _manage(env, "bootstrap", "--users", str(USERS), "--days", str(DAYS), "--no-progress")
-    port = _free_port()
-    log = (work / "server.log").open("w")
-    server = subprocess.Popen(
+    port = free_port()
+    # Served as `make run` serves it (the service's HTTP protocol and keep-alive), by the integration tier's
+    # process helper, which also takes the server's whole process group down at the end.
+    server = ServiceProcess(
+        "uvicorn",
         [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "loopin_backend.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
+            *(sys.executable, "-m", "uvicorn", "loopin_backend.asgi:application"),
+            *UVICORN_OPTIONS,
+            *("--host", "127.0.0.1", "--port", str(port)),
         ],
-        cwd=ROOT,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        log_path=work / "server.log",
+        cwd=ROOT,
     )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
+
+    def answers() -> bool:
         try:
-            if httpx.get(f"{base_url}/api/analytics/health", timeout=2).status_code == 200:
-                break
+            return httpx.get(f"{base_url}/api/analytics/health", timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        assert server.poll() is None, (work / "server.log").read_text()
-        assert time.monotonic() < deadline, "the server did not answer within a minute"
-        time.sleep(0.3)
+            return False
+
     try:
+        wait_until(answers, timeout=START_TIMEOUT, what="the served demo answers /health", alive=[server])
         yield Served(base_url=base_url, env=env, logins=_logins(work))
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
