@@ -27,8 +27,8 @@ requirements: $(STAMP)
 
 # A development .env (DEBUG on, a random SECRET_KEY) is written once if there is none.
 .env:
-	@$(PY) -c "import secrets; print('DEBUG=true'); print('SECRET_KEY=' + secrets.token_urlsafe(48))" > .env
-	@echo "wrote .env (DEBUG=true, random SECRET_KEY) for local use"
+	@$(PY) -c "import secrets; print('DEBUG=true'); print('SECRET_KEY=' + secrets.token_urlsafe(48)); print('FLOWER_BASIC_AUTH=flower:' + secrets.token_urlsafe(18))" > .env
+	@echo "wrote .env (DEBUG=true, random SECRET_KEY and Flower password) for local use"
 
 migrate: $(STAMP) .env
 	$(PY) manage.py migrate --noinput
@@ -96,8 +96,9 @@ worker: $(STAMP) .env
 beat: $(STAMP) .env
 	$(VENV)/bin/celery -A loopin_backend beat --loglevel=info
 
+# Flower behind basic authentication from FLOWER_BASIC_AUTH (user:password); it refuses to start without it.
 flower: $(STAMP) .env
-	$(VENV)/bin/celery -A loopin_backend flower
+	$(VENV)/bin/python -m loopin_backend.flower
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

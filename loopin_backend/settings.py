@@ -119,6 +119,8 @@ class Env(BaseSettings):
     SENTRY_ENVIRONMENT: str = ""
     # Scraping /metrics (analytics/api/metrics_gate.py, docs/operations.md "Scraping /metrics").
     METRICS_TOKEN: str = ""
+    # Flower (`make flower`, the compose file's flower service) asks for this user:password; it never runs open.
+    FLOWER_BASIC_AUTH: str = ""
     METRICS_ALLOWED_NETWORKS: str = ""
 
     @field_validator("METRICS_TOKEN")
@@ -319,16 +321,19 @@ SERVER_EMAIL = ENV.DEFAULT_FROM_EMAIL
 # A bearer scrape token or a client address in one of the networks; nothing else (not even loopback)
 # unless DEBUG is on (analytics/api/metrics_gate.py).
 METRICS_TOKEN = ENV.METRICS_TOKEN
+FLOWER_BASIC_AUTH = ENV.FLOWER_BASIC_AUTH
 METRICS_ALLOWED_NETWORKS = _networks("METRICS_ALLOWED_NETWORKS", ENV.METRICS_ALLOWED_NETWORKS)
 
 # --- Django ----------------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "analytics.security.admin_app.TwoFactorAdminConfig",  # django.contrib.admin with two-factor logins
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "analytics",
 ]
 
@@ -338,6 +343,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed two-factor at login
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -349,6 +355,7 @@ TEMPLATES = [
         "DIRS": [
             BASE_DIR / "analytics" / "dashboard" / "templates",
             BASE_DIR / "analytics" / "metrics" / "reports" / "templates",
+            BASE_DIR / "analytics" / "security" / "templates",  # the admin login page with its code field
         ],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -408,6 +415,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
 LOGIN_URL = "/dashboard/login/"
+OTP_TOTP_ISSUER = "Loopin Analytics"  # the name authenticator apps show beside the account
 LOGIN_REDIRECT_URL = "/dashboard/"
 STATIC_ROOT = DATA_DIR / "static"
 

@@ -15,3 +15,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.hostapp"]
 MIDDLEWARE = ["analytics.middleware.AnalyticsMiddleware", *MIDDLEWARE]
 
 ANALYTICS_SIGNAL_BRIDGE = SIGNAL_BRIDGE
+
+# Password hashing is deliberately slow (PBKDF2); the login tests post hundreds of passwords. A fast hasher
+# here changes how long a check takes, not what it decides.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -17,7 +17,6 @@ import hashlib
 import logging
 import math
 import time
-from functools import lru_cache
 
 from django.conf import settings
 from starlette.datastructures import Headers
@@ -27,8 +26,9 @@ from analytics import clock
 from analytics.api.boundary import run_db
 from analytics.api.errors import error_response
 from analytics.privacy.network import client_ip_prefix
+from analytics.security.alerts import security_alert
 from analytics.security.audit import current_ip_prefix
-from analytics.security.rate_limits import MemoryStore, Rate, RedisStore, Store
+from analytics.security.rate_limits import Rate, limiter_store
 
 API = "/api/analytics"
 INGEST_PATHS = frozenset({f"{API}/events/track", f"{API}/events/batch"})
@@ -64,29 +64,10 @@ def _credential(headers: Headers) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:24] if raw else ""
 
 
-@lru_cache(maxsize=1)
-def limiter_store() -> Store:
-    url = settings.ANALYTICS_RATE_LIMIT_REDIS_URL
-    return RedisStore(url) if url else MemoryStore()
-
-
 # A refused network opens (or refreshes) a security alert at most this often per process; the alert's
 # dedup key makes the processes agree.
 ALERT_EVERY_SECONDS = 300.0
 _last_alert: dict[tuple[str, str], float] = {}
-
-SECURITY_ALERTS = {
-    "auth_failures": (
-        "Failed authentications from {prefix}",
-        "More than {burst} invalid keys or tokens from the network {prefix}: its credentialed requests are refused "
-        "(429) until the budget refills. Someone may be guessing keys.",
-    ),
-    "rate_limited": (
-        "Requests refused from {prefix}",
-        "The network {prefix} (or a credential used from it) went past its rate limit and is being refused (429): "
-        "a runaway client, a retry storm, or abuse.",
-    ),
-}
 
 
 def rate_limits_reset() -> None:
@@ -95,31 +76,13 @@ def rate_limits_reset() -> None:
     _last_alert.clear()
 
 
-def _security_alert(kind: str, prefix: str) -> None:
-    """Open (or refresh) the security alert of this kind for this network (runs in a worker thread)."""
-    from analytics.metrics.alerting.raising import alert_raise
-    from analytics.models.alerts import AlertSeverity
-
-    title, message = SECURITY_ALERTS[kind]
-    alert_raise(
-        source="security",
-        dedup_key=f"security:{kind}:{prefix}",
-        subject=f"security_{kind}",
-        severity=AlertSeverity.WARNING,
-        title=title.format(prefix=prefix),
-        message=message.format(prefix=prefix, burst=AUTH_FAILURES.burst),
-        now=clock.now(),
-        dimensions={"ip_prefix": prefix},
-    )
-
-
 async def _alert_once(kind: str, prefix: str) -> None:
     key, moment = (kind, prefix), time.monotonic()
     if moment - _last_alert.get(key, -ALERT_EVERY_SECONDS) < ALERT_EVERY_SECONDS:
         return
     _last_alert[key] = moment
     try:
-        await run_db(_security_alert, kind, prefix)
+        await run_db(security_alert, kind, prefix, burst=AUTH_FAILURES.burst)
     except Exception as exc:  # the refusal stands whether or not the alert could be written
         logger.warning("rate_limit.alert_failed kind=%s error=%s", kind, type(exc).__name__)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +21,7 @@ from django.shortcuts import redirect, render
 from analytics.errors import NotFound, ValidationFailed
 from analytics.models import DashboardUser
 from analytics.security.roles import Principal, Role
+from analytics.security.two_factor import two_factor_satisfied
 
 ANALYSTS = (Role.ADMIN, Role.ANALYST)
 EVERYONE = (Role.ADMIN, Role.ANALYST, Role.HOST)
@@ -54,6 +56,9 @@ def dashboard_page(*roles: Role) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not two_factor_satisfied(request):  # a session from before its account needed a code
+                logout(request)
                 return redirect_to_login(request.get_full_path())
             principal = dashboard_principal(request)
             if principal is None:

@@ -11,6 +11,7 @@ from analytics.dashboard.views.overview import overview_page
 from analytics.dashboard.views.people import people_page
 from analytics.dashboard.views.revenue import revenue_page
 from analytics.dashboard.views.trends import trends_page
+from analytics.security.logins import LoginForm
 
 app_name = "dashboard"
 
@@ -24,7 +25,9 @@ urlpatterns = [
     re_path(r"^alerts/(?P<alert_id>[0-9]{1,18})/(?P<action>acknowledge|resolve)/$", alert_action, name="alert-action"),
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="dashboard/login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            template_name="dashboard/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="dashboard:login"), name="logout"),

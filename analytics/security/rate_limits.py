@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
@@ -129,3 +130,13 @@ class RedisStore:
                 self._client.delete(key)
         except redis.RedisError as exc:
             logger.warning("rate_limit.clear_failed error=%s", type(exc).__name__)
+
+
+@lru_cache(maxsize=1)
+def limiter_store() -> Store:
+    """The store every limit of this process uses: Redis when ANALYTICS_RATE_LIMIT_REDIS_URL is set
+    (production, shared by every process), else this process's memory."""
+    from django.conf import settings
+
+    url = settings.ANALYTICS_RATE_LIMIT_REDIS_URL
+    return RedisStore(url) if url else MemoryStore()

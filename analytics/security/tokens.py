@@ -22,6 +22,9 @@ from analytics.security.roles import Principal, Role
 REQUIRED_CLAIMS = ["exp", "iat", "aud", "iss", "sub", "role"]
 
 
+MAX_TTL_MINUTES = 60 * 24 * 30  # also the largest JWT_DEFAULT_TTL_MINUTES
+
+
 def token_issue(*, role: str, sub: str, host_id: str | None = None, ttl_minutes: int | None = None) -> str:
     """A signed token for `sub` acting as `role` (a host needs `host_id`)."""
     try:
@@ -35,6 +38,8 @@ def token_issue(*, role: str, sub: str, host_id: str | None = None, ttl_minutes:
     ttl = ttl_minutes if ttl_minutes is not None else settings.JWT_DEFAULT_TTL_MINUTES
     if ttl < 1:
         raise ValidationFailed("--ttl-minutes must be at least 1")
+    if ttl > MAX_TTL_MINUTES:  # a bearer token cannot be revoked one by one: its lifetime is the exposure
+        raise ValidationFailed(f"--ttl-minutes is at most {MAX_TTL_MINUTES} (30 days)")
     now = clock.now()
     claims: dict[str, object] = {
         "sub": sub,

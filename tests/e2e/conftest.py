@@ -7,6 +7,7 @@ Screenshots of every page go to artifacts/e2e/ (git-ignored)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django_otp.oath import TOTP
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from loopin_backend.server_protocol import UVICORN_OPTIONS
@@ -136,12 +138,29 @@ def page(browser: Browser, console: Console) -> Iterator[Page]:
     context.close()
 
 
+def totp_enrol(served: Served, username: str) -> bytes:
+    """Enrol `username` in two-factor authentication as an operator does (`manage.py totp_enrol`) and return
+    the secret it printed. Each login enrols afresh: a code is accepted once, and two logins may fall in the
+    same 30-second step."""
+    printed = _manage(served.env, "totp_enrol", "--username", username)
+    secret = next(line.removeprefix("secret: ") for line in printed.splitlines() if line.startswith("secret: "))
+    return base64.b32decode(secret)
+
+
+def totp_now(secret: bytes) -> str:
+    """The code an authenticator app shows now for `secret` (RFC 6238, six digits)."""
+    return f"{TOTP(secret).token():06d}"
+
+
 def log_in(page: Page, served: Served, role: str) -> str:
-    """Log in through the form as the demo's user of `role`; returns its host id ("" for other roles)."""
+    """Log in through the form as the demo's user of `role` — a dashboard admin with its two-factor code;
+    returns its host id ("" for other roles)."""
     username, password, host_id = served.logins[role]
+    code = totp_now(totp_enrol(served, username)) if role == "admin" else ""
     page.goto(f"{served.base_url}/dashboard/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
+    page.fill("input[name=otp_token]", code)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
     return host_id

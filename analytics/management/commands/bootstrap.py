@@ -29,6 +29,7 @@ from analytics.intelligence.segments.service import personas_cluster
 from analytics.metrics.calculation import metrics_backfill
 from analytics.models import UserEvent
 from analytics.security.api_keys import api_key_create
+from analytics.security.two_factor import totp_device, totp_enrol
 from analytics.simulator import SimulationArgumentError, config_build, simulation_run
 from analytics.simulator.quiet import quiet_batch_logs
 from analytics.simulator.realism import realism_lines
@@ -39,7 +40,8 @@ DEMO_KEY_FILE = "demo_write_key.txt"
 ADMIN_PASSWORD_FILE = "admin_password.txt"  # noqa: S105  (a file name, not a password)
 ADMIN_USERNAME = "admin"
 DASHBOARD_PASSWORDS_FILE = "dashboard_passwords.txt"
-DEMO_DASHBOARD_USERS = (("demo-admin", "admin"), ("demo-analyst", "analyst"), ("demo-host", "host"))
+DEMO_ADMIN_USERNAME = "demo-admin"
+DEMO_DASHBOARD_USERS = ((DEMO_ADMIN_USERNAME, "admin"), ("demo-analyst", "analyst"), ("demo-host", "host"))
 ANOMALY_DAYS = 90  # the demo's anomaly list covers its whole window (the batch then keeps the last week current)
 
 
@@ -88,6 +90,7 @@ class Command(BaseCommand):
             _write_private(key_path, api_key_create(name="demo (make run)", actor="cli:bootstrap").key)
         admin_line = self._admin(data_dir)
         dashboard_line = self._dashboard_users(data_dir)
+        two_factor_line = self._two_factor()
         incidents = _incidents_sentence(data_dir / TRUTH_FILE)
         if incidents:
             self.stdout.write(incidents)
@@ -100,6 +103,7 @@ class Command(BaseCommand):
             f"  admin     {base}/admin/  {admin_line}\n"
             f"  write key {key_path} (send as X-API-Key)\n"
             "  a token   .venv/bin/python manage.py issue_token --role admin\n"
+            f"{two_factor_line}"
         )
 
     def _simulate(self, options: dict[str, Any]) -> None:
@@ -180,6 +184,24 @@ class Command(BaseCommand):
             lines.append(f"{username} {role}{' ' + host_id if role == 'host' and host_id else ''} {password}")
         _write_private(path, "\n".join(["# username role [host id] password", *lines]))
         return f"users and passwords in {path}"
+
+    def _two_factor(self) -> str:
+        """In development, the accounts that must give a code (the admin, the dashboard's admin) are enrolled
+        once, as `manage.py totp_enrol` does; `manage.py totp_code` prints their current code."""
+        if not settings.DEBUG:
+            return ""
+        enrolled = []
+        for user in get_user_model().objects.filter(username__in=(ADMIN_USERNAME, DEMO_ADMIN_USERNAME)):
+            if totp_device(user) is None:
+                totp_enrol(user.get_username())
+            enrolled.append(user.get_username())
+        if not enrolled:
+            return ""
+        names = " and ".join(f"'{name}'" for name in sorted(enrolled))
+        return (
+            f"  two-factor: {names} log in with a code as well:\n"
+            "            .venv/bin/python manage.py totp_code --username <user>\n"
+        )
 
     def _admin(self, data_dir: Path) -> str:
         """In development, an `admin` login created once with a random password kept in DATA_DIR."""

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from analytics import models
+from tests.support.logins import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -39,9 +40,7 @@ READ_ONLY = (
 @pytest.fixture
 def staff() -> Client:
     user = get_user_model().objects.create_superuser(username="ops", email="", password="a-long-password-1")
-    client = Client()
-    client.force_login(user)
-    return client
+    return verified_client(user)
 
 
 @pytest.mark.parametrize("model", READ_ONLY, ids=lambda m: m.__name__)

@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 from fastapi.testclient import TestClient
 
 from analytics.collection.buffer import event_buffer
 from analytics.models import ApiKey, AuditLog
 from analytics.security.api_keys import api_key_create
 from analytics.security.audit import person_ref
+from tests.support.logins import verified_client
 from tests.unit.api.bi_support import bearer
 from tests.unit.metrics.support import ev, ingest
 
@@ -51,8 +51,7 @@ def test_the_admins_changes_are_audited() -> None:
     staff = get_user_model().objects.create_superuser(username="ops", password="a-long-password-1")
     api_key_create(name="app")
     stored = ApiKey.objects.get()
-    browser = Client()
-    browser.force_login(staff)
+    browser = verified_client(staff)
     response = browser.post(f"/admin/analytics/apikey/{stored.id}/delete/", {"post": "yes"})
     assert response.status_code == 302
     entry = AuditLog.objects.get(action="admin.delete")

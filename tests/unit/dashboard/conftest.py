@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from analytics.collection.buffer import event_buffer
 from analytics.dashboard.accounts import dashboard_user_create
+from tests.support.logins import verified_client
 
 HOST_ID = "host-1"
 OTHER_HOST_ID = "host-2"
@@ -33,6 +35,8 @@ def login(transactional_db: None) -> Callable[..., Client]:
         password = dashboard_user_create(username=username, role=role, host_id=host_id)
         client = Client()
         assert client.login(username=username, password=password)
+        if role == "admin":  # dashboard admins pass two-factor authentication at login
+            return verified_client(get_user_model().objects.get(username=username), client)
         return client
 
     return make

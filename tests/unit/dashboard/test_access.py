@@ -12,6 +12,7 @@ from django.test import Client
 from analytics import clock
 from analytics.models import Alert, EventListing
 from analytics.models.alerts import AlertSeverity, AlertState
+from tests.support.logins import verified_client
 from tests.unit.dashboard.conftest import HOST_ID, OTHER_HOST_ID
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,10 +56,8 @@ def test_analysts_and_admins_open_every_page(login: Callable[..., Client], role:
 
 
 def test_a_superuser_without_a_dashboard_role_is_an_admin() -> None:
-    get_user_model().objects.create_superuser(username="root", password="pw-for-tests-only")
-    client = Client()
-    client.login(username="root", password="pw-for-tests-only")
-    assert client.get("/dashboard/").status_code == 200
+    root = get_user_model().objects.create_superuser(username="root", password="pw-for-tests-only")
+    assert verified_client(root).get("/dashboard/").status_code == 200
 
 
 def test_an_account_without_a_dashboard_role_is_refused() -> None:

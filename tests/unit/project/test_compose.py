@@ -38,9 +38,9 @@ def test_the_services_are_the_documented_ones() -> None:
 def test_worker_beat_and_flower_run_the_makefiles_commands() -> None:
     for service in ("worker", "beat"):
         assert COMPOSE["services"][service]["command"] == _make_command(service), service
-    flower = COMPOSE["services"]["flower"]["command"]
-    assert flower[: len(_make_command("flower"))] == _make_command("flower")
-    assert any(arg.startswith("--basic-auth=${FLOWER_BASIC_AUTH:?") for arg in flower)  # never open
+    flower = COMPOSE["services"]["flower"]
+    assert flower["command"][: len(_make_command("flower"))] == _make_command("flower")
+    assert flower["environment"]["FLOWER_BASIC_AUTH"] == "${FLOWER_BASIC_AUTH:?set FLOWER_BASIC_AUTH}"  # never open
 
 
 def test_the_web_server_keeps_the_makefiles_edge_settings() -> None:
@@ -60,8 +60,12 @@ def test_every_variable_is_a_setting_and_secrets_have_no_default() -> None:
     for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
         assert env[name] == f"${{{name}:?set {name}}}"
     assert env["DEBUG"] == "false"
-    for service in ("migrate", "web", "worker", "beat", "flower"):
+    for service in ("migrate", "web", "worker", "beat"):
         assert COMPOSE["services"][service]["environment"] == env, service
+    assert COMPOSE["services"]["flower"]["environment"] == {
+        **env,
+        "FLOWER_BASIC_AUTH": "${FLOWER_BASIC_AUTH:?set FLOWER_BASIC_AUTH}",
+    }
 
 
 def test_the_image_installs_the_lock_then_the_project_without_resolving_again() -> None:

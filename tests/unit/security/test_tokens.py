@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 from analytics.errors import Unauthenticated, ValidationFailed
 from analytics.security.jwt_keys import JwtKey
 from analytics.security.roles import Role
-from analytics.security.tokens import token_issue, token_verify
+from analytics.security.tokens import MAX_TTL_MINUTES, token_issue, token_verify
 
 ADMIN_ROUTE = "/api/analytics/events/failed"
 OLD_SECRET = "the-previous-hs256-secret-still-valid-for-an-overlap-0f3e"
@@ -422,3 +422,15 @@ def test_issue_token_command_refuses_host_without_host_id() -> None:
     )
     assert result.returncode != 0
     assert "host-id" in result.stderr
+
+
+@pytest.mark.parametrize("minutes", [MAX_TTL_MINUTES + 1, 10**12])
+def test_a_token_lives_at_most_thirty_days(minutes: int) -> None:
+    """Catches: `issue_token --ttl-minutes` minting a token that never expires in practice (or a traceback
+    for a lifetime past the calendar's end instead of a clear refusal)."""
+    with pytest.raises(ValidationFailed, match="at most 43200"):
+        token_issue(role="admin", sub="ops", ttl_minutes=minutes)
+    claims = jwt.decode(
+        token_issue(role="admin", sub="ops", ttl_minutes=MAX_TTL_MINUTES), options={"verify_signature": False}
+    )
+    assert claims["exp"] - claims["iat"] == MAX_TTL_MINUTES * 60
