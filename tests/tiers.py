@@ -5,7 +5,8 @@ Tiers (docs/design.md, "Quality bars"):
 - integration — the real PostgreSQL (127.0.0.1:5432) and Redis, a real Celery worker process;
 - eval — the evaluation smoke: every model trained or scored on a small simulated platform (SQLite)
   must beat its baseline (`make eval` runs the full evaluations; tests/eval runs the small ones);
-- e2e — the dashboard in Debian's headless Chromium driven by Playwright, against a served demo.
+- e2e — the dashboard in Debian's headless Chromium driven by Playwright, against a served demo;
+- fuzz — Schemathesis fuzzes every operation of the OpenAPI schema of a served demo, with valid credentials.
 With CI=true a skipped tier is a failure. The last line totals the tests of every tier.
 """
 
@@ -116,11 +117,20 @@ def _missing_browser() -> str | None:
     return None
 
 
+def _missing_fuzzer() -> str | None:
+    try:
+        import schemathesis  # noqa: F401  (the fuzzing tier's generator, in the dev extra)
+    except ImportError:
+        return "schemathesis is not installed (pip install -e '.[dev]' installs it)"
+    return None
+
+
 def _tiers(work: Path) -> list[Tier]:
     return [
         Tier("unit", ["tests/unit"], _base_env(work / "unit")),
         Tier("eval", ["tests/eval"], _base_env(work / "eval"), missing=_missing_eval),
         Tier("e2e", ["tests/e2e"], _base_env(work / "e2e"), missing=_missing_browser),
+        Tier("fuzz", ["tests/fuzz"], _base_env(work / "fuzz"), missing=_missing_fuzzer),
         Tier(
             "integration",
             ["tests/integration"],

@@ -14,6 +14,7 @@ from analytics.api.docs_page import docs_endpoint
 from analytics.api.edge_headers import SecurityHeadersMiddleware
 from analytics.api.errors import install_error_handlers
 from analytics.api.observability import RequestMetricsMiddleware
+from analytics.api.openapi_errors import document_errors
 from analytics.api.rate_limiting import RateLimitMiddleware
 from analytics.api.routers import (
     alerts,
@@ -37,7 +38,8 @@ _DOCUMENTED_BODIES = (EventEnvelope, BatchIn)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The generated schema plus the ingestion bodies, which are parsed by hand for speed."""
+    """The generated schema plus the ingestion bodies, which are parsed by hand for speed, and every
+    operation's error answers (analytics/api/openapi_errors.py)."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
@@ -47,7 +49,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for name, definition in model_schema.pop("$defs", {}).items():
             components.setdefault(name, definition)
         components[model.__name__] = model_schema
-    app.openapi_schema = schema
+    app.openapi_schema = document_errors(schema)
     return schema
 
 

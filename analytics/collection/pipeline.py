@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import JSONField, Value
 
 from analytics import clock
 from analytics.collection.envelope import (
@@ -104,7 +105,9 @@ def _quarantine_row(raw: Any, rejection: EventRejected, *, source: str, request:
         error_message=str(scrub_for_quarantine(rejection.message)),
         error_details={"problems": scrub_for_quarantine([p.as_dict() for p in rejection.problems])},
         event_uuid=str(rejection.uuid) if rejection.uuid else "",
-        payload=payload,
+        # A batch item that is JSON null is kept as JSON null: a bare None would be SQL NULL, which the
+        # column refuses (and "no payload" is not what was sent).
+        payload=Value(None, JSONField()) if payload is None else payload,
     )
 
 

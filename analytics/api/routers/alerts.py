@@ -53,14 +53,24 @@ def _resolve(alert_id: int, actor: str, role: str) -> Alert:
     return alert_get(alert_id=alert_id)
 
 
-@router.post("/{alert_id}/acknowledge", response_model=AlertOut, summary="Acknowledge an alert")
+@router.post(
+    "/{alert_id}/acknowledge",
+    response_model=AlertOut,
+    summary="Acknowledge an alert",
+    responses={409: {"description": "the alert is not open (`alert_already_acknowledged`, `alert_already_resolved`)"}},
+)
 async def acknowledge_alert(alert_id: AlertId, principal: AdminOnly) -> AlertOut:
     """open → acknowledged. 404 for an unknown id, 409 when the alert is not open. Audit-logged."""
     alert = await run_db(_acknowledge, alert_id, principal.subject, principal.role.value)
     return _out(alert)
 
 
-@router.post("/{alert_id}/resolve", response_model=AlertOut, summary="Resolve an alert")
+@router.post(
+    "/{alert_id}/resolve",
+    response_model=AlertOut,
+    summary="Resolve an alert",
+    responses={409: {"description": "the alert is already resolved (`alert_already_resolved`)"}},
+)
 async def resolve_alert(alert_id: AlertId, principal: AdminOnly) -> AlertOut:
     """open or acknowledged → resolved; the key then cools down. 404 unknown id, 409 already resolved."""
     alert = await run_db(_resolve, alert_id, principal.subject, principal.role.value)

@@ -28,6 +28,7 @@ MAX_BATCH_EVENTS = 10_000
 _DISABLED = "analytics_disabled"
 _UPLOAD_REFUSALS: dict[int | str, dict[str, Any]] = {
     408: {"description": "the body did not arrive within the deadline (`request_timeout`); the connection closes"},
+    415: {"description": "the body is not sent as application/json (`unsupported_media_type`)"},
     429: {
         "description": "too many uploads in progress from this address (`too_many_uploads`), or too many "
         "requests for this write key or network, or failed authentications from it (`rate_limited`); "

@@ -17,13 +17,26 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank)]
+# The schema says "not blank" as a pattern (some character that is not white space), so generated clients
+# and the fuzzing tier know the rule; the validator enforces it with its own message.
+Text = Annotated[
+    str, Field(max_length=MAX_TEXT_CHARS, json_schema_extra={"pattern": r"\S"}), AfterValidator(_not_blank)
+]
 
 
 class SentimentIn(BaseModel):
     """Either `text` (one) or `texts` (1 to 1,000), not both."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # "exactly one of": documented in the schema too, as the validator below enforces it
+        json_schema_extra={
+            "oneOf": [
+                {"properties": {"text": {"type": "string"}}, "required": ["text"]},
+                {"properties": {"texts": {"type": "array"}}, "required": ["texts"]},
+            ]
+        },
+    )
     text: Text | None = Field(default=None, description=f"one text (at most {MAX_TEXT_CHARS:,} characters)")
     texts: list[Text] | None = Field(
         default=None, min_length=1, max_length=MAX_TEXTS, description=f"1 to {MAX_TEXTS:,} texts"

@@ -97,6 +97,20 @@ def test_bad_event_in_a_batch_is_rejected_alone(
     assert list(FailedEvent.objects.values_list("reason", flat=True)) == [code]
 
 
+@pytest.mark.parametrize("items", [[None, None], [None, "text", 7, []]], ids=["nulls", "not_objects"])
+def test_batch_items_that_are_not_objects_are_rejected_and_quarantined_as_sent(
+    client: TestClient, key_headers: dict[str, str], items: list[Any]
+) -> None:
+    """Found by the fuzzing tier: a batch of JSON nulls answered 500 (a null payload is SQL NULL, which the
+    quarantine's column refuses). Each item is rejected alone and kept in quarantine as sent."""
+    response = client.post(
+        BATCH, content=orjson.dumps(items), headers={**key_headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["rejected"] == len(items)
+    assert list(FailedEvent.objects.order_by("id").values_list("payload", flat=True)) == items
+
+
 # (id, raw body, content type, status, code) — refused as a whole on either endpoint.
 BODY_CASES: list[tuple[str, bytes, str, int, str]] = [
     ("malformed_json", b'{"event_name": "x",', "application/json", 400, "invalid_json"),
