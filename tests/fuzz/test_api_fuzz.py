@@ -68,6 +68,8 @@ def _config(served: Served, credentials: dict[str, str]) -> Path:
     lines = []
     for name, values in real.items():
         lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}", ""]
+    # No crash cache: a run replays nothing from an earlier one, so the seed alone decides what is sent.
+    lines += ["[cache]", "enabled = false", ""]
     lines.append("[parameters]")
     lines += [f'"path.{name}" = {{ dictionary = "{name}", probability = 0.5 }}' for name in real]
     path = served.data_dir / "schemathesis.toml"
