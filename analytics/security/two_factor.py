@@ -22,6 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from analytics.errors import NotFound
 from analytics.models import DashboardUser
+from analytics.security.audit import audit_record
 from analytics.security.roles import Role
 
 DEVICE_NAME = "authenticator"
@@ -57,16 +58,24 @@ def two_factor_satisfied(request: Any) -> bool:
     return not requires_two_factor(user) and totp_device(user) is None
 
 
-def totp_enrol(username: str) -> Enrolment:
-    """Give `username` a new TOTP device (replacing any earlier one) and return its secret and URI."""
+def totp_enrol(username: str, *, actor: str = "cli:totp_enrol") -> Enrolment:
+    """Give `username` a new TOTP device (replacing any earlier one) and return its secret and URI. The
+    audit log records who enrolled whom (never the secret): a new device is a new way into the account."""
     users = get_user_model()
     try:
         user = users.objects.get(username=username)
     except users.DoesNotExist:
         raise NotFound(f"no user {username!r}", code="user_not_found") from None
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
+        replaced = TOTPDevice.objects.filter(user=user).delete()[0]
         device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=True)
+        audit_record(
+            actor=actor,
+            action="totp.enrol",
+            target_type="operator",
+            target_id=username,
+            details={"replaced_devices": replaced},
+        )
     return Enrolment(username=username, secret=b32encode(device.bin_key).decode(), uri=device.config_url)
 
 

@@ -193,7 +193,7 @@ class Command(BaseCommand):
         enrolled = []
         for user in get_user_model().objects.filter(username__in=(ADMIN_USERNAME, DEMO_ADMIN_USERNAME)):
             if totp_device(user) is None:
-                totp_enrol(user.get_username())
+                totp_enrol(user.get_username(), actor="cli:bootstrap")
             enrolled.append(user.get_username())
         if not enrolled:
             return ""

@@ -22,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from analytics import clock
 from analytics.collection.buffer import event_buffer
 from analytics.dashboard.accounts import dashboard_user_create
-from analytics.models import Alert
+from analytics.models import Alert, AuditLog
 from analytics.security.logins import ACCOUNT_FAILURES, NETWORK_FAILURES
 from analytics.security.two_factor import totp_code, totp_device, totp_enrol
 from tests.support.logins import verified_client
@@ -163,6 +163,21 @@ def test_totp_enrol_prints_a_secret_and_uri_that_log_in() -> None:
     assert TOTPDevice.objects.count() == 1
     _later(0)
     assert not _logged_in(_post(ADMIN_LOGIN, "ops", PASSWORD, totp_code(device)))  # the old secret is dead
+
+
+def test_every_enrolment_is_in_the_audit_log_without_its_secret() -> None:
+    """Catches: a new way into an admin account (a device) added with no trace of who added it."""
+    get_user_model().objects.create_superuser(username="ops", email="", password=PASSWORD)
+    out = StringIO()
+    call_command("totp_enrol", "--username", "ops", stdout=out)
+    call_command("totp_enrol", "--username", "ops", stdout=StringIO())
+    rows = list(AuditLog.objects.filter(action="totp.enrol").order_by("id"))
+    assert [(r.actor, r.target_type, r.target_id, r.details) for r in rows] == [
+        ("cli:totp_enrol", "operator", "ops", {"replaced_devices": 0}),
+        ("cli:totp_enrol", "operator", "ops", {"replaced_devices": 1}),
+    ]
+    secret = out.getvalue().split("secret: ")[1].split()[0]
+    assert secret not in str([(r.details, r.target_id) for r in rows])
 
 
 def test_totp_enrol_names_an_unknown_user() -> None:
