@@ -28,6 +28,7 @@ from analytics.api.routers import (
     metrics,
     overview,
     predictions,
+    privacy,
     quarantine,
     sentiment,
 )
@@ -95,5 +96,6 @@ def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(sentiment.router)
     app.include_router(predictions.router)
     app.include_router(audit.router)
+    app.include_router(privacy.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -26,7 +26,13 @@ from tests.assertions import assert_error
 
 # Valid values for what a route needs before its other parameters are even looked at. A route with a
 # required parameter missing here fails the test until one is added.
-PATH_BASELINE = {"alert_id": "1", "metric_name": "daily_active_users", "host_id": "h1", "listing_id": "l1"}
+PATH_BASELINE = {
+    "alert_id": "1",
+    "metric_name": "daily_active_users",
+    "host_id": "h1",
+    "listing_id": "l1",
+    "user_id": "u1",
+}
 QUERY_BASELINE = {"event": "page_view", "start_date": "2026-03-01", "end_date": "2026-03-02"}
 BODY_BASELINE: dict[str, dict[str, Any]] = {
     "/api/analytics/user-behavior": {"user_id": "u1"},

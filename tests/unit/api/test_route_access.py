@@ -71,6 +71,8 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/analytics/forecasts/revenue"): frozenset({"admin", "analyst"}),
     ("GET", "/api/analytics/anomalies"): frozenset({"admin", "analyst"}),
     ("GET", "/api/analytics/hosts/{host_id}/forecast"): frozenset({"admin", "analyst", "host"}),
+    ("POST", "/api/analytics/privacy/users/{user_id}/opt-out"): frozenset({"admin"}),
+    ("POST", "/api/analytics/privacy/users/{user_id}/opt-in"): frozenset({"admin"}),
 }
 
 
@@ -118,6 +120,8 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/api/analytics/forecasts/revenue"): Request(params={"days": 7}),
     ("GET", "/api/analytics/anomalies"): Request(params={"days": 30}),
     ("GET", "/api/analytics/hosts/{host_id}/forecast"): Request(path={"host_id": HOST}, params={"days": 7}),
+    ("POST", "/api/analytics/privacy/users/{user_id}/opt-out"): Request(path={"user_id": "p1"}),
+    ("POST", "/api/analytics/privacy/users/{user_id}/opt-in"): Request(path={"user_id": "p1"}),
 }
 
 

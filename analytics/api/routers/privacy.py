@@ -1,0 +1,51 @@
+"""Subject requests (admin): a person's opt-out and opt-in (docs/api.md, "Privacy")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from analytics.api.boundary import run_db
+from analytics.api.deps import AdminOnly
+from analytics.api.paths import API_PREFIX
+from analytics.api.schemas.privacy import ConsentOut
+from analytics.errors import ValidationFailed
+from analytics.privacy.consent import consent_set
+
+router = APIRouter(prefix=f"{API_PREFIX}/privacy/users", tags=["privacy"])
+
+UserId = Annotated[str, Path(min_length=1, max_length=128, description="the platform's user id")]
+
+
+def _user_id(value: str) -> str:
+    user_id = value.strip()
+    if not user_id:
+        raise ValidationFailed("user_id is 1-128 characters", code="invalid_user_id")
+    return user_id
+
+
+async def _set(user_id: str, principal: AdminOnly, *, opted_out: bool) -> ConsentOut:
+    consent = await run_db(
+        consent_set, _user_id(user_id), opted_out=opted_out, actor=principal.subject, actor_role=principal.role.value
+    )
+    return ConsentOut(
+        user_id=consent.user_id,
+        analytics_opt_out=consent.analytics_opt_out,
+        changed=consent.changed,
+        updated_at=consent.updated_at,
+    )
+
+
+@router.post("/{user_id}/opt-out", response_model=ConsentOut, summary="Opt a user out of analytics (admin)")
+async def opt_out(user_id: UserId, principal: AdminOnly) -> ConsentOut:
+    """From now on the user's events are dropped at the door by every collection path and nothing queued
+    for them is forwarded to PostHog. Idempotent; audit-logged."""
+    return await _set(user_id, principal, opted_out=True)
+
+
+@router.post("/{user_id}/opt-in", response_model=ConsentOut, summary="Opt a user back in (admin)")
+async def opt_in(user_id: UserId, principal: AdminOnly) -> ConsentOut:
+    """Events sent from now on are stored again; nothing dropped while opted out comes back. Idempotent;
+    audit-logged."""
+    return await _set(user_id, principal, opted_out=False)

@@ -1,0 +1,101 @@
+"""Opt-out and opt-in through the API (privacy issue, "Subject rights"): an admin's call is honoured by
+collection at once — a hundred events sent afterwards leave no row and reach no third party — is
+idempotent, and is audit-logged without the person's id. Who may call it is the route-access test's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from analytics.collection.forwarding import posthog_forward
+from analytics.models import AuditLog, ForwardingOutbox, UserConsent, UserEvent
+from analytics.security.audit import person_ref
+from tests.factories import event
+from tests.support.posthog_server import PostHogCaptureServer
+from tests.unit.api.bi_support import bearer
+
+PRIVACY = "/api/analytics/privacy/users"
+BATCH = "/api/analytics/events/batch"
+KEY = "phc_local_test_project_key"
+PERSON = "user-4711"
+
+
+@pytest.fixture
+def posthog(settings: Any) -> Iterator[PostHogCaptureServer]:
+    with PostHogCaptureServer(api_key=KEY) as server:
+        settings.POSTHOG_API_KEY = KEY
+        settings.POSTHOG_HOST = server.url
+        yield server
+
+
+def _send(client: TestClient, key_headers: dict[str, str], count: int) -> dict[str, Any]:
+    events = [event(user_id=PERSON, properties={"n": i}) for i in range(count)]
+    response = client.post(BATCH, json={"events": events}, headers=key_headers)
+    assert response.status_code == 200, response.text[:300]
+    return response.json()
+
+
+def test_after_an_opt_out_a_hundred_events_leave_no_trace_and_reach_no_third_party(
+    client: TestClient, key_headers: dict[str, str], posthog: PostHogCaptureServer
+) -> None:
+    """Catches: an opt-out recorded but not read at the door, or rows queued for forwarding anyway."""
+    admin = bearer("admin")
+    response = client.post(f"{PRIVACY}/{PERSON}/opt-out", headers=admin)
+    assert response.status_code == 200, response.text
+    assert {k: v for k, v in response.json().items() if k != "updated_at"} == {
+        "user_id": PERSON,
+        "analytics_opt_out": True,
+        "changed": True,
+    }
+
+    sent = _send(client, key_headers, 100)
+    posthog_forward()
+
+    assert (sent["stored"], sent["dropped"]) == (0, 100)
+    assert not UserEvent.objects.filter(user_id=PERSON).exists()
+    assert ForwardingOutbox.objects.count() == 0
+    assert posthog.requests() == []
+
+
+def test_opting_in_again_stores_what_is_sent_from_then_on(client: TestClient, key_headers: dict[str, str]) -> None:
+    """Catches: an opt-in that leaves the user dropped (or an opt-out that cannot be undone)."""
+    admin = bearer("admin")
+    assert client.post(f"{PRIVACY}/{PERSON}/opt-out", headers=admin).status_code == 200
+    assert _send(client, key_headers, 3)["dropped"] == 3
+    response = client.post(f"{PRIVACY}/{PERSON}/opt-in", headers=admin)
+    assert response.status_code == 200, response.text
+    assert (response.json()["analytics_opt_out"], response.json()["changed"]) == (False, True)
+    assert _send(client, key_headers, 3)["stored"] == 3
+    assert UserEvent.objects.filter(user_id=PERSON).count() == 3  # nothing dropped came back
+
+
+def test_calls_are_idempotent_and_each_change_is_audited_without_the_persons_id(client: TestClient) -> None:
+    """Catches: a repeated call recorded as a new change, or the audit log naming the person in clear."""
+    admin = bearer("admin")
+    answers = [
+        client.post(f"{PRIVACY}/{PERSON}/{action}", headers=admin).json()
+        for action in ("opt-out", "opt-out", "opt-in", "opt-in")
+    ]
+    assert [(a["analytics_opt_out"], a["changed"]) for a in answers] == [
+        (True, True),
+        (True, False),
+        (False, True),
+        (False, False),
+    ]
+    assert UserConsent.objects.filter(user_id=PERSON).count() == 1
+    rows = list(AuditLog.objects.filter(action__startswith="privacy.").order_by("id"))
+    assert [(r.action, r.target_type, r.target_id, r.actor_role) for r in rows] == [
+        ("privacy.opt_out", "user", person_ref(PERSON), "admin"),
+        ("privacy.opt_in", "user", person_ref(PERSON), "admin"),
+    ]
+    assert PERSON not in str(list(AuditLog.objects.values_list()))
+
+
+@pytest.mark.parametrize("user_id", ["%20%20", "x" * 129])
+def test_a_user_id_that_is_blank_or_too_long_is_a_422_and_records_nothing(client: TestClient, user_id: str) -> None:
+    response = client.post(f"{PRIVACY}/{user_id}/opt-out", headers=bearer("admin"))
+    assert response.status_code == 422, response.text
+    assert not UserConsent.objects.exists() and not AuditLog.objects.filter(action__startswith="privacy.").exists()
