@@ -1,4 +1,4 @@
-"""Subject requests (admin): a person's opt-out and opt-in (docs/api.md, "Privacy")."""
+"""Subject requests (admin): a person's export, opt-out and opt-in (docs/api.md, "Privacy")."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from fastapi import APIRouter, Path
 from analytics.api.boundary import run_db
 from analytics.api.deps import AdminOnly
 from analytics.api.paths import API_PREFIX
-from analytics.api.schemas.privacy import ConsentOut
+from analytics.api.schemas.privacy import ConsentOut, PersonExportOut
 from analytics.errors import ValidationFailed
 from analytics.privacy.consent import consent_set
+from analytics.privacy.subject import person_export
 
 router = APIRouter(prefix=f"{API_PREFIX}/privacy/users", tags=["privacy"])
 
@@ -49,3 +50,11 @@ async def opt_in(user_id: UserId, principal: AdminOnly) -> ConsentOut:
     """Events sent from now on are stored again; nothing dropped while opted out comes back. Idempotent;
     audit-logged."""
     return await _set(user_id, principal, opted_out=False)
+
+
+@router.get("/{user_id}/export", response_model=PersonExportOut, summary="Export everything about a user (admin)")
+async def export(user_id: UserId, principal: AdminOnly) -> PersonExportOut:
+    """Every record about the user — and the anonymous ids linked to them — from every table that holds
+    personal data, machine-readable. A user with nothing stored gets every table empty. Audit-logged."""
+    data = await run_db(person_export, _user_id(user_id), actor=principal.subject, actor_role=principal.role.value)
+    return PersonExportOut.model_validate(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -12,3 +13,15 @@ class ConsentOut(BaseModel):
     analytics_opt_out: bool = Field(description="true: the user's events are dropped at the door and never forwarded")
     changed: bool = Field(description="false when the user was already in this state (the call is idempotent)")
     updated_at: datetime = Field(description="when the user's consent last changed")
+
+
+class PersonExportOut(BaseModel):
+    user_id: str
+    generated_at: datetime
+    anonymous_ids: list[str] = Field(
+        description="the anonymous ids linked to the user (identify), whose rows are included"
+    )
+    tables: dict[str, list[dict[str, Any]]] = Field(
+        description="every table that holds personal data (analytics/privacy/registry.py) → the person's rows, "
+        "column → value; a table with none is an empty list"
+    )

@@ -73,6 +73,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/analytics/hosts/{host_id}/forecast"): frozenset({"admin", "analyst", "host"}),
     ("POST", "/api/analytics/privacy/users/{user_id}/opt-out"): frozenset({"admin"}),
     ("POST", "/api/analytics/privacy/users/{user_id}/opt-in"): frozenset({"admin"}),
+    ("GET", "/api/analytics/privacy/users/{user_id}/export"): frozenset({"admin"}),
 }
 
 
@@ -122,6 +123,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/api/analytics/hosts/{host_id}/forecast"): Request(path={"host_id": HOST}, params={"days": 7}),
     ("POST", "/api/analytics/privacy/users/{user_id}/opt-out"): Request(path={"user_id": "p1"}),
     ("POST", "/api/analytics/privacy/users/{user_id}/opt-in"): Request(path={"user_id": "p1"}),
+    ("GET", "/api/analytics/privacy/users/{user_id}/export"): Request(path={"user_id": "p1"}),
 }
 
 

@@ -1,0 +1,119 @@
+"""Every table that holds a person's data, how to find their rows, and what erasure does to them.
+
+A person is a platform user id together with the anonymous ids linked to it (`IdentityLink`: identify, or
+an event that carried both). `PERSONAL_DATA` is the one list the subject requests read
+(analytics/privacy/subject.py): export returns every row it finds; erasure (next step of the privacy work)
+acts on each table as its `erasure` says. `tests/unit/privacy/test_registry.py` fails when a model with a
+field that names a person is neither listed here nor in `NOT_PERSONAL` with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.db import models
+from django.db.models import Q
+
+from analytics.models import (
+    AuditLog,
+    DailyFunnelReach,
+    DailyUserActivity,
+    DailyUserEvent,
+    DashboardUser,
+    FailedEvent,
+    ForwardingOutbox,
+    IdentityLink,
+    Session,
+    SessionCursor,
+    UserBehaviorProfile,
+    UserConsent,
+    UserEvent,
+    UserFirstActivity,
+    UserPrediction,
+)
+from analytics.security.audit import person_ref
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    anonymous_ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, user_id: str) -> Person:
+        linked = IdentityLink.objects.filter(user_id=user_id).values_list("anonymous_id", flat=True)
+        return cls(user_id=user_id, anonymous_ids=tuple(sorted(set(linked))))
+
+
+class Erasure(StrEnum):
+    DELETE = "delete"  # the rows are the person's: deleted
+    DELETE_AND_RECOMPUTE = "delete_and_recompute"  # per-person inputs of aggregates: deleted, the aggregates redone
+    KEEP = "keep"  # names the person only by a keyed HMAC (the audit log): kept, as the record of the request
+
+
+def _by_ids(person: Person) -> Q:
+    return Q(user_id=person.user_id) | Q(anonymous_id__in=person.anonymous_ids)
+
+
+def _by_user(person: Person) -> Q:
+    return Q(user_id=person.user_id)
+
+
+def _failed_events(person: Person) -> Q:
+    # The quarantine keeps the event as sent: the ids are inside its payload, as a string or a number.
+    query = Q(payload__user_id=person.user_id) | Q(payload__anonymous_id__in=person.anonymous_ids)
+    if person.user_id.isdigit() and len(person.user_id) < 19:
+        query |= Q(payload__user_id=int(person.user_id))
+    return query
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    model: type[models.Model]
+    rows: Callable[[Person], Q]
+    erasure: Erasure
+    holds: str  # what about the person the table holds
+
+    @property
+    def table(self) -> str:
+        return str(self.model._meta.db_table)
+
+
+PERSONAL_DATA: tuple[PersonalData, ...] = (
+    PersonalData(UserEvent, _by_ids, Erasure.DELETE, "every tracked event, anonymous history included"),
+    PersonalData(Session, _by_ids, Erasure.DELETE, "sessions: start, end, device, entry and exit"),
+    PersonalData(IdentityLink, _by_ids, Erasure.DELETE, "which anonymous ids are the person"),
+    PersonalData(
+        SessionCursor,
+        lambda p: Q(actor_key__in=[f"u:{p.user_id}", *(f"a:{a}" for a in p.anonymous_ids)]),
+        Erasure.DELETE,
+        "the session being assigned (one row per id)",
+    ),
+    PersonalData(
+        ForwardingOutbox,
+        lambda p: Q(event__user_id=p.user_id) | Q(event__anonymous_id__in=p.anonymous_ids),
+        Erasure.DELETE,
+        "events waiting to be forwarded to PostHog",
+    ),
+    PersonalData(FailedEvent, _failed_events, Erasure.DELETE, "quarantined events, as sent (scrubbed)"),
+    PersonalData(UserConsent, _by_user, Erasure.DELETE, "the person's opt-out"),
+    PersonalData(DailyUserActivity, _by_user, Erasure.DELETE_AND_RECOMPUTE, "days active, by platform and city"),
+    PersonalData(DailyUserEvent, _by_user, Erasure.DELETE_AND_RECOMPUTE, "events per day and name"),
+    PersonalData(UserFirstActivity, _by_user, Erasure.DELETE_AND_RECOMPUTE, "the first day active"),
+    PersonalData(DailyFunnelReach, _by_user, Erasure.DELETE_AND_RECOMPUTE, "how far the marketplace funnel went"),
+    PersonalData(UserBehaviorProfile, _by_user, Erasure.DELETE, "behaviour profile, persona membership, risks"),
+    PersonalData(UserPrediction, _by_user, Erasure.DELETE, "churn risk and conversion predictions"),
+    PersonalData(
+        AuditLog,
+        lambda p: Q(target_id=person_ref(p.user_id)),
+        Erasure.KEEP,
+        "who read or changed the person's data, and when (the person named by a keyed HMAC)",
+    ),
+)
+
+# Models with a field that looks personal but is not a platform person's data, and why.
+NOT_PERSONAL: dict[type[models.Model], str] = {
+    DashboardUser: "an operator's dashboard account (staff), not a platform user",
+}
