@@ -2,9 +2,11 @@
 
 A person is a platform user id together with the anonymous ids linked to it (`IdentityLink`: identify, or
 an event that carried both). `PERSONAL_DATA` is the one list the subject requests read
-(analytics/privacy/subject.py): export returns every row it finds; erasure (next step of the privacy work)
-acts on each table as its `erasure` says. `tests/unit/privacy/test_registry.py` fails when a model with a
-field that names a person is neither listed here nor in `NOT_PERSONAL` with its reason.
+(analytics/privacy/subject.py): export returns every row it finds; erasure acts on each table as its
+`erasure` says. Aggregates that count people without naming them (daily rollups per event name, metrics,
+persona summaries, forecasts) are not personal data and stay when a person is erased.
+`tests/unit/privacy/test_registry.py` fails when a model with a field that names a person is neither
+listed here nor in `NOT_PERSONAL` with its reason.
 """
 
 from __future__ import annotations
@@ -48,8 +50,7 @@ class Person:
 
 
 class Erasure(StrEnum):
-    DELETE = "delete"  # the rows are the person's: deleted
-    DELETE_AND_RECOMPUTE = "delete_and_recompute"  # per-person inputs of aggregates: deleted, the aggregates redone
+    DELETE = "delete"  # the rows are the person's (per-person rollups included): deleted
     KEEP = "keep"  # names the person only by a keyed HMAC (the audit log): kept, as the record of the request
 
 
@@ -99,10 +100,10 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     ),
     PersonalData(FailedEvent, _failed_events, Erasure.DELETE, "quarantined events, as sent (scrubbed)"),
     PersonalData(UserConsent, _by_user, Erasure.DELETE, "the person's opt-out"),
-    PersonalData(DailyUserActivity, _by_user, Erasure.DELETE_AND_RECOMPUTE, "days active, by platform and city"),
-    PersonalData(DailyUserEvent, _by_user, Erasure.DELETE_AND_RECOMPUTE, "events per day and name"),
-    PersonalData(UserFirstActivity, _by_user, Erasure.DELETE_AND_RECOMPUTE, "the first day active"),
-    PersonalData(DailyFunnelReach, _by_user, Erasure.DELETE_AND_RECOMPUTE, "how far the marketplace funnel went"),
+    PersonalData(DailyUserActivity, _by_user, Erasure.DELETE, "days active, by platform and city"),
+    PersonalData(DailyUserEvent, _by_user, Erasure.DELETE, "events per day and name"),
+    PersonalData(UserFirstActivity, _by_user, Erasure.DELETE, "the first day active"),
+    PersonalData(DailyFunnelReach, _by_user, Erasure.DELETE, "how far the marketplace funnel went"),
     PersonalData(UserBehaviorProfile, _by_user, Erasure.DELETE, "behaviour profile, persona membership, risks"),
     PersonalData(UserPrediction, _by_user, Erasure.DELETE, "churn risk and conversion predictions"),
     PersonalData(

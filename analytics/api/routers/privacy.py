@@ -1,4 +1,4 @@
-"""Subject requests (admin): a person's export, opt-out and opt-in (docs/api.md, "Privacy")."""
+"""Subject requests (admin): a person's export, erasure, opt-out and opt-in (docs/api.md, "Privacy")."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from fastapi import APIRouter, Path
 from analytics.api.boundary import run_db
 from analytics.api.deps import AdminOnly
 from analytics.api.paths import API_PREFIX
-from analytics.api.schemas.privacy import ConsentOut, PersonExportOut
+from analytics.api.schemas.privacy import ConsentOut, ErasureOut, PersonExportOut
 from analytics.errors import ValidationFailed
 from analytics.privacy.consent import consent_set
-from analytics.privacy.subject import person_export
+from analytics.privacy.subject import person_erase, person_export
 
 router = APIRouter(prefix=f"{API_PREFIX}/privacy/users", tags=["privacy"])
 
@@ -58,3 +58,13 @@ async def export(user_id: UserId, principal: AdminOnly) -> PersonExportOut:
     personal data, machine-readable. A user with nothing stored gets every table empty. Audit-logged."""
     data = await run_db(person_export, _user_id(user_id), actor=principal.subject, actor_role=principal.role.value)
     return PersonExportOut.model_validate(data)
+
+
+@router.delete("/{user_id}", response_model=ErasureOut, summary="Erase everything about a user (admin)")
+async def erase(user_id: UserId, principal: AdminOnly) -> ErasureOut:
+    """Deletes every record about the user — their anonymous history included — from every table that
+    holds personal data, synchronously and in one transaction; events waiting to be forwarded are dropped
+    with them. Aggregates that name nobody stay. Idempotent: a second call erases nothing and says so.
+    Audit-logged without the person's id."""
+    erased = await run_db(person_erase, _user_id(user_id), actor=principal.subject, actor_role=principal.role.value)
+    return ErasureOut(user_id=user_id.strip(), erased=erased)

@@ -25,3 +25,10 @@ class PersonExportOut(BaseModel):
         description="every table that holds personal data (analytics/privacy/registry.py) → the person's rows, "
         "column → value; a table with none is an empty list"
     )
+
+
+class ErasureOut(BaseModel):
+    user_id: str
+    erased: dict[str, int] = Field(
+        description="every erasable table → the person's rows deleted from it; all 0 when nothing was left"
+    )

@@ -74,6 +74,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/api/analytics/privacy/users/{user_id}/opt-out"): frozenset({"admin"}),
     ("POST", "/api/analytics/privacy/users/{user_id}/opt-in"): frozenset({"admin"}),
     ("GET", "/api/analytics/privacy/users/{user_id}/export"): frozenset({"admin"}),
+    ("DELETE", "/api/analytics/privacy/users/{user_id}"): frozenset({"admin"}),
 }
 
 
@@ -124,6 +125,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/api/analytics/privacy/users/{user_id}/opt-out"): Request(path={"user_id": "p1"}),
     ("POST", "/api/analytics/privacy/users/{user_id}/opt-in"): Request(path={"user_id": "p1"}),
     ("GET", "/api/analytics/privacy/users/{user_id}/export"): Request(path={"user_id": "p1"}),
+    ("DELETE", "/api/analytics/privacy/users/{user_id}"): Request(path={"user_id": "p-erased"}),
 }
 
 

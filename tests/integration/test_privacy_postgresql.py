@@ -1,0 +1,35 @@
+"""Subject requests on PostgreSQL (privacy issue, "Tests that attack each promise"): the export holds the
+person and nobody else, and after erasure a raw scan of every text and JSON column of every table finds
+neither their ids nor what they wrote — the JSON lookups into quarantined payloads and the session
+cursors' keys are database-specific, so the unit tier's SQLite run is not enough."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi.testclient import TestClient
+
+from tests.support.privacy import ANON, OTHER, OTHER_ANON, OTHER_WORDS, PERSON, PRIVACY, WORDS, seed, tables_mentioning
+from tests.unit.api.bi_support import bearer
+
+
+def test_export_then_erasure_leave_no_trace_of_the_person_and_keep_everyone_else(
+    client: TestClient, key_headers: dict[str, str]
+) -> None:
+    seed(client, key_headers, PERSON, ANON, WORDS)
+    seed(client, key_headers, OTHER, OTHER_ANON, OTHER_WORDS)
+    admin = bearer("admin")
+
+    exported = client.get(f"{PRIVACY}/{PERSON}/export", headers=admin)
+    assert exported.status_code == 200, exported.text[:300]
+    text = orjson.dumps(exported.json()).decode()
+    assert WORDS in text and OTHER not in text and OTHER_WORDS not in text
+    assert len(exported.json()["tables"]["analytics_failed_event"]) == 2  # by user id and by the linked id
+
+    before = tables_mentioning(PERSON, ANON, WORDS)
+    assert all(before.values()), before
+    erased = client.delete(f"{PRIVACY}/{PERSON}", headers=admin)
+    assert erased.status_code == 200, erased.text[:300]
+    assert tables_mentioning(PERSON, ANON, WORDS) == {PERSON: set(), ANON: set(), WORDS: set()}
+    assert all(tables_mentioning(OTHER, OTHER_ANON, OTHER_WORDS).values())
+    again = client.delete(f"{PRIVACY}/{PERSON}", headers=admin)
+    assert again.status_code == 200 and set(again.json()["erased"].values()) == {0}

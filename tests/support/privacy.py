@@ -1,0 +1,70 @@
+"""A person seeded through the real API and processing, and a raw scan of every table for their traces —
+for the subject-request tests on SQLite (tests/unit/privacy) and PostgreSQL (tests/integration)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from fastapi.testclient import TestClient
+
+from analytics import clock
+from analytics.collection.processing import process_pending_events
+from analytics.metrics.rollups import rollups_rebuild
+from analytics.models import UserPrediction
+from tests.factories import event
+
+PRIVACY = "/api/analytics/privacy/users"
+BATCH = "/api/analytics/events/batch"
+PERSON, ANON, WORDS = "user-4711", "anon-4711", "the person's own words"
+OTHER, OTHER_ANON, OTHER_WORDS = "user-0815", "anon-0815", "someone else's words"
+
+
+def seed(client: TestClient, key_headers: dict[str, str], user_id: str, anonymous_id: str, note: str) -> None:
+    """Browsing before login (anonymous), the login that links the ids, a listing view, two refused events
+    (quarantined as sent, one before login) and a prediction; then processing and the day's rollups."""
+    events = [
+        event(event_name="page_view", user_id=None, anonymous_id=anonymous_id, properties={"path": "/", "note": note}),
+        event(event_name="page_view", user_id=user_id, anonymous_id=anonymous_id, properties={"path": "/login"}),
+        event(event_name="event_viewed", user_id=user_id, properties={"listing_id": "L1"}),
+        {"event_name": "", "user_id": user_id, "properties": {"note": note}},
+        {"event_name": "", "anonymous_id": anonymous_id},
+    ]
+    response = client.post(BATCH, json={"events": events}, headers=key_headers)
+    assert response.status_code == 200, response.text[:300]
+    assert (response.json()["stored"], response.json()["rejected"]) == (3, 2)
+    process_pending_events()
+    today = clock.now().date()
+    rollups_rebuild(days=[today - timedelta(days=1), today, today + timedelta(days=1)])  # whichever is IST's
+    UserPrediction.objects.create(user_id=user_id, scored_on=today, scored_at=clock.now(), churn_risk=0.2)
+
+
+def _text_columns(table: str) -> list[str]:
+    with connection.cursor() as cursor:
+        description = connection.introspection.get_table_description(cursor, table)
+    types = {"CharField", "TextField", "JSONField", "SlugField", "EmailField", "GenericIPAddressField"}
+    return [
+        column.name
+        for column in description
+        if connection.introspection.get_field_type(column.type_code, column) in types
+    ]
+
+
+def tables_mentioning(*needles: str) -> dict[str, set[str]]:
+    """needle → the `table.column`s where it appears, read with raw SQL from every table of the database
+    (the service's and Django's own), every text and JSON column."""
+    found: dict[str, set[str]] = {needle: set() for needle in needles}
+    with connection.cursor() as cursor:
+        tables = connection.introspection.table_names(cursor)
+    for table in tables:
+        for column in _text_columns(table):
+            quoted_table, quoted_column = connection.ops.quote_name(table), connection.ops.quote_name(column)
+            for needle in needles:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT 1 FROM {quoted_table} WHERE CAST({quoted_column} AS TEXT) LIKE %s LIMIT 1",  # noqa: S608
+                        [f"%{needle}%"],
+                    )
+                    if cursor.fetchone() is not None:
+                        found[needle].add(f"{table}.{column}")
+    return found

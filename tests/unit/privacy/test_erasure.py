@@ -1,0 +1,72 @@
+"""Erasure of a person's data (privacy issue, "Subject rights"): after one call, a raw scan of every text
+column of every table finds neither their id, nor the anonymous id they browsed with, nor what they wrote —
+while everyone else's data stays; events not yet forwarded are dropped; a second call erases nothing and
+says so; the audit row does not name them. The same scan runs on PostgreSQL in the integration tier."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from analytics.models import AuditLog, ForwardingOutbox, UserEvent
+from analytics.privacy.registry import PERSONAL_DATA, Erasure
+from analytics.security.audit import person_ref
+from tests.support.posthog_server import PostHogCaptureServer
+from tests.support.privacy import ANON, OTHER, OTHER_ANON, OTHER_WORDS, PERSON, PRIVACY, WORDS, seed, tables_mentioning
+from tests.unit.api.bi_support import bearer
+
+KEY = "phc_local_test_project_key"
+
+
+@pytest.fixture
+def posthog_down(settings: Any) -> Iterator[PostHogCaptureServer]:
+    """PostHog configured but refusing (503): forwarded events wait in the outbox."""
+    with PostHogCaptureServer(api_key=KEY) as server:
+        server.fail_with(503)
+        settings.POSTHOG_API_KEY = KEY
+        settings.POSTHOG_HOST = server.url
+        yield server
+
+
+def test_after_erasure_no_table_holds_the_person_and_everyone_else_is_untouched(
+    client: TestClient, key_headers: dict[str, str], posthog_down: PostHogCaptureServer
+) -> None:
+    """Catches: a table erasure skips, the anonymous history before login kept, rows waiting for PostHog
+    still sent later, or someone else's rows deleted."""
+    seed(client, key_headers, PERSON, ANON, WORDS)
+    seed(client, key_headers, OTHER, OTHER_ANON, OTHER_WORDS)
+    assert ForwardingOutbox.objects.filter(event__user_id=PERSON).exists()  # waiting for PostHog
+    others_events = UserEvent.objects.filter(user_id=OTHER).count()
+    before = tables_mentioning(PERSON, ANON, WORDS)
+    assert before[PERSON] and before[ANON] and before[WORDS]  # the scan sees them where they are
+
+    response = client.delete(f"{PRIVACY}/{PERSON}", headers=bearer("admin"))
+
+    assert response.status_code == 200, response.text[:300]
+    erased = response.json()["erased"]
+    assert response.json()["user_id"] == PERSON
+    assert set(erased) == {e.table for e in PERSONAL_DATA if e.erasure is not Erasure.KEEP}
+    assert erased["analytics_user_event"] == 3 and erased["analytics_failed_event"] == 2
+    assert erased["analytics_forwarding_outbox"] == 3 and erased["analytics_identity_link"] == 1
+    assert tables_mentioning(PERSON, ANON, WORDS) == {PERSON: set(), ANON: set(), WORDS: set()}
+    assert UserEvent.objects.filter(user_id=OTHER).count() == others_events
+    assert all(tables_mentioning(OTHER, OTHER_ANON, OTHER_WORDS).values())
+    assert ForwardingOutbox.objects.filter(event__user_id=OTHER).exists()
+
+
+def test_a_second_erasure_erases_nothing_and_says_so_and_each_is_audited_without_the_id(
+    client: TestClient, key_headers: dict[str, str]
+) -> None:
+    seed(client, key_headers, PERSON, ANON, WORDS)
+    first = client.delete(f"{PRIVACY}/{PERSON}", headers=bearer("admin")).json()["erased"]
+    second = client.delete(f"{PRIVACY}/{PERSON}", headers=bearer("admin"))
+    assert sum(first.values()) > 0
+    assert second.status_code == 200 and set(second.json()["erased"].values()) == {0}
+    rows = list(AuditLog.objects.filter(action="privacy.erase").order_by("id"))
+    assert [(r.target_id, bool(r.details["rows"])) for r in rows] == [
+        (person_ref(PERSON), True),
+        (person_ref(PERSON), False),
+    ]
