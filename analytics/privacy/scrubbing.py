@@ -25,6 +25,10 @@ _PHONE = re.compile(
 )
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
 _IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
+# An IPv6 address written with an IPv4 tail (`::ffff:203.0.113.77`, `64:ff9b::192.0.2.33`): read whole, before
+# the IPv4 and IPv6 patterns would each take half of it (which left `::.0.113.0`).
+_IPV6_WITH_IPV4 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,6}(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+_IPV4_MAPPED = bytes(10) + b"\xff\xff"
 _DIGIT = re.compile(r"\d")
 # Two things every `_PHONE` match that gets masked needs; a text without either skips the pattern,
 # whose backtracking costs ~15 µs on digit-and-dot texts such as a truncated IP ("152.201.133.0"):
@@ -105,12 +109,27 @@ def _ipv6_replacement(match: re.Match[str]) -> str:
     return socket.inet_ntop(socket.AF_INET6, packed[:6] + bytes(10))
 
 
+def _embedded_ipv4_replacement(match: re.Match[str]) -> str:
+    """An IPv4-mapped address is the IPv4 address (its /24, as the tracking plan keeps it); another IPv6
+    address with an IPv4 tail is an IPv6 address (its /48)."""
+    text = match.group(0)
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, text)
+    except OSError:
+        return text
+    if packed[:12] == _IPV4_MAPPED:
+        return f"{packed[12]}.{packed[13]}.{packed[14]}.0"
+    return socket.inet_ntop(socket.AF_INET6, packed[:6] + bytes(10))
+
+
 def scrub_text(text: str, *, identifier: bool = False) -> str:
     """The text with emails and phone numbers masked and IP literals truncated."""
     if "@" in text:
         text = _EMAIL.sub(EMAIL_MARK, text)
     if _DIGIT.search(text) is not None:
         if "." in text:
+            if text.count(":") >= 2:
+                text = _IPV6_WITH_IPV4.sub(_embedded_ipv4_replacement, text)
             text = _IPV4.sub(_ipv4_replacement, text)
         if not identifier and _EIGHT_DIGITS.search(text) is not None and _PHONE_END.search(text) is not None:
             text = _PHONE.sub(_phone_replacement, text)

@@ -30,6 +30,11 @@ RECEIVED = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
         ("9876543210", "[phone]"),
         ("seen from 203.0.113.77", "seen from 203.0.113.0"),
         ("v6 2001:db8:1:2::5 here", "v6 2001:db8:1:: here"),
+        # Found from outside: the IPv4 and IPv6 patterns each took half of a mapped address (`::.0.113.0`).
+        ("from ::ffff:203.0.113.77 today", "from 203.0.113.0 today"),
+        ("::FFFF:198.51.100.9", "198.51.100.0"),
+        ("nat64 64:ff9b::192.0.2.33", "nat64 64:ff9b::"),
+        ("2001:db8:1:2:3:4:192.0.2.33", "2001:db8:1::"),
     ],
 )
 def test_pii_in_text_is_scrubbed(text: str, expected: str) -> None:

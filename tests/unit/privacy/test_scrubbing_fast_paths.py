@@ -54,10 +54,20 @@ def _reference_scrub(text: str, *, identifier: bool = False) -> str:
             return match.group(0)
         return str(ipaddress.IPv6Network(f"{address}/48", strict=False).network_address)
 
+    def embedded(match: re.Match[str]) -> str:
+        try:
+            address = ipaddress.IPv6Address(match.group(0))
+        except ValueError:
+            return match.group(0)
+        if address.ipv4_mapped is not None:
+            return str(ipaddress.IPv4Network(f"{address.ipv4_mapped}/24", strict=False).network_address)
+        return str(ipaddress.IPv6Network(f"{address}/48", strict=False).network_address)
+
     if "@" in text:
         text = scrubbing._EMAIL.sub(scrubbing.EMAIL_MARK, text)
     if re.search(r"\d", text):
         if "." in text:
+            text = scrubbing._IPV6_WITH_IPV4.sub(embedded, text)
             text = scrubbing._IPV4.sub(ipv4, text)
         if not identifier:
             text = scrubbing._PHONE.sub(scrubbing._phone_replacement, text)
@@ -121,6 +131,10 @@ def test_truncate_ip_matches_ipaddress_on_random_addresses() -> None:
         "1:2:3:4:5:6:7:8:9",
         "1::2::3",
         "::ffff:0:0",
+        "::ffff:203.0.113.77",
+        "::ffff:01.2.3.4",
+        "64:ff9b::192.0.2.33",
+        "1::2::1.2.3.4",
         "152.201.133.0",
         "call +91 98765 43210",
         "98765.43210",
@@ -161,6 +175,9 @@ def test_scrub_text_matches_the_reference_on_random_texts() -> None:
         "@",
         "a",
         "ff",
+        "ffff",
+        "::ffff:",
+        "1.2.3.4",
         "db8",
         "2001",
         "priya",
