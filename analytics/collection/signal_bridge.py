@@ -57,7 +57,7 @@ from analytics import clock
 from analytics.collection.buffer import EventBuffer, event_buffer
 from analytics.collection.tracking_plan import NAME_PATTERN, TRACKING_PLAN
 from analytics.models.events import EventSource
-from analytics.privacy.scrubbing import SECRET_KEYS
+from analytics.privacy.scrubbing import is_secret_key
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +68,10 @@ _PENDING = "_loopin_bridge_previous"  # {attname: stored value just before this 
 _CREATED = object()  # "there was no row": creation is a move into the initial state
 _UNKNOWN = object()
 _KEYS = frozenset({"model", "field", "transitions", "on_set", "user_id", "properties", "timestamp"})
-# A name containing one of these parts, or equal to one of these names, is a phone/secret field.
-_FORBIDDEN_PARTS = ("phone", "mobile", "msisdn", "password", "passcode", "email")
-_FORBIDDEN_NAMES = SECRET_KEYS | {"code", "pin", "otp_secret", "verification_code"}
+# A name that scrubbing treats as a secret key, or containing one of these parts, or equal to one of these
+# names, is a phone/secret field.
+_FORBIDDEN_PARTS = ("phone", "mobile", "msisdn", "email")
+_FORBIDDEN_NAMES = {"code", "pin", "otp_secret", "verification_code"}
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def _is_set(value: Any) -> bool:
 
 def _forbidden(name: str) -> bool:
     lowered = name.lower()
-    return lowered in _FORBIDDEN_NAMES or any(part in lowered for part in _FORBIDDEN_PARTS)
+    return is_secret_key(lowered) or lowered in _FORBIDDEN_NAMES or any(part in lowered for part in _FORBIDDEN_PARTS)
 
 
 def _accessor(where: str, source: Any) -> Accessor:

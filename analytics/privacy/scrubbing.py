@@ -5,7 +5,9 @@ Rules (docs/tracking-plan.md, "Privacy"):
 - phone numbers (with `+`, spaces, dots, dashes or parentheses, 10-15 digits; or `+` and 8+ digits)
   become `[phone]`; values under identifier keys (`id`, `*_id`, `uuid`) are not read as phones;
 - IPv4 and IPv6 literals are truncated to their /24 or /48 network;
-- values under secret-bearing keys (password, otp, token, phone, email, …) become `[redacted]`.
+- values under secret-bearing keys become `[redacted]`: the exact names of `SECRET_KEYS` (otp, phone,
+  email, …) and any key containing one of `SECRET_KEY_PARTS` (`user_password`, `authToken`,
+  `Authorization`, `client_secret`), case-insensitive, plus `ssn` as a name or a `_`-separated word.
 """
 
 from __future__ import annotations
@@ -61,6 +63,34 @@ SECRET_KEYS = frozenset(
 )
 
 
+# A key containing one of these (case-insensitive) holds a secret whatever surrounds it. The tracking plan's
+# own properties contain none of them (`otp_type`, `method`, `failure_reason`, …).
+SECRET_KEY_PARTS = (
+    "password",
+    "passwd",
+    "passcode",
+    "token",
+    "secret",
+    "authorization",
+    "api_key",
+    "apikey",
+    "card_number",
+    "cardnumber",
+    "cvv",
+)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a property named `key` holds a secret (its value is stored as `[redacted]`)."""
+    return _is_secret(key.lower())
+
+
+def _is_secret(lowered: str) -> bool:
+    if lowered in SECRET_KEYS or any(part in lowered for part in SECRET_KEY_PARTS):
+        return True
+    return "ssn" in lowered.split("_")
+
+
 def is_identifier_key(key: str) -> bool:
     return _is_identifier(key.lower())
 
@@ -72,7 +102,7 @@ def _is_identifier(lowered: str) -> bool:
 def key_rules(key: str) -> tuple[bool, bool]:
     """(its value is a secret to redact, its value is an identifier) for a property key."""
     lowered = key.lower()
-    return lowered in SECRET_KEYS, _is_identifier(lowered)
+    return _is_secret(lowered), _is_identifier(lowered)
 
 
 def _phone_replacement(match: re.Match[str]) -> str:
@@ -163,9 +193,7 @@ def scrub_for_quarantine(value: object, *, depth: int = 0) -> object:
     if isinstance(value, dict):
         return {
             str(scrub_for_quarantine(str(k), depth=depth)): (
-                REDACTED
-                if str(k).lower() in SECRET_KEYS and v is not None
-                else scrub_for_quarantine(v, depth=depth + 1)
+                REDACTED if is_secret_key(str(k)) and v is not None else scrub_for_quarantine(v, depth=depth + 1)
             )
             for k, v in value.items()
         }

@@ -158,3 +158,21 @@ def test_quarantine_scrub_never_refuses_and_removes_pii() -> None:
     assert "priya@example.com" not in text and "\x00" not in text and "\ud800" not in text
     assert scrubbed["password"] == "[redacted]"
     assert scrubbed["n"] == "nan"
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["user_password", "authToken", "Authorization", "ssn", "customer_ssn", "client_secret", "x_api_key", "cardNumber"],
+)
+def test_keys_that_name_a_secret_anywhere_in_them_are_redacted(key: str) -> None:
+    """Found from outside: only the exact names were redacted, so `user_password` or `authToken` was stored."""
+    assert prepare(properties={key: "hunter2", "nested": {key: "hunter2"}}).properties == {
+        key: "[redacted]",
+        "nested": {key: "[redacted]"},
+    }
+    assert scrub_for_quarantine({key: "hunter2"}) == {key: "[redacted]"}
+
+
+@pytest.mark.parametrize("key", ["otp_type", "method", "failure_reason", "lesson", "session_length", "button"])
+def test_the_tracking_plans_own_keys_are_not_taken_for_secrets(key: str) -> None:
+    assert prepare(properties={key: "kept"}).properties == {key: "kept"}
