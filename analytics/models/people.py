@@ -42,7 +42,9 @@ class UserConsent(models.Model):
         db_table = "analytics_user_consent"
 
     def __str__(self) -> str:
-        return f"consent {self.user_id}: {'opted out' if self.analytics_opt_out else 'in'}"
+        # Without the user id: the admin's change log and the audit log copy this text, and they outlive an
+        # erasure of the person.
+        return f"consent #{self.pk}: {'opted out' if self.analytics_opt_out else 'in'}"
 
 
 class IdentityLink(models.Model):

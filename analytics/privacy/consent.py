@@ -27,23 +27,26 @@ class Consent:
 
 
 def consent_set(user_id: str, *, opted_out: bool, actor: str, actor_role: str = "") -> Consent:
-    """Record `user_id`'s choice; audit-logged when it changes anything."""
+    """Record `user_id`'s choice; audit-logged when it changes anything. Everyone is in by default, so an
+    opt-in of someone never opted out changes nothing and stores nothing (not even their id)."""
     now = clock.now()
     with transaction.atomic():
-        consent, created = UserConsent.objects.select_for_update().get_or_create(
-            user_id=user_id, defaults={"analytics_opt_out": opted_out, "updated_at": now}
-        )
-        changed = (created and opted_out) or (not created and consent.analytics_opt_out != opted_out)
-        if not created and changed:
+        consent = UserConsent.objects.select_for_update().filter(user_id=user_id).first()
+        if consent is None:
+            if not opted_out:
+                return Consent(user_id, False, False, now)
+            consent = UserConsent.objects.create(user_id=user_id, analytics_opt_out=True, updated_at=now)
+        elif consent.analytics_opt_out != opted_out:
             consent.analytics_opt_out = opted_out
             consent.updated_at = now
             consent.save(update_fields=["analytics_opt_out", "updated_at"])
-        if changed:
-            audit_record(
-                actor=actor,
-                actor_role=actor_role,
-                action="privacy.opt_out" if opted_out else "privacy.opt_in",
-                target_type="user",
-                target_id=person_ref(user_id),
-            )
-    return Consent(user_id, consent.analytics_opt_out, changed, consent.updated_at)
+        else:
+            return Consent(user_id, opted_out, False, consent.updated_at)
+        audit_record(
+            actor=actor,
+            actor_role=actor_role,
+            action="privacy.opt_out" if opted_out else "privacy.opt_in",
+            target_type="user",
+            target_id=person_ref(user_id),
+        )
+    return Consent(user_id, opted_out, True, consent.updated_at)

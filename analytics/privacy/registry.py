@@ -45,8 +45,17 @@ class Person:
 
     @classmethod
     def of(cls, user_id: str) -> Person:
-        linked = IdentityLink.objects.filter(user_id=user_id).values_list("anonymous_id", flat=True)
-        return cls(user_id=user_id, anonymous_ids=tuple(sorted(set(linked))))
+        """The user and every anonymous id known to be theirs: linked by identify, or carried by one of their
+        own events or sessions (processing may not have linked it yet)."""
+        linked: set[str] = set(IdentityLink.objects.filter(user_id=user_id).values_list("anonymous_id", flat=True))
+        for model in (UserEvent, Session):
+            carried = model._default_manager.filter(user_id=user_id, anonymous_id__isnull=False)
+            linked |= {
+                anonymous_id
+                for anonymous_id in carried.values_list("anonymous_id", flat=True).distinct()
+                if anonymous_id
+            }
+        return cls(user_id=user_id, anonymous_ids=tuple(sorted(linked)))
 
 
 class Erasure(StrEnum):
@@ -55,18 +64,36 @@ class Erasure(StrEnum):
 
 
 def _by_ids(person: Person) -> Q:
-    return Q(user_id=person.user_id) | Q(anonymous_id__in=person.anonymous_ids)
+    # An anonymous id reaches only rows that name no user: on a shared device the next person's rows carry
+    # the same anonymous id with their own user id, and they are that person's.
+    return Q(user_id=person.user_id) | Q(anonymous_id__in=person.anonymous_ids, user_id__isnull=True)
 
 
 def _by_user(person: Person) -> Q:
     return Q(user_id=person.user_id)
 
 
+def _outbox(person: Person) -> Q:
+    return Q(event__user_id=person.user_id) | Q(
+        event__anonymous_id__in=person.anonymous_ids, event__user_id__isnull=True
+    )
+
+
+def _numeric_id(user_id: str) -> int | None:
+    """The id as the JSON number a client may have sent it as (`"user_id": 4711`), if it is one exactly."""
+    if user_id.isascii() and user_id.isdecimal() and str(int(user_id)) == user_id and int(user_id) < 2**64:
+        return int(user_id)
+    return None
+
+
 def _failed_events(person: Person) -> Q:
     # The quarantine keeps the event as sent: the ids are inside its payload, as a string or a number.
-    query = Q(payload__user_id=person.user_id) | Q(payload__anonymous_id__in=person.anonymous_ids)
-    if person.user_id.isdigit() and len(person.user_id) < 19:
-        query |= Q(payload__user_id=int(person.user_id))
+    query = Q(payload__user_id=person.user_id) | (
+        Q(payload__anonymous_id__in=person.anonymous_ids) & ~Q(payload__has_key="user_id")
+    )
+    number = _numeric_id(person.user_id)
+    if number is not None:
+        query |= Q(payload__user_id=number)
     return query
 
 
@@ -85,7 +112,7 @@ class PersonalData:
 PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData(UserEvent, _by_ids, Erasure.DELETE, "every tracked event, anonymous history included"),
     PersonalData(Session, _by_ids, Erasure.DELETE, "sessions: start, end, device, entry and exit"),
-    PersonalData(IdentityLink, _by_ids, Erasure.DELETE, "which anonymous ids are the person"),
+    PersonalData(IdentityLink, _by_user, Erasure.DELETE, "which anonymous ids are the person"),
     PersonalData(
         SessionCursor,
         lambda p: Q(actor_key__in=[f"u:{p.user_id}", *(f"a:{a}" for a in p.anonymous_ids)]),
@@ -94,7 +121,7 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     ),
     PersonalData(
         ForwardingOutbox,
-        lambda p: Q(event__user_id=p.user_id) | Q(event__anonymous_id__in=p.anonymous_ids),
+        _outbox,
         Erasure.DELETE,
         "events waiting to be forwarded to PostHog",
     ),

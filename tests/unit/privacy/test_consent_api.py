@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from analytics import clock
 from analytics.collection.forwarding import posthog_forward
 from analytics.models import AuditLog, ForwardingOutbox, UserConsent, UserEvent
 from analytics.security.audit import person_ref
@@ -99,3 +100,32 @@ def test_a_user_id_that_is_blank_or_too_long_is_a_422_and_records_nothing(client
     response = client.post(f"{PRIVACY}/{user_id}/opt-out", headers=bearer("admin"))
     assert response.status_code == 422, response.text
     assert not UserConsent.objects.exists() and not AuditLog.objects.filter(action__startswith="privacy.").exists()
+
+
+def test_rows_queued_for_posthog_before_the_opt_out_are_never_sent(
+    client: TestClient, key_headers: dict[str, str], posthog: PostHogCaptureServer
+) -> None:
+    """Catches: an opt-out that stops new events but lets the ones already waiting for PostHog go out."""
+    posthog.fail_with(503)
+    assert _send(client, key_headers, 5)["stored"] == 5
+    assert ForwardingOutbox.objects.count() == 5  # waiting: PostHog refused them
+    assert client.post(f"{PRIVACY}/{PERSON}/opt-out", headers=bearer("admin")).status_code == 200
+    posthog.recover()
+    posthog.clear()
+    posthog_forward()
+    assert posthog.events() == []
+    assert PERSON not in "".join(r.raw_body.decode() for r in posthog.requests())
+
+
+def test_opting_in_someone_never_opted_out_stores_nothing(client: TestClient) -> None:
+    """Catches: an opt-in that keeps the person's id in the consent table (and unaudited)."""
+    response = client.post(f"{PRIVACY}/{PERSON}/opt-in", headers=bearer("admin"))
+    assert response.status_code == 200 and response.json()["changed"] is False
+    assert not UserConsent.objects.exists() and not AuditLog.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_consent_row_never_shows_the_persons_id_where_logs_copy_it() -> None:
+    """Catches: the admin's change log and the audit log (which copy a row's text and outlive an erasure)
+    holding the id in clear."""
+    assert PERSON not in str(UserConsent.objects.create(user_id=PERSON, analytics_opt_out=True, updated_at=clock.now()))

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
 from analytics.models import AuditLog, ForwardingOutbox, UserEvent
-from analytics.privacy.registry import PERSONAL_DATA, Erasure
+from analytics.privacy.registry import PERSONAL_DATA, Erasure, Person
 from analytics.security.audit import person_ref
 from tests.support.posthog_server import PostHogCaptureServer
 from tests.support.privacy import ANON, OTHER, OTHER_ANON, OTHER_WORDS, PERSON, PRIVACY, WORDS, seed, tables_mentioning
@@ -70,3 +71,55 @@ def test_a_second_erasure_erases_nothing_and_says_so_and_each_is_audited_without
         (person_ref(PERSON), True),
         (person_ref(PERSON), False),
     ]
+
+
+def _counts_of(user_id: str, anonymous_id: str) -> dict[str, int]:
+    person = Person(user_id=user_id, anonymous_ids=(anonymous_id,))
+    return {entry.table: entry.model._default_manager.filter(entry.rows(person)).count() for entry in PERSONAL_DATA}
+
+
+def test_a_shared_device_keeps_the_next_persons_rows_when_the_first_is_erased(
+    client: TestClient, key_headers: dict[str, str]
+) -> None:
+    """Catches: rows found by the anonymous id alone — the next person who logs in on the same device
+    carries it too, and their rows are theirs (the review found erasure deleting them)."""
+    seed(client, key_headers, PERSON, ANON, WORDS)
+    seed(client, key_headers, OTHER, ANON, OTHER_WORDS)  # the same device: the same anonymous id
+    other_before = _counts_of(OTHER, ANON)
+    exported = client.get(f"{PRIVACY}/{PERSON}/export", headers=bearer("admin")).json()
+    assert OTHER not in orjson.dumps(exported).decode()
+    assert client.delete(f"{PRIVACY}/{PERSON}", headers=bearer("admin")).status_code == 200
+    assert tables_mentioning(PERSON, WORDS) == {PERSON: set(), WORDS: set()}
+    other_after = _counts_of(OTHER, ANON)
+    assert other_after["analytics_user_event"] == other_before["analytics_user_event"] >= 2
+    assert other_after["analytics_session"] == other_before["analytics_session"] >= 1
+
+
+def test_everyone_elses_rows_stay_table_by_table(client: TestClient, key_headers: dict[str, str]) -> None:
+    """Catches: an erasure query that also reaches someone else's rows in any one table."""
+    seed(client, key_headers, PERSON, ANON, WORDS)
+    seed(client, key_headers, OTHER, OTHER_ANON, OTHER_WORDS)
+    before = _counts_of(OTHER, OTHER_ANON)
+    assert client.delete(f"{PRIVACY}/{PERSON}", headers=bearer("admin")).status_code == 200
+    assert _counts_of(OTHER, OTHER_ANON) == before
+    assert sum(before.values()) > 10
+
+
+def test_an_id_sent_as_a_number_is_found_exactly(client: TestClient, key_headers: dict[str, str]) -> None:
+    """Catches: quarantined events whose id was a JSON number left behind, another id's taken for it
+    (`007` is not `7`), and a digit outside ASCII (`²`) crashing the request."""
+    for user_id in (4711, 7):
+        refused = client.post(
+            "/api/analytics/events/batch",
+            json={"events": [{"event_name": "", "user_id": user_id}]},
+            headers=key_headers,
+        )
+        assert refused.json()["rejected"] == 1
+    assert (
+        len(client.get(f"{PRIVACY}/4711/export", headers=bearer("admin")).json()["tables"]["analytics_failed_event"])
+        == 1
+    )
+    for lookalike in ("007", "²", "٧"):
+        response = client.delete(f"{PRIVACY}/{lookalike}", headers=bearer("admin"))
+        assert response.status_code == 200 and response.json()["erased"]["analytics_failed_event"] == 0, lookalike
+    assert client.delete(f"{PRIVACY}/4711", headers=bearer("admin")).json()["erased"]["analytics_failed_event"] == 1
