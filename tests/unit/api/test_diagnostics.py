@@ -18,7 +18,7 @@ from analytics.models import TaskRun, UserEvent
 from analytics.operations.diagnostics import mask_url
 from analytics.tasks import deliver_alert_notifications
 from tests.unit.api.bi_support import bearer
-from tests.unit.metrics.support import ev, ingest
+from tests.unit.metrics.support import ev, ingest, now  # noqa: F401  (the `now` fixture: frozen at 2026-03-20)
 
 API = "/api/analytics"
 
@@ -31,6 +31,7 @@ def test_only_admins_read_the_troubleshooting_routes(client: TestClient, path: s
     assert client.get(API + path, headers=bearer("admin")).status_code == 200
 
 
+@pytest.mark.usefixtures("now")  # the backfill runs to "today": frozen ten days after the event, not the real date
 def test_detailed_health_lists_task_runs_the_metrics_run_and_what_waits(client: TestClient) -> None:
     ingest(ev("page_view", "2026-03-10T10:00", user="u1", path="/"))
     metrics_backfill()
@@ -81,6 +82,7 @@ def _debug(*flags: str) -> tuple[int, str]:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("now")  # the backfill runs to "today": frozen ten days after the event, not the real date
 def test_debug_analytics_names_each_problem_with_its_fix_and_exits_1() -> None:
     code, out = _debug("--check-metrics")
     assert code == 1
