@@ -28,7 +28,7 @@ CHECKS = [
     "response_headers_conformance",
     "response_schema_conformance",
 ]
-MAX_EXAMPLES = 20  # per operation and phase: the tier stays within its five-minute budget
+MAX_EXAMPLES = 12  # per operation and phase: the tier stays within its five-minute budget on a busy CI machine
 SEED = int(os.environ.get("LOOPIN_FUZZ_SEED", "20261204"))
 RUN_TIMEOUT = 600
 OPEN_ALERTS = (
