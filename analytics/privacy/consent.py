@@ -32,16 +32,20 @@ def consent_set(user_id: str, *, opted_out: bool, actor: str, actor_role: str = 
     now = clock.now()
     with transaction.atomic():
         consent = UserConsent.objects.select_for_update().filter(user_id=user_id).first()
+        if consent is None and not opted_out:
+            return Consent(user_id, False, False, now)
+        created = False
         if consent is None:
-            if not opted_out:
-                return Consent(user_id, False, False, now)
-            consent = UserConsent.objects.create(user_id=user_id, analytics_opt_out=True, updated_at=now)
-        elif consent.analytics_opt_out != opted_out:
+            # get_or_create, not create: two opt-outs of one person at once must not meet the unique id as a 500.
+            consent, created = UserConsent.objects.get_or_create(
+                user_id=user_id, defaults={"analytics_opt_out": True, "updated_at": now}
+            )
+        if not created:
+            if consent.analytics_opt_out == opted_out:
+                return Consent(user_id, opted_out, False, consent.updated_at)
             consent.analytics_opt_out = opted_out
             consent.updated_at = now
             consent.save(update_fields=["analytics_opt_out", "updated_at"])
-        else:
-            return Consent(user_id, opted_out, False, consent.updated_at)
         audit_record(
             actor=actor,
             actor_role=actor_role,
