@@ -64,6 +64,10 @@ class Env(BaseSettings):
     ANALYTICS_SKIP_PATHS: str = "health,healthz,/static/,/media/,/admin/,/favicon.ico,/api/analytics/"
     POSTHOG_API_KEY: str = ""
     POSTHOG_HOST: str = "https://us.i.posthog.com"
+    # Erasure reaches PostHog only with both (docs/operations.md, "Subject requests").
+    POSTHOG_PERSONAL_API_KEY: str = ""
+    POSTHOG_PROJECT_ID: str = ""
+    POSTHOG_API_HOST: str = ""  # the private API's host; empty = derived from POSTHOG_HOST
     OPENAI_API_KEY: str = ""
     OPENAI_BASE_URL: str = "https://api.openai.com/v1"
     OPENAI_MODEL: str = "gpt-4o-mini"
@@ -281,6 +285,12 @@ ANALYTICS_SKIP_PATHS = [p.strip() for p in ENV.ANALYTICS_SKIP_PATHS.split(",") i
 ANALYTICS_SIGNAL_BRIDGE: list[dict[str, object]] = []
 POSTHOG_API_KEY = ENV.POSTHOG_API_KEY
 POSTHOG_HOST = ENV.POSTHOG_HOST
+# PostHog person deletion on erasure (analytics/privacy/posthog_deletion.py): a personal API key with the
+# person:write scope, the project's id, and the private API's host (PostHog Cloud's ingestion host
+# `us.i.posthog.com` answers capture only; its API lives on `us.posthog.com`).
+POSTHOG_PERSONAL_API_KEY = ENV.POSTHOG_PERSONAL_API_KEY
+POSTHOG_PROJECT_ID = ENV.POSTHOG_PROJECT_ID
+POSTHOG_API_HOST = ENV.POSTHOG_API_HOST
 OPENAI_API_KEY = ENV.OPENAI_API_KEY
 # The OpenAI-compatible chat-completions endpoint (analytics/intelligence/llm.py), used only while a key
 # is set and AI_SERVICES_ENABLED is on; every call times out after OPENAI_TIMEOUT_SECONDS.

@@ -204,7 +204,7 @@ def _post(messages: list[dict[str, Any]]) -> _Sent:
     return _Sent(ok=True)
 
 
-def _backoff_seconds(attempts: int, retry_after: float | None) -> float:
+def backoff_seconds(attempts: int, retry_after: float | None) -> float:
     """Exponential backoff with jitter after the `attempts`-th failure, never before Retry-After."""
     ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** min(attempts - 1, 20))
     delay = random.uniform(ceiling / 2, ceiling)
@@ -316,7 +316,7 @@ def _record(delivery: _Delivery, claimed: Sequence[_Claimed]) -> None:
             for outbox_id in delivery.undelivered:
                 by_attempts[attempts_of[outbox_id] + 1].append(outbox_id)
             for attempts, ids in by_attempts.items():
-                delay = _backoff_seconds(attempts, delivery.failure.retry_after)
+                delay = backoff_seconds(attempts, delivery.failure.retry_after)
                 ForwardingOutbox.objects.filter(id__in=ids).update(
                     attempts=attempts,
                     next_attempt_at=now + timedelta(seconds=delay),

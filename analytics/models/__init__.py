@@ -3,7 +3,7 @@
 from analytics.models.alerts import Alert, AlertDeliveryAttempt, AlertNotification
 from analytics.models.dashboard import DashboardUser
 from analytics.models.events import FailedEvent, UserEvent
-from analytics.models.forwarding import ForwardingOutbox
+from analytics.models.forwarding import ForwardingOutbox, PostHogPersonDeletion
 from analytics.models.listings import EventListing
 from analytics.models.metrics import (
     BusinessMetric,
@@ -48,6 +48,7 @@ __all__ = [
     "IdentityLink",
     "ListingAttendanceForecast",
     "MetricDirtyDay",
+    "PostHogPersonDeletion",
     "PredictionModel",
     "ReportDelivery",
     "RevenueForecast",

@@ -45,3 +45,27 @@ class ForwardingOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.destination} ← event {self.event_id}"
+
+
+class PostHogPersonDeletion(models.Model):
+    """One distinct id whose PostHog person (and events) an erasure asked PostHog to delete.
+
+    Written in the erasure's transaction, one row per id of the person (their user id and the anonymous
+    ids linked to it), and deleted once PostHog accepted the deletion (2xx), so an outage of PostHog or of
+    the worker delays the deletion and never forgets it. Until then the row holds the id in clear:
+    PostHog needs it to find the person. `next_attempt_at` is the retry backoff and the lease of a send
+    in flight.
+    """
+
+    distinct_id = models.CharField(max_length=255, unique=True)
+    requested_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        db_table = "analytics_posthog_person_deletion"
+        indexes = [models.Index(fields=["next_attempt_at"], name="phd_due")]
+
+    def __str__(self) -> str:
+        return f"PostHog person deletion #{self.pk}"  # never the id itself: the admin log copies this text

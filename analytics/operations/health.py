@@ -13,6 +13,7 @@ from analytics import clock
 from analytics.collection.forwarding import posthog_backlog
 from analytics.collection.processing import processing_backlog
 from analytics.models import WorkerHeartbeat
+from analytics.privacy.posthog_deletion import posthog_deletion_backlog, posthog_deletion_enabled
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,10 @@ def health_report() -> HealthReport:
         "mode": "embedded" if settings.CELERY_EMBEDDED else "production",
         "analytics_enabled": settings.ANALYTICS_ENABLED,
         "integrations": {
-            "posthog": {"configured": bool(settings.POSTHOG_API_KEY)},
+            "posthog": {
+                "configured": bool(settings.POSTHOG_API_KEY),
+                "person_deletion_configured": posthog_deletion_enabled(),
+            },
             "openai": {"configured": bool(settings.OPENAI_API_KEY) and settings.AI_SERVICES_ENABLED},
         },
     }
@@ -73,6 +77,9 @@ def health_report() -> HealthReport:
         outbox = posthog_backlog()
         if settings.POSTHOG_API_KEY or outbox["outbox_pending"] or outbox["outbox_parked"]:
             body["integrations"]["posthog"].update(outbox)
+        deletions = posthog_deletion_backlog()
+        if posthog_deletion_enabled() or deletions["person_deletions_pending"]:
+            body["integrations"]["posthog"].update(deletions)
         checks["workers"] = _workers_status()
         database_ok = True
     except DatabaseError as exc:

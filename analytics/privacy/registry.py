@@ -27,6 +27,7 @@ from analytics.models import (
     FailedEvent,
     ForwardingOutbox,
     IdentityLink,
+    PostHogPersonDeletion,
     Session,
     SessionCursor,
     UserBehaviorProfile,
@@ -61,6 +62,9 @@ class Person:
 class Erasure(StrEnum):
     DELETE = "delete"  # the rows are the person's (per-person rollups included): deleted
     KEEP = "keep"  # names the person only by a keyed HMAC (the audit log): kept, as the record of the request
+    # The person's ids an erasure owes a third party (PostHog person deletion): written by the erasure, kept
+    # until the third party confirms, then deleted by the sender (analytics/privacy/posthog_deletion.py).
+    UNTIL_CONFIRMED = "until_confirmed"
 
 
 def _by_ids(person: Person) -> Q:
@@ -133,6 +137,12 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData(DailyFunnelReach, _by_user, Erasure.DELETE, "how far the marketplace funnel went"),
     PersonalData(UserBehaviorProfile, _by_user, Erasure.DELETE, "behaviour profile, persona membership, risks"),
     PersonalData(UserPrediction, _by_user, Erasure.DELETE, "churn risk and conversion predictions"),
+    PersonalData(
+        PostHogPersonDeletion,
+        lambda p: Q(distinct_id__in=[p.user_id, *p.anonymous_ids]),
+        Erasure.UNTIL_CONFIRMED,
+        "the ids whose PostHog persons and events an erasure asked PostHog to delete, until it accepts",
+    ),
     PersonalData(
         AuditLog,
         lambda p: Q(target_id=person_ref(p.user_id)),

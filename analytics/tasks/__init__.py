@@ -8,13 +8,14 @@ from analytics.tasks import dispatch, worker  # noqa: F401  (connect signal rece
 from analytics.tasks.alerts import deliver_alert_notifications, evaluate_alerts
 from analytics.tasks.anomalies import detect_anomalies_batch
 from analytics.tasks.behaviour import generate_user_behavior_insights, perform_user_clustering
-from analytics.tasks.forwarding import forward_to_posthog
+from analytics.tasks.forwarding import delete_from_posthog, forward_to_posthog
 from analytics.tasks.metrics import process_daily_metrics_calculation
 from analytics.tasks.predictions import score_prediction_models, train_prediction_models
 from analytics.tasks.processing import process_new_events
 from analytics.tasks.reports import generate_daily_insights_summary, generate_period_reports
 
 __all__ = [
+    "delete_from_posthog",
     "deliver_alert_notifications",
     "detect_anomalies_batch",
     "evaluate_alerts",

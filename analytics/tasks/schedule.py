@@ -21,6 +21,13 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 15.0,
             "options": {"queue": "default", "expires": 60},
         },
+        # PostHog person deletions owed by erasures (a no-op unless POSTHOG_PERSONAL_API_KEY and
+        # POSTHOG_PROJECT_ID are set); an erasure also enqueues it as soon as it commits.
+        "delete-from-posthog": {
+            "task": "analytics.tasks.forwarding.delete_from_posthog",
+            "schedule": 300.0,
+            "options": {"queue": "default", "expires": 240},
+        },
         # Business metrics: rollups of dirty days, then the metrics of every period they affect.
         "metrics-hourly": {
             "task": "analytics.tasks.metrics.process_daily_metrics_calculation",

@@ -186,15 +186,8 @@ def worker_heartbeat_seen(pid: int) -> bool:
     return WorkerHeartbeat.objects.filter(pid=pid).exists()
 
 
-@pytest.fixture
-def celery_worker(
-    transactional_db: None, test_database_url: str, broker_proxy: TcpProxy, tmp_path: Path
-) -> Iterator[ServiceProcess]:
-    """A real `celery -A loopin_backend worker` (prefork, 2 processes, every queue) on the test database.
-
-    Ready when its heartbeat row is in the database (written from its `worker_ready` signal).
-    Per test and after `transactional_db`: it is shut down before pytest-django empties the tables,
-    so a task never holds row locks while the next test's TRUNCATE runs."""
+def _worker_start(test_database_url: str, log_path: Path, **env: str) -> ServiceProcess:
+    """Start a real worker with `env` added to its environment; ready once it consumes."""
     worker = ServiceProcess(
         "celery worker",
         _celery(
@@ -212,8 +205,9 @@ def celery_worker(
             DATABASE_URL=test_database_url,
             CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
             ANALYTICS_WORKER_HEARTBEAT_SECONDS=WORKER_HEARTBEAT_SECONDS,
+            **env,
         ),
-        log_path=tmp_path / "worker.log",
+        log_path=log_path,
         cwd=ROOT,
     )
     try:
@@ -225,9 +219,46 @@ def celery_worker(
             alive=[worker],
         )
         wait_until(lambda: "ready." in worker.log_text(), timeout=30, what="the worker to consume", alive=[worker])
+    except BaseException:
+        worker.stop()
+        raise
+    return worker
+
+
+@pytest.fixture
+def celery_worker(
+    transactional_db: None, test_database_url: str, broker_proxy: TcpProxy, tmp_path: Path
+) -> Iterator[ServiceProcess]:
+    """A real `celery -A loopin_backend worker` (prefork, 2 processes, every queue) on the test database.
+
+    Ready when its heartbeat row is in the database (written from its `worker_ready` signal).
+    Per test and after `transactional_db`: it is shut down before pytest-django empties the tables,
+    so a task never holds row locks while the next test's TRUNCATE runs."""
+    worker = _worker_start(test_database_url, tmp_path / "worker.log")
+    try:
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture
+def celery_worker_with(
+    transactional_db: None, test_database_url: str, broker_proxy: TcpProxy, tmp_path: Path
+) -> Iterator[Callable[..., ServiceProcess]]:
+    """`celery_worker_with(NAME=value, …)`: the worker above with settings of its own (an outside service's
+    address, keys); stopped at the end of the test like `celery_worker`."""
+    started: list[ServiceProcess] = []
+
+    def start(**env: str) -> ServiceProcess:
+        worker = _worker_start(test_database_url, tmp_path / f"worker-{len(started)}.log", **env)
+        started.append(worker)
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in started:
+            worker.stop()
 
 
 @pytest.fixture

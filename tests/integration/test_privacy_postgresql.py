@@ -1,15 +1,25 @@
 """Subject requests on PostgreSQL (privacy issue, "Tests that attack each promise"): the export holds the
 person and nobody else, and after erasure a raw scan of every text and JSON column of every table finds
 neither their ids nor what they wrote — the JSON lookups into quarantined payloads and the session
-cursors' keys are database-specific, so the unit tier's SQLite run is not enough."""
+cursors' keys are database-specific, so the unit tier's SQLite run is not enough. The PostHog person
+deletion an erasure owes is sent by a real Celery worker."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from fastapi.testclient import TestClient
 
+from analytics.models import PostHogPersonDeletion
+from tests.integration.support import ServiceProcess, wait_until
+from tests.support.posthog_server import PostHogCaptureServer
 from tests.support.privacy import ANON, OTHER, OTHER_ANON, OTHER_WORDS, PERSON, PRIVACY, WORDS, seed, tables_mentioning
 from tests.unit.api.bi_support import bearer
+
+PERSONAL_KEY = "phx_integration_personal_key"
+PROJECT = "31337"
 
 
 def test_export_then_erasure_leave_no_trace_of_the_person_and_keep_everyone_else(
@@ -33,3 +43,34 @@ def test_export_then_erasure_leave_no_trace_of_the_person_and_keep_everyone_else
     assert all(tables_mentioning(OTHER, OTHER_ANON, OTHER_WORDS).values())
     again = client.delete(f"{PRIVACY}/{PERSON}", headers=admin)
     assert again.status_code == 200 and set(again.json()["erased"].values()) == {0}
+
+
+def test_erasure_reaches_posthog_through_a_real_worker(
+    client: TestClient,
+    key_headers: dict[str, str],
+    settings: Any,
+    celery_worker_with: Callable[..., ServiceProcess],
+) -> None:
+    """The erasure commits its PostHog deletion rows on PostgreSQL and enqueues the task on the broker; a
+    real worker sends PostHog's bulk delete and removes the rows only after PostHog's 2xx."""
+    with PostHogCaptureServer(personal_api_key=PERSONAL_KEY, project_id=PROJECT) as posthog:
+        deletion = {
+            "POSTHOG_PERSONAL_API_KEY": PERSONAL_KEY,
+            "POSTHOG_PROJECT_ID": PROJECT,
+            "POSTHOG_API_HOST": posthog.url,
+        }
+        for name, value in deletion.items():
+            setattr(settings, name, value)
+        seed(client, key_headers, PERSON, ANON, WORDS)
+        celery_worker_with(**deletion)
+
+        erased = client.delete(f"{PRIVACY}/{PERSON}", headers=bearer("admin"))
+
+        assert erased.status_code == 200 and erased.json()["posthog_deletion"] == "requested"
+        wait_until(
+            lambda: not PostHogPersonDeletion.objects.exists(),
+            timeout=60,
+            what="the worker to send the PostHog deletion and drop its rows",
+        )
+        assert posthog.deletions() == [{"distinct_ids": sorted([ANON, PERSON]), "delete_events": True}]
+        assert tables_mentioning(PERSON, ANON) == {PERSON: set(), ANON: set()}

@@ -12,6 +12,15 @@ Answers as PostHog does: 200 `{"status": 1}`; 400 `validation_error` for a body 
 an event without a name or distinct_id; 401 `authentication_error` without a key (or with the wrong
 one when `api_key` is given); 413 over `max_body_bytes`.
 
+It also implements the private API's person deletion, as PostHog's `PersonViewSet.bulk_delete` does:
+
+    POST /api/projects/<project_id>/persons/bulk_delete/    Authorization: Bearer <personal API key>
+    {"distinct_ids": [...] (at most 1000), "delete_events": true}
+
+answering 202 (empty body) when accepted, 401 `authentication_error` for a missing or wrong personal key,
+404 for another project, 400 `validation_error` without ids or over 1000 (`personal_api_key` and
+`project_id` set what it accepts). Accepted deletions are in `deletions()`.
+
 Faults for outage tests: `fail_with(503)` answers every capture with that status until `recover()`;
 `refuse_events(predicate)` answers 400 for any batch holding a matching event; `stop()` closes the
 socket (connection refused) and `start()` listens again on the same port.
@@ -67,8 +76,18 @@ class _Refusal(Exception):
 
 
 class PostHogCaptureServer:
-    def __init__(self, *, api_key: str | None = None, max_body_bytes: int = 20 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        personal_api_key: str = "phx_personal_test",
+        project_id: str = "4242",
+        max_body_bytes: int = 20 * 1024 * 1024,
+    ) -> None:
         self.api_key = api_key
+        self.personal_api_key = personal_api_key
+        self.project_id = project_id
+        self._deletions: list[dict[str, Any]] = []
         self.max_body_bytes = max_body_bytes
         self.port = 0
         self._lock = threading.Lock()
@@ -168,6 +187,14 @@ class PostHogCaptureServer:
         """The events PostHog would have ingested: those of requests answered 2xx, in order."""
         return [event for request in self.accepted_requests() for event in request.events]
 
+    def deletions(self) -> list[dict[str, Any]]:
+        """The bodies of the person deletions answered 202, in arrival order."""
+        with self._lock:
+            return list(self._deletions)
+
+    def deleted_distinct_ids(self) -> set[str]:
+        return {str(i) for body in self.deletions() for i in body.get("distinct_ids", [])}
+
     def clear(self) -> None:
         """Forget what arrived (the record and the arrival count of `wait_for_requests`)."""
         with self._lock:
@@ -236,6 +263,28 @@ class PostHogCaptureServer:
             )
         return status, answer, extra_headers
 
+    def _person_deletion(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any] | None]:
+        """PostHog's `POST /api/projects/<id>/persons/bulk_delete/` (the fault set by `fail_with` applies)."""
+        bearer = headers.get("authorization", "")
+        if not bearer.lower().startswith("bearer ") or bearer[7:].strip() != self.personal_api_key:
+            detail = "Personal API key found in request Authorization header is invalid."
+            return 401, {"type": "authentication_error", "code": "authentication_failed", "detail": detail}
+        if path != f"/api/projects/{self.project_id}/persons/bulk_delete/":
+            return 404, {"type": "invalid_request", "code": "not_found", "detail": "Not found."}
+        try:
+            payload = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return 400, {"type": "validation_error", "code": "parse_error", "detail": "JSON parse error"}
+        ids = payload.get("distinct_ids") if isinstance(payload, dict) else None
+        if not isinstance(ids, list) or not ids or len(ids) > 1000:
+            detail = "You must provide either ids or distinct_ids (at most 1000)"
+            return 400, {"type": "validation_error", "code": "invalid_input", "detail": detail}
+        with self._lock:
+            if self._fail_status is not None:
+                return self._fail_status, {"type": "server_error", "code": "unavailable", "detail": "down"}
+            self._deletions.append(payload)
+        return 202, None
+
     @staticmethod
     def _events_of(path: str, payload: Any) -> list[dict[str, Any]]:
         if path in BATCH_PATHS:
@@ -287,10 +336,14 @@ def _handler_for(server: PostHogCaptureServer) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            if parts.path.startswith("/api/projects/"):
+                status, answer = server._person_deletion(parts.path, headers, body)
+                self._answer(status, answer, {})
+                return
             if parts.path not in BATCH_PATHS | SINGLE_EVENT_PATHS:
                 self._answer(404, {"type": "not_found", "code": "not_found", "detail": "Not found"}, {})
                 return
-            headers = {name.lower(): value for name, value in self.headers.items()}
             with server._arrived:
                 server._arrivals += 1
                 server._arrived.notify_all()
@@ -298,8 +351,8 @@ def _handler_for(server: PostHogCaptureServer) -> type[BaseHTTPRequestHandler]:
             status, answer, extra = server._handle(parts.path, parse_qs(parts.query), headers, body)
             self._answer(status, answer, extra)
 
-        def _answer(self, status: int, answer: dict[str, Any], extra: dict[str, str]) -> None:
-            encoded = json.dumps(answer).encode()
+        def _answer(self, status: int, answer: dict[str, Any] | None, extra: dict[str, str]) -> None:
+            encoded = b"" if answer is None else json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(encoded)))

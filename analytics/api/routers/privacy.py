@@ -64,7 +64,8 @@ async def export(user_id: UserId, principal: AdminOnly) -> PersonExportOut:
 async def erase(user_id: UserId, principal: AdminOnly) -> ErasureOut:
     """Deletes every record about the user — their anonymous history included — from every table that
     holds personal data, synchronously and in one transaction; events waiting to be forwarded are dropped
-    with them. Aggregates that name nobody stay. Idempotent: a second call erases nothing and says so.
-    Audit-logged without the person's id."""
+    with them. Aggregates that name nobody stay. When PostHog deletion is configured, PostHog is asked to
+    delete the person's persons and events once the erasure commits (retried until it accepts).
+    Idempotent: a second call erases nothing and says so. Audit-logged without the person's id."""
     erased = await run_db(person_erase, _user_id(user_id), actor=principal.subject, actor_role=principal.role.value)
-    return ErasureOut(user_id=user_id.strip(), erased=erased)
+    return ErasureOut(user_id=user_id.strip(), erased=erased.tables, posthog_deletion=erased.posthog_deletion)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -31,4 +31,9 @@ class ErasureOut(BaseModel):
     user_id: str
     erased: dict[str, int] = Field(
         description="every erasable table → the person's rows deleted from it; all 0 when nothing was left"
+    )
+    posthog_deletion: Literal["requested", "not_configured", "nothing_erased"] = Field(
+        description="requested: PostHog is asked to delete the person's persons and events (retried until it "
+        "accepts); not_configured: POSTHOG_PERSONAL_API_KEY or POSTHOG_PROJECT_ID is unset, so anything already "
+        "forwarded must be deleted in PostHog by hand; nothing_erased: nothing was left to erase"
     )

@@ -49,7 +49,7 @@ def test_after_erasure_no_table_holds_the_person_and_everyone_else_is_untouched(
     assert response.status_code == 200, response.text[:300]
     erased = response.json()["erased"]
     assert response.json()["user_id"] == PERSON
-    assert set(erased) == {e.table for e in PERSONAL_DATA if e.erasure is not Erasure.KEEP}
+    assert set(erased) == {e.table for e in PERSONAL_DATA if e.erasure is Erasure.DELETE}
     assert erased["analytics_user_event"] == 3 and erased["analytics_failed_event"] == 2
     assert erased["analytics_forwarding_outbox"] == 3 and erased["analytics_identity_link"] == 1
     assert tables_mentioning(PERSON, ANON, WORDS) == {PERSON: set(), ANON: set(), WORDS: set()}
