@@ -45,7 +45,11 @@ class Env(BaseSettings):
     CELERY_RESULT_BACKEND: str = ""
     ANALYTICS_ENABLED: bool = True
     ANALYTICS_BATCH_SIZE: int = Field(default=1000, ge=1, le=10_000)
-    ANALYTICS_RETENTION_DAYS: int = Field(default=395, ge=1)
+    ANALYTICS_RETENTION_DAYS: int = Field(default=395, ge=30, le=36_500)
+    ANALYTICS_SESSION_RETENTION_DAYS: int = Field(default=395, ge=30, le=36_500)
+    ANALYTICS_FAILED_EVENT_RETENTION_DAYS: int = Field(default=30, ge=1, le=36_500)
+    ANALYTICS_AUDIT_RETENTION_DAYS: int = Field(default=730, ge=30, le=36_500)
+    ANALYTICS_PARKED_OUTBOX_RETENTION_DAYS: int = Field(default=30, ge=1, le=36_500)
     ANALYTICS_TIME_ZONE: str = "Asia/Kolkata"
     ANALYTICS_TRUSTED_PROXIES: str = ""
     ANALYTICS_SWEEP_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
@@ -260,7 +264,14 @@ for _kid, _key in JWT_KEYS.items():
 # --- Analytics -------------------------------------------------------------------------------------
 ANALYTICS_ENABLED = ENV.ANALYTICS_ENABLED
 ANALYTICS_BATCH_SIZE = ENV.ANALYTICS_BATCH_SIZE
+# Retention (analytics/privacy/retention.py, docs/operations.md "Retention"): tracked events and the
+# per-person rows derived from them; sessions; quarantined events; the audit log; forwarding rows PostHog
+# refused. The daily task `cleanup_old_analytics_data` applies them.
 ANALYTICS_RETENTION_DAYS = ENV.ANALYTICS_RETENTION_DAYS
+ANALYTICS_SESSION_RETENTION_DAYS = ENV.ANALYTICS_SESSION_RETENTION_DAYS
+ANALYTICS_FAILED_EVENT_RETENTION_DAYS = ENV.ANALYTICS_FAILED_EVENT_RETENTION_DAYS
+ANALYTICS_AUDIT_RETENTION_DAYS = ENV.ANALYTICS_AUDIT_RETENTION_DAYS
+ANALYTICS_PARKED_OUTBOX_RETENTION_DAYS = ENV.ANALYTICS_PARKED_OUTBOX_RETENTION_DAYS
 ANALYTICS_TIME_ZONE = ENV.ANALYTICS_TIME_ZONE
 ANALYTICS_TRUSTED_PROXIES = [p.strip() for p in ENV.ANALYTICS_TRUSTED_PROXIES.split(",") if p.strip()]
 ANALYTICS_SWEEP_INTERVAL_SECONDS = ENV.ANALYTICS_SWEEP_INTERVAL_SECONDS

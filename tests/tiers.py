@@ -87,9 +87,14 @@ def _base_env(data_dir: Path) -> dict[str, str]:
         "CELERY_BROKER_URL": "",
         "CELERY_RESULT_BACKEND": "",
         "POSTHOG_API_KEY": "",
+        "POSTHOG_PERSONAL_API_KEY": "",
+        "POSTHOG_PROJECT_ID": "",
         "OPENAI_API_KEY": "",
         "JWT_SECRET_KEY": "",
         "ANALYTICS_ENABLED": "true",
+        # Tests date their events on fixed calendars (March 2026, …), which today's retention horizon would
+        # refuse one day; the retention tests set their own horizon.
+        "ANALYTICS_RETENTION_DAYS": "36500",
         # Tests drive periodic tasks themselves; no background beat thread in the server under test.
         "ANALYTICS_EMBEDDED_SCHEDULER": "false",
         "LOG_LEVEL": "WARNING",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
+
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_CLAMP = timedelta(hours=1)
 FUTURE_LIMIT = timedelta(days=365)
@@ -50,7 +52,9 @@ def event_time(*, timestamp: object, sent_at: object, received_at: datetime) -> 
 
     With `sent_at`, the client's clock offset (`received_at - sent_at`) is added to `timestamp`.
     After correction: before 2000-01-01 or more than a year ahead → refused; more than an hour
-    ahead → clamped to `received_at`. No timestamp means "now" (`received_at`).
+    ahead → clamped to `received_at`; before the retention horizon (the business day
+    `ANALYTICS_RETENTION_DAYS` ago: its events are purged, its metrics frozen) → refused. No timestamp
+    means "now" (`received_at`).
     """
     sent = parse_instant("sent_at", sent_at) if sent_at is not None else None
     if sent is not None:
@@ -67,4 +71,12 @@ def event_time(*, timestamp: object, sent_at: object, received_at: datetime) -> 
         _check_range("timestamp", happened, received_at)
     if happened > received_at + FUTURE_CLAMP:
         happened = received_at
+    from analytics.privacy.retention import events_horizon  # here: retention imports the metrics package
+
+    if happened < events_horizon(received_at):
+        raise TimeProblem(
+            "timestamp",
+            "older_than_retention",
+            f"'timestamp' is older than the retention horizon ({settings.ANALYTICS_RETENTION_DAYS} days)",
+        )
     return happened, sent

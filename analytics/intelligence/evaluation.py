@@ -66,6 +66,7 @@ def platform_simulate(*, users: int, days: int, seed: int, data_dir: Path) -> Si
     holds it (evaluations of one run share platforms)."""
     global _current
     from django.core.management import call_command
+    from django.test import override_settings
 
     from analytics.models import UserEvent
 
@@ -90,7 +91,10 @@ def platform_simulate(*, users: int, days: int, seed: int, data_dir: Path) -> Si
         today=end,
         batch_size=5000,
     )
-    report = simulation_run(config=config, sink=InProcessSink(), data_dir=data_dir, progress=False)
+    # The platform's calendar is its own (it ends on `end`, whatever today is): its history is not late data,
+    # so the retention horizon of today's clock, which refuses events older than it, does not apply.
+    with override_settings(ANALYTICS_RETENTION_DAYS=36_500):
+        report = simulation_run(config=config, sink=InProcessSink(), data_dir=data_dir, progress=False)
     truth = orjson.loads(report.truth_path.read_bytes())
     _current = SimulatedPlatform(users=users, days=days, seed=seed, truth=truth)
     return _current

@@ -28,6 +28,7 @@ from analytics.metrics.selectors import OVERALL
 from analytics.models import BusinessMetric, DirtyScope, MetricDirtyDay, UserEvent
 from analytics.models.metrics import MetricStatus
 from analytics.operations.task_runs import METRICS_RUN, task_run
+from analytics.privacy import retention as data_retention
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,10 @@ def metrics_store(*, targets: Targets, now: datetime | None = None) -> int:
     evaluator = Evaluator(now=now)
     by_name = {d.name: d for d in metric_list()}
     written = 0
+    first_kept = data_retention.frozen_before()
     for period in sorted(targets):
+        if first_kept is not None and period.start < first_kept:
+            continue  # a period that reaches into purged days keeps the value computed while its events existed
         names = [name for name in by_name if name in targets[period] and period.type in by_name[name].periods]
         for name in names:
             rows = _rows(by_name[name], period, evaluator)
@@ -239,6 +243,9 @@ def _backfill(*, since: date | None, now: datetime | None) -> CalculationResult:
     now = now or clock.now()
     today = business_day(now)
     since = since or earliest_event_day() or today
+    first_kept = data_retention.frozen_before()
+    if first_kept is not None:
+        since = max(since, first_kept)  # purged days are frozen: their rollups and metrics stay as they are
     days = [since + timedelta(days=n) for n in range((today - since).days + 1)]
     marks = list(MetricDirtyDay.objects.filter(day__gte=since, day__lte=today).values_list("day", "scope", "token"))
     rollups_rebuild(days=days)

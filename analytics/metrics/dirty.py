@@ -29,6 +29,7 @@ from analytics.collection.pending import PendingEvent
 from analytics.collection.timing import TimeProblem, parse_instant
 from analytics.metrics.periods import business_day, business_zone
 from analytics.models import DirtyScope, EventListing, MetricDirtyDay, Session, UserEvent
+from analytics.privacy import retention as data_retention
 
 _IN_CHUNK = 500
 
@@ -41,7 +42,8 @@ LISTING_METRIC_EVENTS = frozenset(
 
 def days_mark_dirty(*, days: Iterable[date], scope: str = DirtyScope.ROLLUPS) -> None:
     now = clock.now()
-    rows = [MetricDirtyDay(day=day, scope=scope, token=uuid.uuid4().hex, marked_at=now) for day in sorted(set(days))]
+    kept = sorted(data_retention.days_not_frozen(set(days)))  # a day the retention purge froze is never recomputed
+    rows = [MetricDirtyDay(day=day, scope=scope, token=uuid.uuid4().hex, marked_at=now) for day in kept]
     if rows:
         MetricDirtyDay.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["day", "scope"], update_fields=["token", "marked_at"]

@@ -38,6 +38,9 @@ from analytics.models import (
     UserFirstActivity,
 )
 
+# A module, not its names: retention imports the metrics package, which imports this module.
+from analytics.privacy import retention as data_retention
+
 logger = logging.getLogger(__name__)
 
 # Every table this module writes (a backfill refreshes their planner statistics).
@@ -262,13 +265,16 @@ def rollups_rebuild(*, days: Iterable[date]) -> set[date]:
     """Rebuild the rollups of `days` (and the funnel reach of the view days they can complete);
     returns the business days whose retention cohort changed."""
     users: set[str] = set()
-    rebuilt = sorted(set(days))
+    # A day the retention purge froze keeps its rollups: its events are gone.
+    rebuilt = sorted(data_retention.days_not_frozen(set(days)))
     for day in rebuilt:
         users |= rollup_day_rebuild(day=day)
     # The funnel reach: the rebuilt days' own views for everyone; the 15 view days before them only for the
     # users whose paths those days' events can change (a user's path depends on that user's events alone).
     funnel_reach_rebuild(days=rebuilt)
-    funnel_reach_rebuild(days=funnel_days(rebuilt) - set(rebuilt), user_ids=funnel_movers(days=rebuilt))
+    funnel_reach_rebuild(
+        days=data_retention.days_not_frozen(funnel_days(rebuilt)) - set(rebuilt), user_ids=funnel_movers(days=rebuilt)
+    )
     changed = first_activity_refresh(user_ids=users)
     if rebuilt:
         logger.info(
@@ -284,6 +290,7 @@ def first_activity_refresh(*, user_ids: Iterable[str]) -> set[date]:
     """Recompute `UserFirstActivity` of `user_ids`; returns every old and new first day that moved."""
     changed: set[date] = set()
     ordered = sorted(set(user_ids))
+    first_kept = data_retention.frozen_before()
     for start in range(0, len(ordered), _IN_CHUNK):
         chunk = ordered[start : start + _IN_CHUNK]
         new = dict(
@@ -294,6 +301,8 @@ def first_activity_refresh(*, user_ids: Iterable[str]) -> set[date]:
             .order_by()
         )
         old = dict(UserFirstActivity.objects.filter(user_id__in=chunk).values_list("user_id", "first_day"))
+        if first_kept is not None:  # a first day in the purged past outlives its activity rows
+            new.update({user: day for user, day in old.items() if day < first_kept})
         moved = {user for user in chunk if old.get(user) != new.get(user)}
         if not moved:
             continue
@@ -311,11 +320,15 @@ def first_activity_refresh(*, user_ids: Iterable[str]) -> set[date]:
 
 
 def first_activity_rebuild() -> None:
-    """Rebuild every user's first active day from the activity rollup (the backfill's way)."""
+    """Rebuild every user's first active day from the activity rollup (the backfill's way); a first day before
+    the retention purge's frozen days is kept, since its activity rows are gone."""
+    first_kept = data_retention.frozen_before()
     with transaction.atomic():
-        UserFirstActivity.objects.all().delete()
+        kept = UserFirstActivity.objects.filter(first_day__lt=first_kept) if first_kept else None
+        UserFirstActivity.objects.exclude(pk__in=kept.values("pk") if kept is not None else []).delete()
         rows = (
-            DailyUserActivity.objects.values("user_id")
+            DailyUserActivity.objects.exclude(user_id__in=kept.values("user_id") if kept is not None else [])
+            .values("user_id")
             .annotate(first=Min("day"))
             .values_list("user_id", "first")
             .order_by()

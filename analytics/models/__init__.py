@@ -15,7 +15,7 @@ from analytics.models.metrics import (
     MetricDirtyDay,
     UserFirstActivity,
 )
-from analytics.models.operations import TaskRun, WorkerHeartbeat
+from analytics.models.operations import RetentionPurge, TaskRun, WorkerHeartbeat
 from analytics.models.people import IdentityLink, Session, SessionCursor, UserConsent
 from analytics.models.predictions import (
     DetectedAnomaly,
@@ -51,6 +51,7 @@ __all__ = [
     "PostHogPersonDeletion",
     "PredictionModel",
     "ReportDelivery",
+    "RetentionPurge",
     "RevenueForecast",
     "Session",
     "SessionCursor",

@@ -41,3 +41,21 @@ class TaskRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RetentionPurge(models.Model):
+    """One run of the retention task (`cleanup_old_analytics_data`): the horizons it applied and what it
+    removed. The latest `frozen_before` is the high-water mark of purged days: no rollup or metric of a
+    business day before it is ever recomputed (its events are gone), and ingestion refuses events there."""
+
+    ran_at = models.DateTimeField()
+    frozen_before = models.DateField(help_text="The first business day whose tracked events are kept")
+    removed = models.JSONField(default=dict, help_text="table → rows removed by this run")
+    complete = models.BooleanField(help_text="False when the run stopped at its time budget (the next resumes)")
+
+    class Meta:
+        db_table = "analytics_retention_purge"
+        indexes = [models.Index(fields=["-frozen_before"], name="rp_frozen")]
+
+    def __str__(self) -> str:
+        return f"retention purge @ {self.ran_at:%Y-%m-%d %H:%M} (kept from {self.frozen_before})"

@@ -11,10 +11,12 @@ from analytics.tasks.behaviour import generate_user_behavior_insights, perform_u
 from analytics.tasks.forwarding import delete_from_posthog, forward_to_posthog
 from analytics.tasks.metrics import process_daily_metrics_calculation
 from analytics.tasks.predictions import score_prediction_models, train_prediction_models
+from analytics.tasks.privacy import cleanup_old_analytics_data
 from analytics.tasks.processing import process_new_events
 from analytics.tasks.reports import generate_daily_insights_summary, generate_period_reports
 
 __all__ = [
+    "cleanup_old_analytics_data",
     "delete_from_posthog",
     "deliver_alert_notifications",
     "detect_anomalies_batch",

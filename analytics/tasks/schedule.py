@@ -28,6 +28,12 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 300.0,
             "options": {"queue": "default", "expires": 240},
         },
+        # Retention: tracked events and other personal data past their settings' horizons, once a day.
+        "cleanup-old-analytics-data": {
+            "task": "analytics.tasks.privacy.cleanup_old_analytics_data",
+            "schedule": 24 * 3600.0,
+            "options": {"queue": "default", "expires": 20 * 3600},
+        },
         # Business metrics: rollups of dirty days, then the metrics of every period they affect.
         "metrics-hourly": {
             "task": "analytics.tasks.metrics.process_daily_metrics_calculation",

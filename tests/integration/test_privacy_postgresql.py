@@ -2,7 +2,7 @@
 person and nobody else, and after erasure a raw scan of every text and JSON column of every table finds
 neither their ids nor what they wrote — the JSON lookups into quarantined payloads and the session
 cursors' keys are database-specific, so the unit tier's SQLite run is not enough. The PostHog person
-deletion an erasure owes is sent by a real Celery worker."""
+deletion an erasure owes is sent by a real Celery worker. The retention purge runs here too."""
 
 from __future__ import annotations
 
@@ -10,12 +10,30 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
-from analytics.models import PostHogPersonDeletion
+from analytics import clock
+from analytics.metrics.calculation import metrics_backfill
+from analytics.models import BusinessMetric, DailyEventRollup, PostHogPersonDeletion, UserEvent
+from analytics.privacy import retention
+from analytics.privacy.retention import events_horizon, retention_purge
 from tests.integration.support import ServiceProcess, wait_until
 from tests.support.posthog_server import PostHogCaptureServer
-from tests.support.privacy import ANON, OTHER, OTHER_ANON, OTHER_WORDS, PERSON, PRIVACY, WORDS, seed, tables_mentioning
+from tests.support.privacy import (
+    ANON,
+    OLD_DAY,
+    OTHER,
+    OTHER_ANON,
+    OTHER_WORDS,
+    PERSON,
+    PRIVACY,
+    PURGED_AT,
+    WORDS,
+    retention_platform_seed,
+    seed,
+    tables_mentioning,
+)
 from tests.unit.api.bi_support import bearer
 
 PERSONAL_KEY = "phx_integration_personal_key"
@@ -74,3 +92,31 @@ def test_erasure_reaches_posthog_through_a_real_worker(
         )
         assert posthog.deletions() == [{"distinct_ids": sorted([ANON, PERSON]), "delete_events": True}]
         assert tables_mentioning(PERSON, ANON) == {PERSON: set(), ANON: set()}
+
+
+def test_retention_purges_in_batches_on_postgresql_and_freezes_the_purged_days(
+    client: TestClient, key_headers: dict[str, str], settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The purge's statements (the not-yet-forwarded exclusion, the batched deletes with their cascades) and
+    the frozen days, on PostgreSQL; twice, to show the second run removes nothing."""
+    settings.ANALYTICS_RETENTION_DAYS = 30
+    monkeypatch.setattr(retention, "BATCH_SIZE", 3)  # several batches over the 4 old events
+    try:
+        retention_platform_seed(client, key_headers)
+        clock.freeze(PURGED_AT)
+        first = retention_purge()
+        second = retention_purge()
+        metrics_backfill(since=OLD_DAY)
+    finally:
+        clock.freeze(None)
+    assert first.complete and first.removed["analytics_user_event"] == 4
+    assert second.removed == {}
+    assert not UserEvent.objects.filter(timestamp__lt=events_horizon(PURGED_AT)).exists()
+    assert UserEvent.objects.count() == 4
+    assert DailyEventRollup.objects.filter(day=OLD_DAY).exists()
+    assert (
+        BusinessMetric.objects.get(
+            metric_name="daily_active_users", period_type="day", period_start=OLD_DAY, breakdown_key=""
+        ).value
+        == 2
+    )

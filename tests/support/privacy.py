@@ -3,7 +3,7 @@ for the subject-request tests on SQLite (tests/unit/privacy) and PostgreSQL (tes
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection
 from fastapi.testclient import TestClient
@@ -68,3 +68,34 @@ def tables_mentioning(*needles: str) -> dict[str, set[str]]:
                     if cursor.fetchone() is not None:
                         found[needle].add(f"{table}.{column}")
     return found
+
+
+# The retention tests' platform (tests/unit/privacy/test_retention.py, and on PostgreSQL in the integration
+# tier): two people active on an old business day and a recent one, seeded with the clock frozen on SEEDED_AT;
+# with a 30-day retention, a purge at PURGED_AT keeps 2026-02-24 onwards.
+OLD_DAY, NEW_DAY = date(2026, 2, 20), date(2026, 3, 9)
+SEEDED_AT = datetime.fromisoformat("2026-03-10T12:00:00+00:00")
+PURGED_AT = datetime.fromisoformat("2026-03-26T12:00:00+00:00")
+
+
+def at_day(day: date, hour: int = 6) -> str:
+    """An instant on `day`, as UTC; 00:00–18:29 UTC is the same business day in IST."""
+    return f"{day.isoformat()}T{hour:02d}:00:00+00:00"
+
+
+def retention_platform_seed(client: TestClient, key_headers: dict[str, str]) -> None:
+    """Freeze the clock on SEEDED_AT (the caller unfreezes), store 8 page views (2 people × 2 days × 2), process
+    them and backfill the metrics."""
+    from analytics.metrics.calculation import metrics_backfill
+
+    clock.freeze(SEEDED_AT)
+    events = [
+        event(event_name="page_view", user_id=user, timestamp=at_day(day, hour), properties={"path": "/"})
+        for user in ("user-1", "user-2")
+        for day in (OLD_DAY, NEW_DAY)
+        for hour in (5, 6)
+    ]
+    response = client.post(BATCH, json={"events": events}, headers=key_headers)
+    assert response.json()["stored"] == 8, response.text[:300]
+    process_pending_events()
+    metrics_backfill()
