@@ -33,8 +33,9 @@ from django.dispatch import Signal
 
 from analytics import clock
 from analytics.collection.pending import PendingEvent
-from analytics.models import ForwardingOutbox, UserConsent, UserEvent
+from analytics.models import ForwardingOutbox, UserEvent
 from analytics.models.forwarding import ForwardingDestination
+from analytics.privacy.consent import opted_out_among
 
 logger = logging.getLogger(__name__)
 
@@ -235,29 +236,25 @@ def _claim(*, batch_size: int) -> list[_Claimed]:
     return claimed
 
 
-def _opted_out(user_ids: set[str]) -> set[str]:
-    if not user_ids:
-        return set()
-    return set(
-        UserConsent.objects.filter(user_id__in=user_ids, analytics_opt_out=True).values_list("user_id", flat=True)
-    )
-
-
 def _messages(claimed: Sequence[_Claimed]) -> tuple[list[tuple[int, dict[str, Any]]], int]:
     """(outbox id, message) for each claimed row still to be sent, and how many were withdrawn.
 
-    Consent is checked again here: a user may have opted out since the event was stored. Their
-    rows (and rows whose event was deleted meanwhile) are deleted without sending anything.
+    Consent is checked again here: a person may have opted out since the event was stored (their user id,
+    or for an event naming no user, the anonymous id linked to them). Their rows (and rows whose event was
+    deleted meanwhile) are deleted without sending anything.
     """
     events = {
         row["id"]: row for row in UserEvent.objects.filter(id__in=[c.event_id for c in claimed]).values(*_EVENT_FIELDS)
     }
-    opted_out = _opted_out({str(e["user_id"]) for e in events.values() if e["user_id"]})
+    opted_out = opted_out_among(
+        user_ids={str(e["user_id"]) for e in events.values() if e["user_id"]},
+        anonymous_ids={str(e["anonymous_id"]) for e in events.values() if e["anonymous_id"] and not e["user_id"]},
+    )
     items: list[tuple[int, dict[str, Any]]] = []
     withdrawn: list[int] = []
     for row in claimed:
         stored = events.get(row.event_id)
-        if stored is None or stored["user_id"] in opted_out:
+        if stored is None or opted_out.covers(stored["user_id"], stored["anonymous_id"]):
             withdrawn.append(row.outbox_id)
         else:
             items.append((row.outbox_id, posthog_message(stored)))

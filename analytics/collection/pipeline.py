@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import JSONField, Value
 
 from analytics import clock
@@ -31,8 +31,9 @@ from analytics.collection.envelope import (
 from analytics.collection.sessions import assign_sessions
 from analytics.collection.signals import events_stored
 from analytics.collection.storage import insert_new_events, stored_hashes
-from analytics.models import FailedEvent, UserConsent
+from analytics.models import FailedEvent
 from analytics.operations.telemetry import INGESTED
+from analytics.privacy.consent import opted_out_among
 from analytics.privacy.scrubbing import scrub_for_quarantine
 
 logger = logging.getLogger(__name__)
@@ -122,20 +123,34 @@ def _rejected(index: int, rejection: EventRejected) -> EventOutcome:
     )
 
 
-_OPTED_OUT_SQL = f"SELECT user_id FROM {UserConsent._meta.db_table} WHERE analytics_opt_out AND user_id = ANY(%s)"  # noqa: S608
+_MAX_ID_LENGTH = 128  # the envelope's limit on ids
 
 
-def _opted_out(user_ids: set[str]) -> set[str]:
-    if not user_ids:
-        return set()
-    if connection.vendor == "postgresql":
-        # One array parameter: an ORM `IN` list of a placeholder per user costs ~4 ms of Python per
-        # 1,000-event batch to build and bind (docs/benchmarks.md).
-        with connection.cursor() as cursor:
-            cursor.execute(_OPTED_OUT_SQL, [list(user_ids)])
-            return {row[0] for row in cursor.fetchall()}
-    return set(
-        UserConsent.objects.filter(user_id__in=user_ids, analytics_opt_out=True).values_list("user_id", flat=True)
+def _raw_ids(raw: Any) -> tuple[str | None, str | None]:
+    """(user id, anonymous id) of an event refused as invalid, read from it as sent (a string or a number)."""
+    if not isinstance(raw, dict):
+        return None, None
+
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            return None
+        found = str(value).strip()
+        # An id no consent row can hold (empty, too long, NUL, a lone surrogate) is nobody's: never looked up.
+        if not found or len(found) > _MAX_ID_LENGTH or "\x00" in found:
+            return None
+        try:
+            found.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        return found
+
+    return text("user_id"), text("anonymous_id")
+
+
+def _opted_out_dropped(index: int, uuid: str | None) -> EventOutcome:
+    return EventOutcome(
+        index=index, uuid=uuid, status=DROPPED, reason="opted_out", message="the user opted out of analytics"
     )
 
 
@@ -167,30 +182,33 @@ def event_ingest(
     outcomes: list[EventOutcome] = []
     failed: list[FailedEvent] = []
     prepared: list[tuple[int, PreparedEvent]] = []
+    refused: list[tuple[int, EventRejected, tuple[str | None, str | None]]] = []
     for index, raw in enumerate(batch):
         try:
             event = prepare_event(raw, source=source, request=request, size=_event_size(raw))
         except EventRejected as rejection:
-            outcomes.append(_rejected(index, rejection))
-            failed.append(_quarantine_row(raw, rejection, source=source, request=request))
+            refused.append((index, rejection, _raw_ids(raw)))
             continue
         prepared.append((index, event))
 
-    opted_out = _opted_out({event.user_id for _, event in prepared if event.user_id})
+    # Consent before anything is kept: an opted-out person's events are dropped, valid or not.
+    ids = [(event.user_id, event.anonymous_id) for _, event in prepared] + [sent for _, _, sent in refused]
+    opted_out = opted_out_among(
+        user_ids={user for user, _ in ids if user},
+        anonymous_ids={anonymous for user, anonymous in ids if anonymous and not user},
+    )
+    for index, invalid, (user_id, anonymous_id) in refused:
+        if opted_out.covers(user_id, anonymous_id):
+            outcomes.append(_opted_out_dropped(index, str(invalid.uuid) if invalid.uuid else None))
+        else:
+            outcomes.append(_rejected(index, invalid))
+            failed.append(_quarantine_row(batch[index], invalid, source=source, request=request))
     first_by_uuid: dict[uuid_lib.UUID, PreparedEvent] = {}
     to_insert: list[tuple[int, PreparedEvent]] = []
     copies: list[tuple[int, PreparedEvent]] = []  # same uuid and payload as an earlier event of the batch
     for index, event in prepared:
-        if event.user_id in opted_out:
-            outcomes.append(
-                EventOutcome(
-                    index=index,
-                    uuid=str(event.uuid),
-                    status=DROPPED,
-                    reason="opted_out",
-                    message="the user opted out of analytics",
-                )
-            )
+        if opted_out.covers(event.user_id, event.anonymous_id):
+            outcomes.append(_opted_out_dropped(index, str(event.uuid)))
             continue
         earlier = first_by_uuid.get(event.uuid)
         if earlier is None:

@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 
 from analytics import clock
 from analytics.metrics.calculation import metrics_backfill
-from analytics.models import BusinessMetric, DailyEventRollup, PostHogPersonDeletion, UserEvent
+from analytics.models import BusinessMetric, DailyEventRollup, FailedEvent, PostHogPersonDeletion, UserEvent
 from analytics.privacy import retention
 from analytics.privacy.retention import events_horizon, retention_purge
+from tests.factories import event
 from tests.integration.support import ServiceProcess, wait_until
 from tests.support.posthog_server import PostHogCaptureServer
 from tests.support.privacy import (
@@ -120,3 +121,23 @@ def test_retention_purges_in_batches_on_postgresql_and_freezes_the_purged_days(
         ).value
         == 2
     )
+
+
+def test_an_opt_out_covers_the_persons_device_and_invalid_events_on_postgresql(
+    client: TestClient, key_headers: dict[str, str]
+) -> None:
+    """The consent lookups are raw array statements on PostgreSQL (a join through the identity links for the
+    device): an opted-out person's events by user id, by their linked device, valid or not, are dropped."""
+    seed(client, key_headers, PERSON, ANON, WORDS)  # links ANON to PERSON
+    assert client.post(f"{PRIVACY}/{PERSON}/opt-out", headers=bearer("admin")).status_code == 200
+    failed_before = FailedEvent.objects.count()
+    events = [
+        event(event_name="page_view", user_id=None, anonymous_id=ANON, properties={"path": "/"}),
+        event(event_name="page_view", user_id=PERSON, properties={"path": "/"}),
+        {"event_name": "", "user_id": PERSON},
+        {"event_name": "", "anonymous_id": ANON},
+        event(event_name="page_view", user_id=OTHER, properties={"path": "/"}),
+    ]
+    answer = client.post("/api/analytics/events/batch", json={"events": events}, headers=key_headers).json()
+    assert (answer["stored"], answer["dropped"], answer["rejected"]) == (1, 4, 0)
+    assert FailedEvent.objects.count() == failed_before

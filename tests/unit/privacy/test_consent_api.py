@@ -1,10 +1,13 @@
 """Opt-out and opt-in through the API (privacy issue, "Subject rights"): an admin's call is honoured by
-collection at once — a hundred events sent afterwards leave no row and reach no third party — is
-idempotent, and is audit-logged without the person's id. Who may call it is the route-access test's."""
+collection at once — a hundred events sent afterwards, from their user id or from their device before login,
+valid or not, leave no row and reach no third party — is idempotent, and is audit-logged without the
+person's id. Who may call it is the route-access test's."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +15,8 @@ from fastapi.testclient import TestClient
 
 from analytics import clock
 from analytics.collection.forwarding import posthog_forward
-from analytics.models import AuditLog, ForwardingOutbox, UserConsent, UserEvent
+from analytics.collection.processing import process_pending_events
+from analytics.models import AuditLog, FailedEvent, ForwardingOutbox, IdentityLink, UserConsent, UserEvent
 from analytics.security.audit import person_ref
 from tests.factories import event
 from tests.support.posthog_server import PostHogCaptureServer
@@ -30,6 +34,16 @@ def posthog(settings: Any) -> Iterator[PostHogCaptureServer]:
         settings.POSTHOG_API_KEY = KEY
         settings.POSTHOG_HOST = server.url
         yield server
+
+
+@contextmanager
+def _past_the_backoff() -> Iterator[None]:
+    """Two hours later: rows PostHog refused are due again."""
+    clock.freeze(clock.now() + timedelta(hours=2))
+    try:
+        yield
+    finally:
+        clock.freeze(None)
 
 
 def _send(client: TestClient, key_headers: dict[str, str], count: int) -> dict[str, Any]:
@@ -112,7 +126,8 @@ def test_rows_queued_for_posthog_before_the_opt_out_are_never_sent(
     assert client.post(f"{PRIVACY}/{PERSON}/opt-out", headers=bearer("admin")).status_code == 200
     posthog.recover()
     posthog.clear()
-    posthog_forward()
+    with _past_the_backoff():
+        assert posthog_forward().skipped_opted_out == 5
     assert posthog.events() == []
     assert PERSON not in "".join(r.raw_body.decode() for r in posthog.requests())
 
@@ -129,3 +144,87 @@ def test_a_consent_row_never_shows_the_persons_id_where_logs_copy_it() -> None:
     """Catches: the admin's change log and the audit log (which copy a row's text and outlive an erasure)
     holding the id in clear."""
     assert PERSON not in str(UserConsent.objects.create(user_id=PERSON, analytics_opt_out=True, updated_at=clock.now()))
+
+
+DEVICE = "anon-device-4711"
+
+
+def _link_device(client: TestClient, key_headers: dict[str, str]) -> None:
+    """The person logs in on their device: an event with both ids links the anonymous id to them."""
+    login = event(event_name="page_view", user_id=PERSON, anonymous_id=DEVICE, properties={"path": "/login"})
+    assert client.post(BATCH, json={"events": [login]}, headers=key_headers).json()["stored"] == 1
+    process_pending_events()
+    assert IdentityLink.objects.filter(anonymous_id=DEVICE, user_id=PERSON).exists()
+
+
+def test_after_an_opt_out_their_device_and_their_invalid_events_leave_no_trace_either(
+    client: TestClient, key_headers: dict[str, str], posthog: PostHogCaptureServer
+) -> None:
+    """Catches: events of the opted-out person's device that name no user (before login again) stored, or
+    their invalid events kept in the quarantine as sent — by user id, as a JSON number, or by the device."""
+    _link_device(client, key_headers)
+    process_pending_events()
+    posthog_forward()
+    posthog.clear()
+    stored_before = UserEvent.objects.count()
+    assert client.post(f"{PRIVACY}/{PERSON}/opt-out", headers=bearer("admin")).status_code == 200
+
+    events = [
+        *(
+            event(event_name="page_view", user_id=None, anonymous_id=DEVICE, properties={"path": "/"})
+            for _ in range(40)
+        ),
+        *({"event_name": "", "user_id": PERSON, "properties": {"n": i}} for i in range(20)),
+        *({"event_name": "", "user_id": f" {PERSON} "} for _ in range(10)),
+        *({"event_name": "", "anonymous_id": DEVICE} for _ in range(20)),
+        *(event(user_id=PERSON, anonymous_id="a-new-device") for _ in range(10)),
+    ]
+    answer = client.post(BATCH, json={"events": events}, headers=key_headers).json()
+    process_pending_events()
+    posthog_forward()
+
+    assert (answer["stored"], answer["rejected"], answer["dropped"]) == (0, 0, 100)
+    assert {r["reason"] for r in answer["results"]} == {"opted_out"}
+    assert UserEvent.objects.count() == stored_before
+    assert not FailedEvent.objects.exists()
+    assert posthog.requests() == []
+
+
+def test_a_numeric_user_id_of_an_opted_out_person_is_dropped_even_when_invalid(
+    client: TestClient, key_headers: dict[str, str]
+) -> None:
+    assert client.post(f"{PRIVACY}/4711/opt-out", headers=bearer("admin")).status_code == 200
+    answer = client.post(BATCH, json={"events": [{"event_name": "", "user_id": 4711}]}, headers=key_headers).json()
+    assert answer["dropped"] == 1 and not FailedEvent.objects.exists()
+
+
+def test_someone_else_on_the_opted_out_persons_device_is_still_tracked(
+    client: TestClient, key_headers: dict[str, str]
+) -> None:
+    """Catches: an opt-out that silences every person who later uses the same device under their own id."""
+    _link_device(client, key_headers)
+    assert client.post(f"{PRIVACY}/{PERSON}/opt-out", headers=bearer("admin")).status_code == 200
+    other = event(event_name="page_view", user_id="user-0815", anonymous_id=DEVICE, properties={"path": "/"})
+    invalid = {"event_name": "", "user_id": "user-0815", "anonymous_id": DEVICE}
+    before_login = event(event_name="page_view", user_id=None, anonymous_id=DEVICE, properties={"path": "/"})
+    answer = client.post(BATCH, json={"events": [other, invalid, before_login]}, headers=key_headers).json()
+    assert (answer["stored"], answer["rejected"], answer["dropped"]) == (1, 1, 1)
+    assert FailedEvent.objects.count() == 1
+
+
+def test_device_rows_queued_for_posthog_before_the_opt_out_are_never_sent(
+    client: TestClient, key_headers: dict[str, str], posthog: PostHogCaptureServer
+) -> None:
+    _link_device(client, key_headers)
+    posthog_forward()
+    posthog.fail_with(503)
+    anonymous = event(event_name="page_view", user_id=None, anonymous_id=DEVICE, properties={"path": "/"})
+    assert client.post(BATCH, json={"events": [anonymous]}, headers=key_headers).json()["stored"] == 1
+    process_pending_events()
+    assert ForwardingOutbox.objects.count() == 1
+    assert client.post(f"{PRIVACY}/{PERSON}/opt-out", headers=bearer("admin")).status_code == 200
+    posthog.recover()
+    posthog.clear()
+    with _past_the_backoff():
+        assert posthog_forward().skipped_opted_out == 1
+    assert posthog.events() == []
