@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import dj_database_url
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,7 @@ class Env(BaseSettings):
     ANALYTICS_ENABLED: bool = True
     ANALYTICS_BATCH_SIZE: int = Field(default=1000, ge=1, le=10_000)
     ANALYTICS_RETENTION_DAYS: int = Field(default=395, ge=30, le=36_500)
+    ANALYTICS_PHONE_REGIONS: str = "IN"
     ANALYTICS_SESSION_RETENTION_DAYS: int = Field(default=395, ge=30, le=36_500)
     ANALYTICS_FAILED_EVENT_RETENTION_DAYS: int = Field(default=30, ge=1, le=36_500)
     ANALYTICS_AUDIT_RETENTION_DAYS: int = Field(default=730, ge=30, le=36_500)
@@ -264,6 +266,16 @@ for _kid, _key in JWT_KEYS.items():
 # --- Analytics -------------------------------------------------------------------------------------
 ANALYTICS_ENABLED = ENV.ANALYTICS_ENABLED
 ANALYTICS_BATCH_SIZE = ENV.ANALYTICS_BATCH_SIZE
+# Regions whose national phone formats scrubbing reads as phone numbers (international ones are read in any
+# region): ISO 3166 codes libphonenumber knows, comma-separated (analytics/privacy/scrubbing.py).
+ANALYTICS_PHONE_REGIONS = ENV.ANALYTICS_PHONE_REGIONS
+_unknown_regions = [
+    region
+    for region in (r.strip().upper() for r in ANALYTICS_PHONE_REGIONS.split(","))
+    if region and region not in phonenumbers.SUPPORTED_REGIONS
+]
+if _unknown_regions:
+    raise ImproperlyConfigured(f"ANALYTICS_PHONE_REGIONS names unknown regions: {', '.join(_unknown_regions)}")
 # Retention (analytics/privacy/retention.py, docs/operations.md "Retention"): tracked events and the
 # per-person rows derived from them; sessions; quarantined events; the audit log; forwarding rows PostHog
 # refused. The daily task `cleanup_old_analytics_data` applies them.

@@ -24,7 +24,13 @@ from analytics.collection.timing import TimeProblem, event_time
 from analytics.collection.tracking_plan import NAME_PATTERN, check_properties, event_type_for, revenue_of
 from analytics.models.events import EventType
 from analytics.privacy.network import truncate_ip
-from analytics.privacy.scrubbing import REDACTED, key_rules, scrub_text
+from analytics.privacy.scrubbing import (
+    REDACTED,
+    identifier_holds_personal_data,
+    key_rules,
+    name_holds_personal_data,
+    scrub_text,
+)
 
 MAX_EVENT_BYTES = 1024 * 1024
 MAX_DEPTH = 10
@@ -188,7 +194,7 @@ def _clean_text(value: str, path: str, identifier: bool, problems: list[Problem]
 def _clean_key(key: str, path: str, problems: list[Problem]) -> tuple[str, bool, bool]:
     """(the checked and scrubbed key, its value is a secret, its value is an identifier)."""
     reported = len(problems)
-    safe_key = _clean_text(key, path, True, problems)
+    safe_key = _clean_text(key, path, False, problems)  # a key is text like any other: a phone as a key is masked
     secret, identifier = key_rules(key)
     if safe_key == key and len(problems) == reported and len(key) <= _MEMO_CHARS:
         if len(_known_keys) >= _MEMO_SIZE:
@@ -290,10 +296,20 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
                 "'event_name' must start with a letter or '$' and use letters, digits, spaces and _ . : / $ - only",
             )
         )
+    elif name_holds_personal_data(name):
+        problems.append(Problem("event_name", "personal_data", "'event_name' holds an email address or a phone number"))
     for id_field in ("user_id", "anonymous_id", "session_id"):
         id_value = getattr(envelope, id_field)
         if isinstance(id_value, str) and ("\x00" in id_value or not _encodable(id_value)):
             problems.append(Problem(id_field, "invalid_characters", f"'{id_field}' contains a NUL or a lone surrogate"))
+        elif isinstance(id_value, str) and identifier_holds_personal_data(id_value):
+            problems.append(
+                Problem(
+                    id_field,
+                    "personal_data",
+                    f"'{id_field}' is an email address or a phone number; send an opaque id (the platform's own)",
+                )
+            )
     if envelope.properties is not None and envelope.metadata is not None:
         problems.append(Problem("metadata", "metadata_conflict", "send 'properties' or 'metadata', not both"))
     raw_properties = envelope.properties if envelope.properties is not None else (envelope.metadata or {})

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from analytics.collection.envelope import RequestContext, prepare_event
+from analytics.collection.envelope import EventRejected, RequestContext, prepare_event
 from analytics.privacy.network import client_ip_prefix, truncate_ip
 from analytics.privacy.scrubbing import scrub_for_quarantine, scrub_text
 from tests.factories import event, nested
@@ -112,17 +112,32 @@ def test_pii_in_property_keys_is_scrubbed() -> None:
     assert prepare(properties={"priya@example.com": "x"}).properties == {"[email]": "x"}
 
 
-def test_ids_under_id_keys_are_not_mistaken_for_phones() -> None:
-    properties = {
+def test_ids_under_id_keys_are_not_mistaken_for_phones_but_phones_under_them_are_masked() -> None:
+    """Digits alone under an identifier key are an id; a value written as a phone number (with `+`, spaces
+    or dashes) or holding an email is personal data wherever it is."""
+    ids = {
         "order_id": "9876543210",
-        "listing_id": "98765-43210",
         "payment": {"txn_id": "9876543210"},
         "id": "9876543210",
         "ticket_uuid": "9876543210",
+        "booking_id": "ord-2026-000123",
+    }
+    personal = {
+        "customer_id": "+91 98765 43210",
+        "listing_id": "98765-43210",
+        "contact_id": "0091 98765 43210",
+        "owner_id": "priya@example.com",
         "note": "9876543210",
     }
-    prepared = prepare(event_name="custom_thing", properties=properties)
-    assert prepared.properties == {**properties, "note": "[phone]"}
+    prepared = prepare(event_name="custom_thing", properties={**ids, **personal})
+    assert prepared.properties == {
+        **ids,
+        "customer_id": "[phone]",
+        "listing_id": "[phone]",
+        "contact_id": "[phone]",
+        "owner_id": "[email]",
+        "note": "[phone]",
+    }
 
 
 def test_secret_bearing_keys_are_redacted() -> None:
@@ -176,3 +191,96 @@ def test_keys_that_name_a_secret_anywhere_in_them_are_redacted(key: str) -> None
 @pytest.mark.parametrize("key", ["otp_type", "method", "failure_reason", "lesson", "session_length", "button"])
 def test_the_tracking_plans_own_keys_are_not_taken_for_secrets(key: str) -> None:
     assert prepare(properties={key: "kept"}).properties == {key: "kept"}
+
+
+# Every case the privacy issue found stored as sent, tried from outside (§1), and the ones next to them.
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("https://app.example/?email=john.doe%40example.com&page=2", "https://app.example/?page=2"),
+        ("see https://app.example/u/john.doe%40example.com/orders", "see https://app.example/u/[email]/orders"),
+        ("tel:+919876543210", "tel:[phone]"),
+        ("https://wa.me/919876543210", "https://wa.me/[phone]"),
+        ("call 09876543210", "call [phone]"),
+        ("00919876543210", "[phone]"),
+        ("+44 20 7946 0958", "[phone]"),  # international, another region
+        ("write to josé@exämple.com", "write to [email]"),
+        ("card 4111 1111 1111 1111 ok", "card [card] ok"),
+        ("5500-0000-0000-0004", "[card]"),
+        ("https://app.example/p?token=abc123&x=1", "https://app.example/p?x=1"),
+        ("/checkout?x=1&authToken=zz#summary", "/checkout?x=1#summary"),
+        ("from ::ffff:203.0.113.77", "from 203.0.113.0"),
+    ],
+)
+def test_every_gap_found_from_outside_is_scrubbed(sent: str, stored: str) -> None:
+    assert prepare(properties={"note": sent}).properties == {"note": stored}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111 1111 1111 1112",  # fails the Luhn check: not a card
+        "ord-2026-000123",
+        "signup_9876543210",
+        "9876543210_backup",
+        "https://app.example/p?page=2&sort=asc",
+        "really? yes=1",
+        "50% off, 100%25 sure",
+    ],
+)
+def test_near_misses_are_left_alone(text: str) -> None:
+    assert scrub_text(text) == text
+
+
+def test_a_phone_number_used_as_a_key_and_secrets_under_any_key_name_are_scrubbed() -> None:
+    properties = {
+        "+91 98765 43210": "x",
+        "tel:+919876543210": "y",
+        "user_password": "hunter2",
+        "authToken": "abc",
+        "Authorization": "Bearer abc",
+        "ssn": "123-45-6789",
+        "otp_type": "sms",
+        "method": "upi",
+    }
+    assert prepare(event_name="custom_thing", properties=properties).properties == {
+        "[phone]": "x",
+        "tel:[phone]": "y",
+        "user_password": "[redacted]",
+        "authToken": "[redacted]",
+        "Authorization": "[redacted]",
+        "ssn": "[redacted]",
+        "otp_type": "sms",
+        "method": "upi",
+    }
+
+
+def test_national_formats_follow_the_configured_regions(settings: Any) -> None:
+    """02012345678 is a number of Germany written nationally (Düsseldorf's 0201 and a subscriber): read as a
+    phone only where Germany is configured; international numbers are read in every region."""
+    settings.ANALYTICS_PHONE_REGIONS = "IN"
+    assert scrub_text("call 02012345678 today") == "call 02012345678 today"
+    assert scrub_text("call +49 201 2345678 today") == "call [phone] today"
+    settings.ANALYTICS_PHONE_REGIONS = "IN,DE"
+    assert scrub_text("call 02012345678 today") == "call [phone] today"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("user_id", "priya@example.com"),
+        ("user_id", "+91 98765 43210"),
+        ("anonymous_id", "98765-43210"),
+        ("event_name", "call_9876543210"),
+        ("event_name", "signup 98765 43210"),
+    ],
+)
+def test_an_email_or_phone_as_a_top_level_id_or_in_an_event_name_is_refused(field: str, value: str) -> None:
+    with pytest.raises(EventRejected) as refused:
+        prepare(**{field: value})
+    assert [(p.field, p.code) for p in refused.value.problems] == [(field, "personal_data")]
+
+
+@pytest.mark.parametrize("user_id", ["9876543210", "usr_98765432", "4f0c2a9e-1b2c-4d5e-8f90-123456789abc"])
+def test_digits_or_an_opaque_token_as_a_user_id_is_an_id(user_id: str) -> None:
+    assert prepare(user_id=user_id).user_id == user_id

@@ -12,6 +12,7 @@ import ipaddress
 import random
 import re
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 import pytest
 
@@ -36,7 +37,7 @@ def _reference_truncate_ip(value: str) -> str:
 
 
 def _reference_scrub(text: str, *, identifier: bool = False) -> str:
-    """`scrub_text` as written before its shortcuts: `ipaddress`, and the phone pattern always."""
+    """`scrub_text` as written before its shortcuts: `ipaddress`, and every card and phone rule on every text."""
 
     def ipv4(match: re.Match[str]) -> str:
         try:
@@ -63,17 +64,24 @@ def _reference_scrub(text: str, *, identifier: bool = False) -> str:
             return str(ipaddress.IPv4Network(f"{address.ipv4_mapped}/24", strict=False).network_address)
         return str(ipaddress.IPv6Network(f"{address}/48", strict=False).network_address)
 
-    if "@" in text:
+    def plain(text: str) -> str:
         text = scrubbing._EMAIL.sub(scrubbing.EMAIL_MARK, text)
-    if re.search(r"\d", text):
-        if "." in text:
-            text = scrubbing._IPV6_WITH_IPV4.sub(embedded, text)
-            text = scrubbing._IPV4.sub(ipv4, text)
-        if not identifier:
+        text = scrubbing._IPV6_WITH_IPV4.sub(embedded, text)
+        text = scrubbing._IPV4.sub(ipv4, text)
+        if identifier:
+            if scrubbing._phone_layout(text):
+                text = scrubbing.PHONE_MARK
+        else:
+            text = scrubbing._CARD.sub(scrubbing._card_replacement, text)
             text = scrubbing._PHONE.sub(scrubbing._phone_replacement, text)
-    if text.count(":") >= 2:
-        text = scrubbing._IPV6.sub(ipv6, text)
-    return text
+            text = scrubbing._mask_spans(text, scrubbing._phone_spans(text), scrubbing.PHONE_MARK)
+        return scrubbing._IPV6.sub(ipv6, text)
+
+    text = scrubbing._URL_WITH_QUERY.sub(lambda m: scrubbing._without_secret_parameters(m.group(0)), text)
+    scrubbed = plain(text)
+    decoded = unquote(scrubbed)
+    masked = plain(decoded)
+    return masked if masked != decoded else scrubbed
 
 
 @pytest.mark.parametrize(
@@ -144,6 +152,12 @@ def test_truncate_ip_matches_ipaddress_on_random_addresses() -> None:
         "ticket 12345678",
         "7:30 pm, 2026-03-10",
         "Mozilla/5.0 (Linux; Android 14; SM-S918B) Chrome/124.0.6367.82 Mobile Safari/537.36",
+        "09876543210",
+        "00919876543210",
+        "https://wa.me/919876543210?text=hi%20there",
+        "card 4111 1111 1111 1111",
+        "/p?email=a%40b.co&token=x",
+        "ord-2026-000123",
     ],
 )
 @pytest.mark.parametrize("identifier", [False, True])
@@ -189,6 +203,14 @@ def test_scrub_text_matches_the_reference_on_random_texts() -> None:
         "v1.2.3",
         "é",
         "\n",
+        "?",
+        "=",
+        "&",
+        "%40",
+        "%2",
+        "0091",
+        "4111",
+        "tel:",
     ]
     for _ in range(5000):
         text = "".join(rng.choice(atoms) for _ in range(rng.randint(1, 14)))
