@@ -72,6 +72,8 @@ class Env(BaseSettings):
     POSTHOG_HOST: str = "https://us.i.posthog.com"
     # Erasure reaches PostHog only with both (docs/operations.md, "Subject requests").
     POSTHOG_PERSONAL_API_KEY: str = ""
+    POSTHOG_FORWARD_SENSITIVE_TEXT: bool = False
+    FIELD_ENCRYPTION_KEYS: str = ""
     POSTHOG_PROJECT_ID: str = ""
     POSTHOG_API_HOST: str = ""  # the private API's host; empty = derived from POSTHOG_HOST
     OPENAI_API_KEY: str = ""
@@ -312,6 +314,12 @@ POSTHOG_HOST = ENV.POSTHOG_HOST
 # person:write scope, the project's id, and the private API's host (PostHog Cloud's ingestion host
 # `us.i.posthog.com` answers capture only; its API lives on `us.posthog.com`).
 POSTHOG_PERSONAL_API_KEY = ENV.POSTHOG_PERSONAL_API_KEY
+# Review and feedback texts are stored encrypted and left out of what PostHog receives unless this is on
+# (then sent decrypted): analytics/privacy/encryption.py.
+POSTHOG_FORWARD_SENSITIVE_TEXT = ENV.POSTHOG_FORWARD_SENSITIVE_TEXT
+# Fernet keys for encryption at rest, comma-separated, newest first (the newest encrypts, all decrypt);
+# empty = one key derived from SECRET_KEY. `python manage.py rotate_keys` moves every text to the newest.
+FIELD_ENCRYPTION_KEYS = ENV.FIELD_ENCRYPTION_KEYS
 POSTHOG_PROJECT_ID = ENV.POSTHOG_PROJECT_ID
 POSTHOG_API_HOST = ENV.POSTHOG_API_HOST
 OPENAI_API_KEY = ENV.OPENAI_API_KEY

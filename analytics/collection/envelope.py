@@ -23,6 +23,7 @@ from analytics.collection.enrichment import DEVICE_TYPES, parse_user_agent
 from analytics.collection.timing import TimeProblem, event_time
 from analytics.collection.tracking_plan import NAME_PATTERN, check_properties, event_type_for, revenue_of
 from analytics.models.events import EventType
+from analytics.privacy.encryption import properties_encrypt
 from analytics.privacy.network import truncate_ip
 from analytics.privacy.scrubbing import (
     REDACTED,
@@ -343,6 +344,9 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
         }
     )
 
+    # A person's own words (review and feedback text) are stored encrypted; the fingerprint above is of the
+    # plain event, so a replay is still recognised.
+    properties = properties_encrypt(name, properties)
     # Enrichment: the IP and user agent are consumed here; only the truncated prefix and the
     # parsed fields are kept.
     context_ip = context.pop("ip", None)

@@ -36,6 +36,7 @@ from analytics.collection.pending import PendingEvent
 from analytics.models import ForwardingOutbox, UserEvent
 from analytics.models.forwarding import ForwardingDestination
 from analytics.privacy.consent import opted_out_among
+from analytics.privacy.encryption import is_encrypted, properties_decrypt
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +118,12 @@ def posthog_distinct_id(event: Mapping[str, Any]) -> tuple[str, bool]:
 
 def posthog_message(event: Mapping[str, Any]) -> dict[str, Any]:
     """One PostHog capture message from a stored (already scrubbed) tracked event row."""
+    stored = event["properties"] or {}
+    if settings.POSTHOG_FORWARD_SENSITIVE_TEXT:
+        stored = properties_decrypt(stored)
+    # A person's own words stay encrypted at rest and, unless the setting says otherwise, out of PostHog.
     properties: dict[str, Any] = {
-        key: value for key, value in (event["properties"] or {}).items() if key not in _NEVER_FORWARDED
+        key: value for key, value in stored.items() if key not in _NEVER_FORWARDED and not is_encrypted(value)
     }
     columns: dict[str, Any] = {
         "$session_id": event["session_id"],

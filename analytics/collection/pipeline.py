@@ -34,6 +34,7 @@ from analytics.collection.storage import insert_new_events, stored_hashes
 from analytics.models import FailedEvent
 from analytics.operations.telemetry import INGESTED
 from analytics.privacy.consent import opted_out_among
+from analytics.privacy.encryption import payload_encrypt
 from analytics.privacy.scrubbing import scrub_for_quarantine
 
 logger = logging.getLogger(__name__)
@@ -93,8 +94,17 @@ def _event_size(raw: Any) -> int:
         return 0  # not JSON-serialisable as given; validation reports the offending value
 
 
+def _ids_trimmed(payload: object) -> object:
+    """The ids of a refused event without surrounding spaces, as the envelope reads them (so a subject
+    request finds `" 4711 "` under 4711)."""
+    if not isinstance(payload, dict):
+        return payload
+    trimmed = {key: payload[key].strip() for key in ("user_id", "anonymous_id") if isinstance(payload.get(key), str)}
+    return {**payload, **trimmed} if trimmed else payload
+
+
 def _quarantine_row(raw: Any, rejection: EventRejected, *, source: str, request: RequestContext) -> FailedEvent:
-    payload = scrub_for_quarantine(raw)
+    payload = payload_encrypt(_ids_trimmed(scrub_for_quarantine(raw)))
     encoded = orjson.dumps(payload, default=str)
     if len(encoded) > MAX_EVENT_BYTES:
         payload = {"_truncated": True, "preview": encoded[:65536].decode("utf-8", "replace")}

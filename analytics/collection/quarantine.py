@@ -11,6 +11,7 @@ from analytics import clock
 from analytics.collection.pipeline import event_ingest
 from analytics.models import FailedEvent
 from analytics.models.events import EventSource
+from analytics.privacy.encryption import payload_decrypt
 from analytics.security.audit import audit_record
 
 MAX_REPLAY = 10_000
@@ -27,11 +28,14 @@ class ReplayReport:
 
 
 def failed_event_list(*, reason: str | None = None, limit: int = 100, offset: int = 0) -> tuple[int, list[FailedEvent]]:
-    """(total, one page) of quarantined events, newest first."""
+    """(total, one page) of quarantined events, newest first, their encrypted text in clear (not saved)."""
     queryset = FailedEvent.objects.all()
     if reason:
         queryset = queryset.filter(reason=reason)
-    return queryset.count(), list(queryset.order_by("-received_at", "-id")[offset : offset + limit])
+    page = list(queryset.order_by("-received_at", "-id")[offset : offset + limit])
+    for row in page:
+        row.payload = payload_decrypt(row.payload)
+    return queryset.count(), page
 
 
 def failed_event_replay(*, ids: Sequence[int] | None = None, reason: str | None = None, actor: str) -> ReplayReport:
@@ -49,7 +53,8 @@ def failed_event_replay(*, ids: Sequence[int] | None = None, reason: str | None 
         rows = list(queryset.select_for_update().order_by("id")[:MAX_REPLAY])
         if not rows:
             return ReplayReport(0, 0, 0, 0, 0)
-        result = event_ingest(batch=[row.payload for row in rows], source=EventSource.REPLAY, quarantine=False)
+        batch = [payload_decrypt(row.payload) for row in rows]
+        result = event_ingest(batch=batch, source=EventSource.REPLAY, quarantine=False)
         now = clock.now()
         for row, outcome in zip(rows, result.outcomes, strict=True):
             row.replayed_at = now

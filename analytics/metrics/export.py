@@ -21,6 +21,7 @@ from django.db.models import Q
 from analytics.csv_cells import SafeCSVWriter
 from analytics.errors import ValidationFailed
 from analytics.metrics.analyses import DateRange, check_day
+from analytics.privacy.encryption import SENSITIVE_EVENTS, properties_decrypt
 
 FORMATS = ("csv", "jsonl")
 CHUNK_ROWS = 2000
@@ -82,6 +83,9 @@ def export_chunk(*, query: ExportQuery, after: Cursor, limit: int = CHUNK_ROWS) 
     if after is not None:
         rows = rows.filter(Q(timestamp__gt=after[0]) | Q(timestamp=after[0], id__gt=after[1]))
     page = list(rows.order_by("timestamp", "id").values("id", *COLUMNS)[:limit])
+    for row in page:
+        if row["event_name"] in SENSITIVE_EVENTS:
+            row["properties"] = properties_decrypt(row["properties"])  # an export is read by people: in clear
     cursor = (page[-1]["timestamp"], page[-1]["id"]) if len(page) == limit else None
     return page, cursor
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from django.db import transaction
 
 from analytics import clock
+from analytics.privacy.encryption import payload_decrypt, properties_decrypt
 from analytics.privacy.posthog_deletion import posthog_deletion_enabled, posthog_deletion_request
 from analytics.privacy.registry import PERSONAL_DATA, Erasure, Person, PersonalData
 from analytics.security.audit import audit_record, person_ref
@@ -19,10 +20,13 @@ from analytics.security.audit import audit_record, person_ref
 
 def person_export(user_id: str, *, actor: str, actor_role: str = "") -> dict[str, Any]:
     """Every row about `user_id` (and the anonymous ids linked to it) in every table that holds personal
-    data, as `{"user_id", "generated_at", "anonymous_ids", "tables": {table: [rows]}}`; audit-logged."""
+    data, as `{"user_id", "generated_at", "anonymous_ids", "tables": {table: [rows]}}`, encrypted texts in
+    clear; audit-logged."""
     person = Person.of(user_id)
     tables = {
-        entry.table: list(entry.model._default_manager.filter(entry.rows(person)).order_by("pk").values())
+        entry.table: [
+            _in_clear(row) for row in entry.model._default_manager.filter(entry.rows(person)).order_by("pk").values()
+        ]
         for entry in PERSONAL_DATA
     }
     generated_at: datetime = clock.now()
@@ -49,6 +53,15 @@ PostHogDeletion = Literal["requested", "not_configured", "nothing_erased"]
 class Erased:
     tables: dict[str, int]  # every erasable table → the person's rows deleted from it
     posthog_deletion: PostHogDeletion
+
+
+def _in_clear(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as exported: encrypted texts (a tracked event's properties, a quarantined event's payload) in clear."""
+    if "properties" in row:
+        row = {**row, "properties": properties_decrypt(row["properties"])}
+    if "payload" in row:
+        row = {**row, "payload": payload_decrypt(row["payload"])}
+    return row
 
 
 def person_erase(user_id: str, *, actor: str, actor_role: str = "") -> Erased:

@@ -7,13 +7,17 @@ deletion an erasure owes is sent by a real Celery worker. The retention purge ru
 from __future__ import annotations
 
 from collections.abc import Callable
+from io import StringIO
 from typing import Any
 
 import orjson
 import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
 from fastapi.testclient import TestClient
 
 from analytics import clock
+from analytics.collection.processing import process_pending_events
 from analytics.metrics.calculation import metrics_backfill
 from analytics.models import BusinessMetric, DailyEventRollup, FailedEvent, PostHogPersonDeletion, UserEvent
 from analytics.privacy import retention
@@ -141,3 +145,30 @@ def test_an_opt_out_covers_the_persons_device_and_invalid_events_on_postgresql(
     answer = client.post("/api/analytics/events/batch", json={"events": events}, headers=key_headers).json()
     assert (answer["stored"], answer["dropped"], answer["rejected"]) == (1, 4, 0)
     assert FailedEvent.objects.count() == failed_before
+
+
+def test_review_text_is_encrypted_at_rest_on_postgresql_before_and_after_a_rotation(
+    client: TestClient, key_headers: dict[str, str], settings: Any
+) -> None:
+    """The raw plaintext scan of every text and JSON column on PostgreSQL, after ingestion and processing,
+    and again after `rotate_keys` moved the texts to a new key (JSON updates in batches)."""
+    secret = "Our guide at the Hampi heritage walk was the best part of the trip"
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = old_key
+    review = event(event_name="review_submitted", user_id=PERSON, properties={"listing_id": "L1", "rating": 4})
+    review["properties"]["text"] = secret
+    assert (
+        client.post("/api/analytics/events/batch", json={"events": [review]}, headers=key_headers).json()["stored"] == 1
+    )
+    process_pending_events()
+    assert tables_mentioning(secret)[secret] == set()
+    assert UserEvent.objects.get(event_name="review_submitted").sentiment_score is not None
+
+    settings.FIELD_ENCRYPTION_KEYS = f"{new_key},{old_key}"
+    out = StringIO()
+    call_command("rotate_keys", stdout=out)
+    assert out.getvalue().strip() == "rotated=1 already_current=0 undecryptable=0"
+    settings.FIELD_ENCRYPTION_KEYS = new_key
+    assert tables_mentioning(secret)[secret] == set()
+    exported = client.get(f"{PRIVACY}/{PERSON}/export", headers=bearer("admin")).json()
+    assert [row["properties"]["text"] for row in exported["tables"]["analytics_user_event"]] == [secret]

@@ -18,6 +18,7 @@ from analytics.metrics.analyses import week_start
 from analytics.metrics.catalogue import metric_history
 from analytics.metrics.periods import business_today
 from analytics.models import UserBehaviorProfile, UserEvent
+from analytics.privacy.encryption import properties_decrypt
 from analytics.privacy.scrubbing import scrub_text
 from analytics.security.roles import Principal
 
@@ -51,7 +52,7 @@ def example_reviews() -> dict[str, list[dict[str, Any]]]:
     def shown(rows: Any) -> list[dict[str, Any]]:
         out = []
         for row in rows[:EXAMPLE_REVIEWS]:
-            text = scrub_text(str((row.properties or {}).get("text") or ""))[:MAX_REVIEW_CHARS]
+            text = scrub_text(str(properties_decrypt(row.properties).get("text") or ""))[:MAX_REVIEW_CHARS]
             rating = (row.properties or {}).get("rating")
             out.append({"day": row.timestamp.date(), "score": row.sentiment_score, "rating": rating, "text": text})
         return out

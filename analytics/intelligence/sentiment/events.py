@@ -3,9 +3,9 @@
 Registered from `AnalyticsConfig.ready()` through `processing_step_register` (the collection layer
 does not import intelligence). Local only — never OpenAI — and set-based: the chunk's texts are
 scored in one batch and written with one UPDATE (a CASE over the ids) per `UPDATE_BATCH` rows. The
-text was scrubbed at ingestion; the step stores nothing but the score. An empty or non-English text
-keeps NULL (unknown), so it does not pull averages towards 0. Idempotent: a chunk seen again gets the
-same scores.
+text was scrubbed and encrypted at ingestion; the step decrypts it in memory and stores nothing but the
+score. An empty or non-English text keeps NULL (unknown), so it does not pull averages towards 0.
+Idempotent: a chunk seen again gets the same scores.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.db.models import Case, FloatField, Value, When
 from analytics.collection.pending import PendingEvent
 from analytics.intelligence.sentiment.service import sentiment_scores_local
 from analytics.models import UserEvent
+from analytics.privacy.encryption import UndecryptableText, is_encrypted, text_decrypt
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,12 @@ def review_sentiment_score(events: Sequence[PendingEvent]) -> None:
     for event in events:
         if event.event_name in SCORED_EVENTS:
             text = (event.properties or {}).get(TEXT_PROPERTY)
+            if isinstance(text, str) and is_encrypted(text):
+                try:
+                    text = text_decrypt(text)
+                except UndecryptableText:
+                    logger.warning("sentiment.undecryptable_text event_id=%d", event.id)
+                    continue
             if isinstance(text, str) and text.strip():
                 targets.append((event.id, text))
     if not targets:

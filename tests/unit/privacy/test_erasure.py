@@ -12,11 +12,23 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from analytics.models import AuditLog, ForwardingOutbox, UserEvent
+from analytics import clock
+from analytics.models import AuditLog, ForwardingOutbox, IdentityLink, UserEvent
 from analytics.privacy.registry import PERSONAL_DATA, Erasure, Person
 from analytics.security.audit import person_ref
 from tests.support.posthog_server import PostHogCaptureServer
-from tests.support.privacy import ANON, OTHER, OTHER_ANON, OTHER_WORDS, PERSON, PRIVACY, WORDS, seed, tables_mentioning
+from tests.support.privacy import (
+    ANON,
+    BATCH,
+    OTHER,
+    OTHER_ANON,
+    OTHER_WORDS,
+    PERSON,
+    PRIVACY,
+    WORDS,
+    seed,
+    tables_mentioning,
+)
 from tests.unit.api.bi_support import bearer
 
 KEY = "phc_local_test_project_key"
@@ -123,3 +135,18 @@ def test_an_id_sent_as_a_number_is_found_exactly(client: TestClient, key_headers
         response = client.delete(f"{PRIVACY}/{lookalike}", headers=bearer("admin"))
         assert response.status_code == 200 and response.json()["erased"]["analytics_failed_event"] == 0, lookalike
     assert client.delete(f"{PRIVACY}/4711", headers=bearer("admin")).json()["erased"]["analytics_failed_event"] == 1
+
+
+def test_a_refused_event_whose_ids_had_surrounding_spaces_is_found(
+    client: TestClient, key_headers: dict[str, str]
+) -> None:
+    """Catches: the quarantine keeping `" user-4711 "` as sent, which no request for user-4711 matches."""
+    events = [
+        {"event_name": "", "user_id": f"  {PERSON} "},
+        {"event_name": "", "anonymous_id": f" {ANON}\t"},
+    ]
+    assert client.post(BATCH, json={"events": events}, headers=key_headers).json()["rejected"] == 2
+    IdentityLink.objects.create(anonymous_id=ANON, user_id=PERSON, linked_at=clock.now())
+    erased = client.delete(f"{PRIVACY}/{PERSON}", headers=bearer("admin")).json()["erased"]
+    assert erased["analytics_failed_event"] == 2
+    assert tables_mentioning(PERSON, ANON) == {PERSON: set(), ANON: set()}
