@@ -60,9 +60,11 @@ _DIGIT = re.compile(r"\d")
 # `_PHONE`'s closing look-ahead accepts.
 _EIGHT_DIGITS = re.compile(r"(?:\d\D*){8}")
 _PHONE_END = re.compile(r"\d\d(?![\w\-/.:@])")
-# libphonenumber's matcher (~30 µs a text, ~150 µs for a user agent) runs only on a text with a run of 8+
-# digits that separators may split; its hits are dropped when they sit inside a word or an id.
-_DIGIT_RUN = re.compile(r"(?:\d[\s\-().]{0,2}){7,}\d")
+# libphonenumber's matcher (30–300 µs a text) runs only on a text with a run of 8+ digits that spaces, dashes
+# or parentheses may split; its hits are dropped when they sit inside a word or an id, or hold a dot: dotted
+# digits are versions and addresses (`Chrome/123.0.6312.99`, `152.201.133.0`), and a dotted phone number
+# (`98765.43210`) is the phone-layout rule's.
+_DIGIT_RUN = re.compile(r"(?:\d[\s\-()]{0,2}){7,}\d")
 _INSIDE_WORD = re.compile(r"[\w\-]")
 _CARD = re.compile(r"(?<![\w\-.])\d(?:[ \-]?\d){12,18}(?![\w\-.])")
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -213,7 +215,8 @@ def _phone_spans(text: str) -> list[tuple[int, int]]:
     return [
         (start, end)
         for start, end in sorted(spans)
-        if not (start > 0 and _INSIDE_WORD.match(text[start - 1]))
+        if "." not in text[start:end]
+        and not (start > 0 and _INSIDE_WORD.match(text[start - 1]))
         and not (end < len(text) and _INSIDE_WORD.match(text[end]))
     ]
 
