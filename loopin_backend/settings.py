@@ -14,6 +14,7 @@ from typing import Literal
 
 import dj_database_url
 import phonenumbers
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,7 +47,9 @@ class Env(BaseSettings):
     CELERY_RESULT_BACKEND: str = ""
     ANALYTICS_ENABLED: bool = True
     ANALYTICS_BATCH_SIZE: int = Field(default=1000, ge=1, le=10_000)
-    ANALYTICS_RETENTION_DAYS: int = Field(default=395, ge=30, le=36_500)
+    # ≥ 120: the metrics read up to ~95 days back (a month, the month before it for churn and growth, and
+    # 30-day retention maturing), so a shorter horizon would freeze periods still being measured.
+    ANALYTICS_RETENTION_DAYS: int = Field(default=395, ge=120, le=36_500)
     ANALYTICS_PHONE_REGIONS: str = "IN"
     ANALYTICS_SESSION_RETENTION_DAYS: int = Field(default=395, ge=30, le=36_500)
     ANALYTICS_FAILED_EVENT_RETENTION_DAYS: int = Field(default=30, ge=1, le=36_500)
@@ -76,6 +79,7 @@ class Env(BaseSettings):
     FIELD_ENCRYPTION_KEYS: str = ""
     POSTHOG_PROJECT_ID: str = ""
     POSTHOG_API_HOST: str = ""  # the private API's host; empty = derived from POSTHOG_HOST
+    POSTHOG_DELETION_DELAY_SECONDS: int = Field(default=360, ge=0, le=86_400)
     OPENAI_API_KEY: str = ""
     OPENAI_BASE_URL: str = "https://api.openai.com/v1"
     OPENAI_MODEL: str = "gpt-4o-mini"
@@ -320,8 +324,18 @@ POSTHOG_FORWARD_SENSITIVE_TEXT = ENV.POSTHOG_FORWARD_SENSITIVE_TEXT
 # Fernet keys for encryption at rest, comma-separated, newest first (the newest encrypts, all decrypt);
 # empty = one key derived from SECRET_KEY. `python manage.py rotate_keys` moves every text to the newest.
 FIELD_ENCRYPTION_KEYS = ENV.FIELD_ENCRYPTION_KEYS
+for _fernet_key in (k.strip() for k in FIELD_ENCRYPTION_KEYS.split(",") if k.strip()):
+    try:
+        Fernet(_fernet_key.encode())
+    except (ValueError, TypeError) as _exc:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS holds a key that is not a Fernet key (32 url-safe base64-encoded bytes)"
+        ) from _exc
 POSTHOG_PROJECT_ID = ENV.POSTHOG_PROJECT_ID
 POSTHOG_API_HOST = ENV.POSTHOG_API_HOST
+# How long after an erasure PostHog is asked to delete the person: past the forwarder's lease (300 s), so a
+# batch already on its way when the erasure committed lands before the deletion and goes with it.
+POSTHOG_DELETION_DELAY_SECONDS = ENV.POSTHOG_DELETION_DELAY_SECONDS
 OPENAI_API_KEY = ENV.OPENAI_API_KEY
 # The OpenAI-compatible chat-completions endpoint (analytics/intelligence/llm.py), used only while a key
 # is set and AI_SERVICES_ENABLED is on; every call times out after OPENAI_TIMEOUT_SECONDS.

@@ -164,8 +164,10 @@ def metrics_store(*, targets: Targets, now: datetime | None = None) -> int:
     written = 0
     first_kept = data_retention.frozen_before()
     for period in sorted(targets):
-        if first_kept is not None and period.start < first_kept:
-            continue  # a period that reaches into purged days keeps the value computed while its events existed
+        if first_kept is not None and period.previous().start < first_kept:
+            # A period that reaches into purged days — or whose previous period does (churn and growth read it)
+            # — keeps the values computed while their events existed.
+            continue
         names = [name for name in by_name if name in targets[period] and period.type in by_name[name].periods]
         for name in names:
             rows = _rows(by_name[name], period, evaluator)

@@ -93,7 +93,10 @@ def text_rotate(value: str) -> str | None:
     """The value re-encrypted with the newest key, or None when it already is (or is not encrypted)."""
     if not is_encrypted(value):
         return None
-    token = value[len(PREFIX) :].encode("ascii")
+    try:
+        token = value[len(PREFIX) :].encode("ascii")
+    except UnicodeError as exc:  # not one of ours: a token is ASCII
+        raise UndecryptableText("not a Fernet token") from exc
     keys = _keys()
     try:
         keys.newest.decrypt(token)
@@ -111,7 +114,8 @@ def properties_encrypt(event_name: str, properties: dict[str, Any]) -> dict[str,
     if event_name in SENSITIVE_EVENTS:
         for name, key in SENSITIVE_PROPERTIES:
             value = properties.get(key)
-            if name == event_name and isinstance(value, str) and not is_encrypted(value):
+            # Whatever it looks like: a client's text that happens to start with the prefix is still its text.
+            if name == event_name and isinstance(value, str):
                 properties[key] = text_encrypt(value)
     return properties
 
@@ -176,18 +180,28 @@ def encrypted_texts_rotate(*, batch_size: int = 1000) -> Rotation:
     return Rotation(rotated=rotated, current=current, undecryptable=undecryptable)
 
 
+_PROPERTY_FIELDS = ("properties", "metadata")  # the envelope takes either name
+
+
 def payload_encrypt(payload: object) -> object:
-    """A refused event as the quarantine keeps it: its free text (`properties.text`, whatever the event's
-    name) encrypted like a stored event's."""
-    if isinstance(payload, dict) and isinstance(payload.get("properties"), dict):
-        text = payload["properties"].get("text")
-        if isinstance(text, str) and not is_encrypted(text):
-            return {**payload, "properties": {**payload["properties"], "text": text_encrypt(text)}}
-    return payload
+    """A refused event as the quarantine keeps it: its free text (`properties.text` or `metadata.text`,
+    whatever the event's name) encrypted like a stored event's."""
+    if not isinstance(payload, dict):
+        return payload
+    out = dict(payload)
+    for field in _PROPERTY_FIELDS:
+        properties = out.get(field)
+        if isinstance(properties, dict) and isinstance(properties.get("text"), str):
+            out[field] = {**properties, "text": text_encrypt(properties["text"])}
+    return out
 
 
 def payload_decrypt(payload: object) -> object:
     """A quarantined event as it was sent (scrubbed): for the quarantine's list and its replay."""
-    if isinstance(payload, dict) and isinstance(payload.get("properties"), dict):
-        return {**payload, "properties": properties_decrypt(payload["properties"])}
-    return payload
+    if not isinstance(payload, dict):
+        return payload
+    out = dict(payload)
+    for field in _PROPERTY_FIELDS:
+        if isinstance(out.get(field), dict):
+            out[field] = properties_decrypt(out[field])
+    return out

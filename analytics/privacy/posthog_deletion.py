@@ -2,7 +2,10 @@
 
 1. `posthog_deletion_request` runs inside the erasure's transaction: one `PostHogPersonDeletion` row per
    distinct id of the person (the forwarder sends events under the user id, or under the anonymous id
-   when an event names no user), only when PostHog deletion is configured.
+   when an event names no user), only when PostHog deletion is configured. The rows are due
+   `POSTHOG_DELETION_DELAY_SECONDS` later (6 minutes): past the forwarder's lease, so a batch of the
+   person's events already on its way when the erasure committed reaches PostHog before the deletion and
+   goes with it (PostHog does not support a distinct id reused after its person was deleted).
 2. `posthog_persons_delete` (the `delete_from_posthog` task: enqueued once the erasure commits, and run
    by beat so that nothing waits for a lost message) claims due rows, asks PostHog to delete the persons
    of those distinct ids with their events — `POST /api/projects/{project_id}/persons/bulk_delete/`,
@@ -39,8 +42,8 @@ MAX_BATCHES_PER_RUN = 10
 TIMEOUT_SECONDS = 10.0
 LEASE_SECONDS = 300  # longer than the task's hard time limit: a lease runs out only when its worker is gone
 
-# Sent after an erasure that requested deletions has committed; kwargs: count. The tasks layer enqueues
-# `delete_from_posthog` on it.
+# Sent after an erasure that requested deletions has committed; kwargs: count, delay_seconds. The tasks
+# layer enqueues `delete_from_posthog` on it, to run once the deletions are due.
 posthog_deletion_requested = Signal()
 
 
@@ -68,14 +71,19 @@ def posthog_deletion_request(distinct_ids: Iterable[str]) -> int:
     if not ids or not posthog_deletion_enabled():
         return 0
     now = clock.now()
+    delay = int(settings.POSTHOG_DELETION_DELAY_SECONDS)
+    due = now + timedelta(seconds=delay)
     before = PostHogPersonDeletion.objects.filter(distinct_id__in=ids).count()
     PostHogPersonDeletion.objects.bulk_create(
-        [PostHogPersonDeletion(distinct_id=i, requested_at=now, next_attempt_at=now) for i in ids],
+        [PostHogPersonDeletion(distinct_id=i, requested_at=now, next_attempt_at=due) for i in ids],
         ignore_conflicts=True,
     )
     added = len(ids) - before
     transaction.on_commit(
-        lambda: posthog_deletion_requested.send_robust(sender=posthog_deletion_request, count=added), robust=True
+        lambda: posthog_deletion_requested.send_robust(
+            sender=posthog_deletion_request, count=added, delay_seconds=delay
+        ),
+        robust=True,
     )
     return added
 

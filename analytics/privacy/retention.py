@@ -3,8 +3,9 @@
 What goes, each by its own setting (docs/operations.md, "Retention"):
 - tracked events of business days before the horizon (`ANALYTICS_RETENTION_DAYS`), with the per-person
   rows derived from them for those days (daily activity, events per day, funnel reach) and the people's
-  daily predictions — but never an event not yet processed or still waiting to be forwarded;
-- sessions started before `ANALYTICS_SESSION_RETENTION_DAYS`, and idle session cursors with them;
+  daily predictions — but never an event not yet processed, or still waiting to be forwarded while PostHog
+  forwarding is on;
+- sessions started on business days before `ANALYTICS_SESSION_RETENTION_DAYS`, and idle session cursors;
 - quarantined events received before `ANALYTICS_FAILED_EVENT_RETENTION_DAYS`;
 - audit rows older than `ANALYTICS_AUDIT_RETENTION_DAYS`;
 - forwarding rows parked (refused by PostHog) before `ANALYTICS_PARKED_OUTBOX_RETENTION_DAYS`; a row still
@@ -12,7 +13,8 @@ What goes, each by its own setting (docs/operations.md, "Retention"):
 
 What stays: the anonymous aggregates (daily counts per event name) and every stored metric, which stay valid
 because the purged days are frozen: once a run has purged days, `frozen_before()` is the first kept day, no
-rollup or metric of an earlier day (or of a period that begins before it) is ever recomputed, and ingestion
+rollup or metric of an earlier day (or of a period that begins before it, or whose previous period does)
+is ever recomputed, and ingestion
 refuses events before the horizon (`events_horizon`), so nothing can make them dirty again. Each person's
 first active day (`UserFirstActivity`) also stays, so a returning customer is not counted as new.
 
@@ -33,6 +35,7 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 
 from analytics import clock
+from analytics.collection.forwarding import posthog_enabled
 from analytics.metrics.periods import business_day, day_start
 from analytics.models import (
     AuditLog,
@@ -118,18 +121,19 @@ def retention_purge(*, now: datetime | None = None, budget_seconds: float = RUN_
     # from half its events. A run that stops early has frozen days it has not finished purging — the next
     # run finishes them, and nothing can recompute them in between.
     run = RetentionPurge.objects.create(ran_at=now, frozen_before=first_kept, removed={}, complete=False)
-    pending_forward = ForwardingOutbox.objects.filter(event_id=OuterRef("pk"), parked_at__isnull=True)
+    old_events = Q(timestamp__lt=horizon, processed_at__isnull=False)
+    if posthog_enabled():  # rows still to be sent wait for it; without PostHog nothing will ever send them
+        old_events &= ~Q(Exists(ForwardingOutbox.objects.filter(event_id=OuterRef("pk"), parked_at__isnull=True)))
+    sessions_kept_from = day_start(business_day(now) - timedelta(days=settings.ANALYTICS_SESSION_RETENTION_DAYS))
     steps: list[tuple[type[models.Model], Q]] = [
-        (
-            UserEvent,
-            Q(timestamp__lt=horizon, processed_at__isnull=False) & ~Q(Exists(pending_forward)),
-        ),
+        (UserEvent, old_events),
         (DailyUserActivity, Q(day__lt=first_kept)),
         (DailyUserEvent, Q(day__lt=first_kept)),
         (DailyFunnelReach, Q(day__lt=first_kept)),
         (UserPrediction, Q(scored_on__lt=first_kept)),
-        (Session, Q(started_at__lt=_age_horizon(settings.ANALYTICS_SESSION_RETENTION_DAYS, now))),
-        (SessionCursor, Q(last_event_at__lt=_age_horizon(settings.ANALYTICS_SESSION_RETENTION_DAYS, now))),
+        # Whole business days, like the events: the first kept day keeps all its sessions.
+        (Session, Q(started_at__lt=sessions_kept_from)),
+        (SessionCursor, Q(last_event_at__lt=sessions_kept_from)),
         (FailedEvent, Q(received_at__lt=_age_horizon(settings.ANALYTICS_FAILED_EVENT_RETENTION_DAYS, now))),
         (AuditLog, Q(occurred_at__lt=_age_horizon(settings.ANALYTICS_AUDIT_RETENTION_DAYS, now))),
         (

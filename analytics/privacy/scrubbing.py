@@ -68,9 +68,9 @@ _DIGIT_RUN = re.compile(r"(?:\d[\s\-()]{0,2}){7,}\d")
 _INSIDE_WORD = re.compile(r"[\w\-]")
 _CARD = re.compile(r"(?<![\w\-.])\d(?:[ \-]?\d){12,18}(?![\w\-.])")
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-_URL_WITH_QUERY = re.compile(r"[^\s?]*\?[^\s]*=[^\s]*")
+_TOKEN = re.compile(r"\S+")  # URLs are whitespace-free tokens (a linear scan, whatever the text)
 # An identifier written as a phone number: `+` or `00` and digits, or digits in groups split by separators.
-_PHONE_LAYOUT = re.compile(r"\s*(?:\+|00)[\d\s\-().]{7,}|\s*\(?\d[\d\s\-().]{6,}\d\s*")
+_PHONE_LAYOUT = re.compile(r"\s*\+?[\d\s\-().]{7,}\d\s*")
 
 SECRET_KEYS = frozenset(
     {
@@ -259,24 +259,35 @@ def _without_secret_parameters(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote, safe="[]@:/,")))
 
 
+def _url_token(match: re.Match[str]) -> str:
+    token = match.group(0)
+    return _without_secret_parameters(token) if "?" in token and "=" in token else token
+
+
 def _phone_layout(text: str) -> bool:
-    """Whether an identifier's value is written as a phone number (and is one)."""
+    """Whether an identifier's value is written as a phone number: only digits and separators, starting with
+    `+` or with digit groups split by separators, and all its digits one valid number for libphonenumber.
+    Digits alone are an id (`0000012345`, `919876543210`), and so is a layout libphonenumber does not take
+    (`1718000000-1234`)."""
     if _PHONE_LAYOUT.fullmatch(text) is None:
         return False
     stripped = text.strip()
-    if not (stripped.startswith(("+", "00")) or any(ch in " .-()" for ch in stripped)):
-        return False  # only digits: an id
-    return bool(_phone_spans(stripped)) or _PHONE.sub(_phone_replacement, stripped) == PHONE_MARK
+    if not (stripped.startswith("+") or any(ch in " .-()" for ch in stripped)):
+        return False
+    candidate = stripped.replace(".", " ")  # a whole value's dots are separators (`98765.43210`)
+    digits = sum(ch.isdigit() for ch in candidate)
+    return any(sum(ch.isdigit() for ch in candidate[start:end]) == digits for start, end in _phone_spans(candidate))
 
 
 def scrub_text(text: str, *, identifier: bool = False) -> str:
     """The text with secret URL parameters removed, emails, card and phone numbers masked and IP literals
     truncated; checked again percent-decoded when it has escapes."""
     if "?" in text and "=" in text:
-        text = _URL_WITH_QUERY.sub(lambda m: _without_secret_parameters(m.group(0)), text)
+        text = _TOKEN.sub(_url_token, text)
     scrubbed = _scrub_plain(text, identifier=identifier)
     if "%" in scrubbed and _PERCENT_ESCAPE.search(scrubbed) is not None:
-        decoded = unquote(scrubbed)
+        # `%00` decodes to NUL, which no database column takes: kept as the replacement character.
+        decoded = unquote(scrubbed).replace("\x00", "\ufffd")
         masked = _scrub_plain(decoded, identifier=identifier)
         if masked != decoded:
             return masked  # stored decoded: what was hidden behind the escapes is masked
@@ -306,16 +317,26 @@ def _scrub_plain(text: str, *, identifier: bool) -> str:
 
 
 def identifier_holds_personal_data(value: str) -> bool:
-    """Whether a top-level id holds an email or is written as a phone number (the envelope refuses it);
-    digits alone are an id."""
-    return ("@" in value and _EMAIL.search(value) is not None) or _phone_layout(value)
+    """Whether a top-level id holds an email, is written as a phone number, or holds an international number
+    (`tel:+919876543210`); the envelope refuses it. Digits alone, or a word and digits (`user-9876543210`),
+    are an id."""
+    if "@" in value and _EMAIL.search(value) is not None:
+        return True
+    if _phone_layout(value):
+        return True
+    return "+" in value and any("+" in value[max(start - 1, 0) : end] for start, end in _phone_spans(value))
+
+
+_NAME_SEPARATORS = re.compile(r"[\W_]+")
+_LETTER_THEN_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 
 
 def name_holds_personal_data(name: str) -> bool:
-    """Whether an event name holds an email or a phone number, even joined to a word (`call_9876543210`)."""
+    """Whether an event name holds an email or a phone number, even joined to a word (`call_9876543210`,
+    `call-98765-43210`, `call9876543210`)."""
     if "@" in name and _EMAIL.search(name) is not None:
         return True
-    spaced = name.replace("_", " ")  # `call_9876543210`: a word joined to the number is still a phone number
+    spaced = _LETTER_THEN_DIGIT.sub(" ", _NAME_SEPARATORS.sub(" ", name))
     return _DIGIT_RUN.search(spaced) is not None and bool(_phone_spans(spaced))
 
 
@@ -323,16 +344,17 @@ _QUARANTINE_DEPTH = 12
 _QUARANTINE_STRING = 4096
 
 
-def scrub_for_quarantine(value: object, *, depth: int = 0) -> object:
+def scrub_for_quarantine(value: object, *, depth: int = 0, identifier: bool = False) -> object:
     """A storable, scrubbed copy of anything a client sent, for the quarantine of refused events.
 
     Unlike the pipeline's checks this never refuses: NULs and lone surrogates are replaced, long
-    strings cut, deep nesting cut, unknown types turned into their `repr`.
+    strings cut, deep nesting cut, unknown types turned into their `repr`. Values under identifier keys
+    (`user_id`, `*_id`, …) follow the identifier rule, as in a stored event: digits alone stay an id.
     """
     if isinstance(value, str):
         text = value[:_QUARANTINE_STRING].replace("\x00", "\ufffd")
         text = text.encode("utf-8", "replace").decode("utf-8")
-        return scrub_text(text)
+        return scrub_text(text, identifier=identifier)
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -344,10 +366,12 @@ def scrub_for_quarantine(value: object, *, depth: int = 0) -> object:
     if isinstance(value, dict):
         return {
             str(scrub_for_quarantine(str(k), depth=depth)): (
-                REDACTED if is_secret_key(str(k)) and v is not None else scrub_for_quarantine(v, depth=depth + 1)
+                REDACTED
+                if is_secret_key(str(k)) and v is not None
+                else scrub_for_quarantine(v, depth=depth + 1, identifier=is_identifier_key(str(k)))
             )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [scrub_for_quarantine(item, depth=depth + 1) for item in value]
+        return [scrub_for_quarantine(item, depth=depth + 1, identifier=identifier) for item in value]
     return scrub_text(repr(value)[:_QUARANTINE_STRING])

@@ -59,8 +59,8 @@ def delete_from_posthog() -> int:
 
 
 @receiver(posthog_deletion_requested, dispatch_uid="analytics.enqueue_posthog_person_deletion")
-def enqueue_posthog_person_deletion(sender: Any, count: int, **kwargs: Any) -> None:
+def enqueue_posthog_person_deletion(sender: Any, count: int, delay_seconds: int = 0, **kwargs: Any) -> None:
     try:
-        delete_from_posthog.apply_async(queue=QUEUE, retry=False, expires=300)
+        delete_from_posthog.apply_async(queue=QUEUE, retry=False, countdown=delay_seconds, expires=delay_seconds + 300)
     except Exception as exc:  # broker down: beat's next run finds the rows
         logger.warning("posthog.deletion_enqueue_failed count=%d error=%s", count, type(exc).__name__)

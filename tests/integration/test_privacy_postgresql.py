@@ -81,9 +81,10 @@ def test_erasure_reaches_posthog_through_a_real_worker(
             "POSTHOG_PERSONAL_API_KEY": PERSONAL_KEY,
             "POSTHOG_PROJECT_ID": PROJECT,
             "POSTHOG_API_HOST": posthog.url,
+            "POSTHOG_DELETION_DELAY_SECONDS": "2",  # the task is enqueued with this countdown (an ETA task)
         }
         for name, value in deletion.items():
-            setattr(settings, name, value)
+            setattr(settings, name, int(value) if name.endswith("_SECONDS") else value)
         seed(client, key_headers, PERSON, ANON, WORDS)
         celery_worker_with(**deletion)
 
@@ -104,7 +105,7 @@ def test_retention_purges_in_batches_on_postgresql_and_freezes_the_purged_days(
 ) -> None:
     """The purge's statements (the not-yet-forwarded exclusion, the batched deletes with their cascades) and
     the frozen days, on PostgreSQL; twice, to show the second run removes nothing."""
-    settings.ANALYTICS_RETENTION_DAYS = 30
+    settings.ANALYTICS_RETENTION_DAYS = 120
     monkeypatch.setattr(retention, "BATCH_SIZE", 3)  # several batches over the 4 old events
     try:
         retention_platform_seed(client, key_headers)

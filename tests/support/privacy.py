@@ -72,10 +72,10 @@ def tables_mentioning(*needles: str) -> dict[str, set[str]]:
 
 # The retention tests' platform (tests/unit/privacy/test_retention.py, and on PostgreSQL in the integration
 # tier): two people active on an old business day and a recent one, seeded with the clock frozen on SEEDED_AT;
-# with a 30-day retention, a purge at PURGED_AT keeps 2026-02-24 onwards.
+# with a 120-day retention (the least allowed), a purge at PURGED_AT keeps 2026-02-24 onwards.
 OLD_DAY, NEW_DAY = date(2026, 2, 20), date(2026, 3, 9)
 SEEDED_AT = datetime.fromisoformat("2026-03-10T12:00:00+00:00")
-PURGED_AT = datetime.fromisoformat("2026-03-26T12:00:00+00:00")
+PURGED_AT = datetime.fromisoformat("2026-06-24T12:00:00+00:00")
 
 
 def at_day(day: date, hour: int = 6) -> str:

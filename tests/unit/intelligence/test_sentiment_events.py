@@ -14,6 +14,7 @@ from analytics.collection.pending import PENDING_COLUMNS, PendingEvent
 from analytics.collection.processing import STEPS, process_pending_events, processing_step_register
 from analytics.intelligence.sentiment.events import review_sentiment_score
 from analytics.models import UserEvent
+from analytics.privacy.encryption import text_decrypt
 from tests.support.openai_server import OpenAIServer
 from tests.unit.metrics.support import ev, ingest, now  # noqa: F401  (the `now` fixture: frozen at 2026-03-20)
 
@@ -26,7 +27,8 @@ def review(text: str, user: str = "u1", **extra: Any) -> dict[str, Any]:
 
 def scores() -> dict[str, float | None]:
     return {
-        str(p.get("text", p.get("path"))): s for p, s in UserEvent.objects.values_list("properties", "sentiment_score")
+        str(text_decrypt(p["text"]) if "text" in p else p.get("path")): s
+        for p, s in UserEvent.objects.values_list("properties", "sentiment_score")
     }
 
 
@@ -53,7 +55,7 @@ def test_stored_text_is_already_scrubbed_and_the_step_adds_nothing_but_the_score
     ingest(review("Loved it! Write to riya.k@example.com", user="u9"))
     event = UserEvent.objects.get()
     assert "example.com" not in str(event.properties) and event.sentiment_score is not None
-    assert event.properties["text"] == "Loved it! Write to [email]"
+    assert text_decrypt(event.properties["text"]) == "Loved it! Write to [email]"  # stored encrypted
 
 
 def test_the_step_writes_one_update_for_the_whole_chunk() -> None:

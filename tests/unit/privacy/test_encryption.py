@@ -19,7 +19,14 @@ from fastapi.testclient import TestClient
 from analytics.collection.forwarding import posthog_forward
 from analytics.collection.processing import process_pending_events
 from analytics.models import UserEvent
-from analytics.privacy.encryption import PREFIX, is_encrypted, text_decrypt, text_encrypt
+from analytics.privacy.encryption import (
+    PREFIX,
+    UndecryptableText,
+    is_encrypted,
+    text_decrypt,
+    text_encrypt,
+    text_rotate,
+)
 from tests.factories import event
 from tests.support.posthog_server import PostHogCaptureServer
 from tests.support.privacy import BATCH, PRIVACY, tables_mentioning
@@ -156,3 +163,26 @@ def test_a_refused_review_is_quarantined_encrypted_and_shown_and_exported_in_cle
     assert [row["payload"]["properties"]["text"] for row in listed] == [SECRET]
     exported = client.get(f"{PRIVACY}/user-7/export", headers=bearer("admin")).json()
     assert [row["payload"]["properties"]["text"] for row in exported["tables"]["analytics_failed_event"]] == [SECRET]
+
+
+def test_a_text_that_looks_encrypted_is_still_encrypted_and_rotation_survives_foreign_values(
+    client: TestClient, key_headers: dict[str, str], keys: Any
+) -> None:
+    """Found in review: a review text starting with the prefix was stored in clear, and a stored value that is
+    no token (`enc:v1:é`) crashed `rotate_keys` on every run."""
+    lookalike = "enc:v1:the words of a person who knows the prefix"
+    answer = client.post(BATCH, json={"events": [_review(lookalike)]}, headers=key_headers).json()
+    assert answer["stored"] == 1
+    assert tables_mentioning("the words of a person")["the words of a person"] == set()
+    stored = UserEvent.objects.get().properties["text"]
+    assert text_decrypt(stored) == lookalike
+    with pytest.raises(UndecryptableText):
+        text_rotate("enc:v1:é")
+
+
+def test_review_text_sent_as_metadata_is_quarantined_encrypted(
+    client: TestClient, key_headers: dict[str, str], keys: Any
+) -> None:
+    refused = {"event_name": "review_submitted", "user_id": "user-7", "metadata": {"rating": 9, "text": SECRET}}
+    assert client.post(BATCH, json={"events": [refused]}, headers=key_headers).json()["rejected"] == 1
+    assert tables_mentioning(SECRET)[SECRET] == set()

@@ -43,8 +43,9 @@ TRACK = "/api/analytics/events/track"
 
 @pytest.fixture
 def platform(client: TestClient, key_headers: dict[str, str], settings: Any) -> Iterator[None]:
-    """Two people active on an old day and a recent one, processed and measured; a 30-day retention."""
-    settings.ANALYTICS_RETENTION_DAYS = 30
+    """Two people active on an old day and a recent one, processed and measured; a 120-day retention (the
+    least allowed)."""
+    settings.ANALYTICS_RETENTION_DAYS = 120
     retention_platform_seed(client, key_headers)
     yield
     clock.freeze(None)
@@ -137,7 +138,7 @@ def test_a_late_event_on_a_kept_day_leaves_the_periods_reaching_into_purged_days
 def test_ingestion_refuses_events_before_the_horizon_with_a_clear_422(
     client: TestClient, key_headers: dict[str, str], settings: Any, frozen_now: datetime
 ) -> None:
-    settings.ANALYTICS_RETENTION_DAYS = 30
+    settings.ANALYTICS_RETENTION_DAYS = 120
     horizon = events_horizon()
     too_old = event(timestamp=(horizon - timedelta(seconds=1)).isoformat())
     kept = event(timestamp=horizon.isoformat())
@@ -146,26 +147,46 @@ def test_ingestion_refuses_events_before_the_horizon_with_a_clear_422(
     stored = client.post(TRACK, json=kept, headers=key_headers)
 
     assert refused.status_code == 422, refused.text[:300]
-    assert "older_than_retention" in refused.text and "30 days" in refused.text
+    assert "older_than_retention" in refused.text and "120 days" in refused.text
     assert stored.status_code == 200, stored.text[:300]
     assert list(UserEvent.objects.values_list("timestamp", flat=True)) == [horizon]
 
 
-def test_a_stopped_run_resumes_where_it_stopped(platform: None, monkeypatch: pytest.MonkeyPatch) -> None:
+class _Stopwatch:
+    """`time` for the purge: the budget runs out after `batches` batch checks."""
+
+    def __init__(self, batches: int) -> None:
+        self.calls = 0
+        self.batches = batches
+
+    def monotonic(self) -> float:
+        self.calls += 1  # the first call sets the deadline; each later one is a batch's check
+        return 0.0 if self.calls <= self.batches + 1 else 1e9
+
+
+def test_a_run_stopped_half_way_keeps_its_batches_and_the_next_resumes(
+    platform: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Catches: a stopped run rolling back what it purged, or a resumed run that redoes or skips rows."""
     clock.freeze(PURGED_AT)
     monkeypatch.setattr(retention, "BATCH_SIZE", 1)
-    stopped = retention_purge(budget_seconds=0.0)
-    assert stopped.complete is False
-    assert UserEvent.objects.count() == 8  # nothing began: the budget was spent before the first batch
+    monkeypatch.setattr(retention, "time", _Stopwatch(batches=3))
+    stopped = retention_purge(budget_seconds=60.0)
+    assert (stopped.complete, stopped.removed) == (False, {"analytics_user_event": 3})
+    assert UserEvent.objects.count() == 5  # three old events went, one batch each, committed
     assert frozen_before() == date(2026, 2, 24)  # frozen already: nothing recomputes the days meanwhile
-    resumed = retention_purge()
-    assert resumed.complete is True and resumed.removed["analytics_user_event"] == 4
+    monkeypatch.setattr(retention, "time", _Stopwatch(batches=1_000))
+    resumed = retention_purge(budget_seconds=60.0)
+    assert resumed.complete is True and resumed.removed["analytics_user_event"] == 1
+    assert UserEvent.objects.count() == 4
+    assert [run.complete for run in RetentionPurge.objects.order_by("id")] == [False, True]
 
 
 def test_each_kind_ages_out_by_its_own_setting_and_nothing_owed_to_posthog_goes(platform: None, settings: Any) -> None:
     """Catches: a setting ignored, an unprocessed event or one still waiting for PostHog deleted by age, or a
     parked outbox row kept for ever."""
     now = PURGED_AT
+    settings.POSTHOG_API_KEY = "phc_forwarding_is_on"  # nothing is sent here: the purge only reads the setting
     settings.ANALYTICS_SESSION_RETENTION_DAYS = 30
     settings.ANALYTICS_FAILED_EVENT_RETENTION_DAYS = 7
     settings.ANALYTICS_AUDIT_RETENTION_DAYS = 60
@@ -203,3 +224,17 @@ def test_the_task_is_scheduled_daily() -> None:
     entry = beat_schedule()["cleanup-old-analytics-data"]
     assert entry["task"] == cleanup_old_analytics_data.name == "analytics.tasks.privacy.cleanup_old_analytics_data"
     assert entry["schedule"] == 24 * 3600.0
+
+
+def test_without_posthog_an_event_with_a_waiting_outbox_row_is_purged(platform: None, settings: Any) -> None:
+    """Catches: rows no one will ever send (forwarding switched off) keeping their events for ever."""
+    settings.POSTHOG_API_KEY = ""
+    waiting = UserEvent.objects.filter(timestamp__lt=at_day(NEW_DAY, 0)).order_by("id").first()
+    assert waiting is not None
+    ForwardingOutbox.objects.create(
+        destination="posthog", event=waiting, created_at=PURGED_AT, next_attempt_at=PURGED_AT
+    )
+    clock.freeze(PURGED_AT)
+    report = retention_purge()
+    assert report.removed["analytics_user_event"] == 4 and report.removed["analytics_forwarding_outbox"] == 1
+    assert not UserEvent.objects.filter(pk=waiting.pk).exists()

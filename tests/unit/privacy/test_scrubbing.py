@@ -278,6 +278,9 @@ def test_national_formats_follow_the_configured_regions(settings: Any) -> None:
         ("anonymous_id", "98765-43210"),
         ("event_name", "call_9876543210"),
         ("event_name", "signup 98765 43210"),
+        ("event_name", "call-9876543210"),
+        ("event_name", "call9876543210"),
+        ("user_id", "tel:+919876543210"),
     ],
 )
 def test_an_email_or_phone_as_a_top_level_id_or_in_an_event_name_is_refused(field: str, value: str) -> None:
@@ -286,6 +289,35 @@ def test_an_email_or_phone_as_a_top_level_id_or_in_an_event_name_is_refused(fiel
     assert [(p.field, p.code) for p in refused.value.problems] == [(field, "personal_data")]
 
 
-@pytest.mark.parametrize("user_id", ["9876543210", "usr_98765432", "4f0c2a9e-1b2c-4d5e-8f90-123456789abc"])
+@pytest.mark.parametrize(
+    "user_id",
+    [
+        "9876543210",
+        "usr_98765432",
+        "4f0c2a9e-1b2c-4d5e-8f90-123456789abc",
+        # Found in review: a leading 00 read as an international prefix refused or masked numeric ids.
+        "0000012345",
+        "0098765432",
+        "1718000000-1234",
+        "user-9876543210",
+    ],
+)
 def test_digits_or_an_opaque_token_as_a_user_id_is_an_id(user_id: str) -> None:
     assert prepare(user_id=user_id).user_id == user_id
+
+
+def test_a_percent_escaped_nul_never_reaches_storage() -> None:
+    """Found in review: decoding `%00` next to a masked email stored a NUL, which PostgreSQL refuses (a whole
+    batch answered 503, a middleware flush dropped)."""
+    prepared = prepare(properties={"referrer": "https://evil.example/%00/a%40b.co", "note": "a%00b john%40example.com"})
+    assert prepared.properties == {"referrer": "https://evil.example/\ufffd/[email]", "note": "a\ufffdb [email]"}
+    assert "\x00" not in prepared.referrer
+
+
+def test_the_quarantine_keeps_numeric_ids_as_ids() -> None:
+    """Found in review: the quarantine read every string as text, so an 11-digit user id became `[phone]`
+    (no subject request could find it; a replay merged people under `[phone]`)."""
+    kept = scrub_for_quarantine(
+        {"user_id": "14155552671", "anonymous_id": "+91 98765 43210", "properties": {"order_id": "0098765432"}}
+    )
+    assert kept == {"user_id": "14155552671", "anonymous_id": "[phone]", "properties": {"order_id": "0098765432"}}

@@ -77,9 +77,11 @@ def _reference_scrub(text: str, *, identifier: bool = False) -> str:
             text = scrubbing._mask_spans(text, scrubbing._phone_spans(text), scrubbing.PHONE_MARK)
         return scrubbing._IPV6.sub(ipv6, text)
 
-    text = scrubbing._URL_WITH_QUERY.sub(lambda m: scrubbing._without_secret_parameters(m.group(0)), text)
+    text = " ".join(  # every whitespace-free token, URL or not: the secret-parameter rule leaves others alone
+        scrubbing._without_secret_parameters(token) for token in text.split(" ")
+    )
     scrubbed = plain(text)
-    decoded = unquote(scrubbed)
+    decoded = unquote(scrubbed).replace("\x00", "\ufffd")
     masked = plain(decoded)
     return masked if masked != decoded else scrubbed
 

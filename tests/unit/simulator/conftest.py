@@ -91,8 +91,16 @@ def truth_of(report: SimulationReport) -> dict[str, Any]:
 
 
 def stored_rows() -> list[tuple[Any, ...]]:
-    """Every stored tracked event, minus what only says when it was received or processed."""
-    return sorted(UserEvent.objects.values_list(*SNAPSHOT_FIELDS), key=lambda row: str(row[0]))
+    """Every stored tracked event, minus what only says when it was received or processed, its encrypted
+    texts in clear (a Fernet token differs on every encryption of the same text)."""
+    from analytics.privacy.encryption import properties_decrypt
+
+    at = SNAPSHOT_FIELDS.index("properties")
+    rows = (
+        (*row[:at], properties_decrypt(row[at]), *row[at + 1 :])
+        for row in UserEvent.objects.values_list(*SNAPSHOT_FIELDS)
+    )
+    return sorted(rows, key=lambda row: str(row[0]))
 
 
 def wipe_analytics_tables() -> None:
