@@ -147,7 +147,7 @@ class DailyUserActivity(models.Model):
         indexes = [models.Index(fields=["user_id", "day"], name="dua_user_day")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} active {self.day}"
+        return f"activity #{self.pk} {self.day}"  # never the id: logs copy this text
 
 
 class DailyUserEvent(models.Model):
@@ -166,7 +166,7 @@ class DailyUserEvent(models.Model):
         indexes = [models.Index(fields=["user_id", "day"], name="due_user_day")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.event_name} ×{self.events} {self.day}"
+        return f"#{self.pk} {self.event_name} ×{self.events} {self.day}"  # never the id
 
 
 class DailyEventRollup(models.Model):
@@ -209,7 +209,7 @@ class UserFirstActivity(models.Model):
         indexes = [models.Index(fields=["first_day"], name="ufa_first_day")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} first active {self.first_day}"
+        return f"#{self.pk} first active {self.first_day}"  # never the id
 
 
 class DailyFunnelReach(models.Model):
@@ -233,4 +233,4 @@ class DailyFunnelReach(models.Model):
         constraints = [models.UniqueConstraint(fields=["day", "user_id"], name="dfr_unique")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} reached step {self.reached} from {self.day}"
+        return f"#{self.pk} reached step {self.reached} from {self.day}"  # never the id

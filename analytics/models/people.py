@@ -63,7 +63,7 @@ class IdentityLink(models.Model):
         indexes = [models.Index(fields=["user_id"], name="il_user")]
 
     def __str__(self) -> str:
-        return f"{self.anonymous_id} → {self.user_id}"
+        return f"identity link #{self.pk}"  # never the ids: the admin log copies this text
 
 
 class SessionCursor(models.Model):
@@ -81,4 +81,4 @@ class SessionCursor(models.Model):
         db_table = "analytics_session_cursor"
 
     def __str__(self) -> str:
-        return f"{self.actor_key}: {self.session_id}"
+        return f"session cursor #{self.pk}: {self.session_id}"  # never the actor

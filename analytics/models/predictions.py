@@ -71,7 +71,7 @@ class UserPrediction(models.Model):
         indexes = [models.Index(fields=["scored_on", "churn_risk"], name="up_day_risk")]
 
     def __str__(self) -> str:
-        return f"prediction {self.user_id} {self.scored_on}"
+        return f"prediction #{self.pk} {self.scored_on}"  # never the id: the admin log copies this text
 
 
 class ListingAttendanceForecast(models.Model):

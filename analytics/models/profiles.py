@@ -72,4 +72,4 @@ class UserBehaviorProfile(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"profile {self.user_id}"
+        return f"profile #{self.pk}"  # never the id: the admin log copies this text

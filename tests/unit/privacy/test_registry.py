@@ -4,10 +4,15 @@ erasure cannot silently skip a table added later."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import apps
 from django.db import models
 
-from analytics.privacy.registry import NOT_PERSONAL, PERSONAL_DATA
+from analytics import clock
+from analytics.models import AuditLog, UserBehaviorProfile
+from analytics.privacy.registry import NOT_PERSONAL, PERSONAL_DATA, Person
+from tests.support.privacy import ANON, PERSON, WORDS, seed
 
 PERSON_FIELDS = ("user_id", "anonymous_id", "actor_key", "distinct_id", "user")
 
@@ -47,3 +52,27 @@ def test_the_check_sees_the_tables_it_guards() -> None:
         "UserPrediction",
     }
     assert all(reason for reason in NOT_PERSONAL.values())
+
+
+def test_no_personal_row_shows_the_persons_ids_in_its_text(client: Any, key_headers: dict[str, str]) -> None:
+    """Catches: a row whose text names the person — the admin site's change log and the audit log copy it
+    (`object_repr`), and both outlive an erasure (the audit log by design, naming people by HMAC only)."""
+    seed(client, key_headers, PERSON, ANON, WORDS)
+    UserBehaviorProfile.objects.create(
+        user_id=PERSON,
+        engagement_score=0.5,
+        engagement_trend="stable",
+        as_of=clock.now(),
+        lookback_days=90,
+        model_version="test",
+        last_analysis_at=clock.now(),
+    )
+    person = Person.of(PERSON)
+    texts = {
+        entry.model.__name__: [str(row) for row in entry.model._default_manager.filter(entry.rows(person))]
+        for entry in PERSONAL_DATA
+        if entry.model is not AuditLog
+    }
+    assert sum(len(rows) for rows in texts.values()) > 10  # the seed reached most tables
+    leaking = {name: rows for name, rows in texts.items() if any(PERSON in t or ANON in t for t in rows)}
+    assert leaking == {}
