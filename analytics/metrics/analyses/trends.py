@@ -25,6 +25,7 @@ from analytics.metrics.analyses import DateRange, as_date, bucket_of, buckets
 from analytics.metrics.periods import business_zone, day_start
 from analytics.metrics.rollups import day_runs, rollups_current_days
 from analytics.models import DailyEventRollup, DailyUserEvent, UserEvent
+from analytics.privacy.encryption import SENSITIVE_PROPERTIES
 
 MATHS = ("total", "unique_users")
 COLUMNS = {
@@ -68,6 +69,15 @@ class TrendsQuery:
         ):
             raise ValidationFailed(
                 f"breakdown is one of {', '.join(COLUMNS)} or properties.<key>", code="invalid_breakdown"
+            )
+        encrypted = {key for name, key in SENSITIVE_PROPERTIES if name == self.event}
+        asked = {(self.breakdown or "").removeprefix("properties."), *(key for key, _ in self.properties)}
+        if encrypted & asked:
+            # Stored encrypted (a fresh token per event): no grouping or equality can read it.
+            raise ValidationFailed(
+                f"properties {', '.join(sorted(encrypted))} of {self.event} are encrypted at rest and cannot be "
+                "grouped or filtered on",
+                code="encrypted_property",
             )
         if len(self.properties) > MAX_FILTERS:
             raise ValidationFailed(f"at most {MAX_FILTERS} property filters", code="too_many_filters")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -407,3 +408,27 @@ def test_an_overview_computed_while_a_run_writes_is_dropped_when_the_run_finishe
         _recompute_dirty(now=None)  # the run writes the rest …
     after = client.get(f"{API}/overview", headers=bearer("analyst")).json()  # … and has finished
     assert after["total_users"] == first["total_users"] + 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"event": "review_submitted", "breakdown": "properties.text"},
+        [("event", "feedback_submitted"), ("property", "text=Great app")],
+    ],
+)
+def test_encrypted_properties_cannot_be_grouped_or_filtered_on(client: TestClient, params: Any) -> None:
+    """Catches: a breakdown by review text answering one ciphertext per review (a fresh token each), or a
+    filter that can never match."""
+    response = client.get(f"{API}/trends", params=params, headers=bearer("analyst"))
+    assert_error(response, 422, "encrypted_property")
+    assert "encrypted at rest" in response.text
+
+
+def test_other_properties_of_reviews_still_break_down(client: TestClient) -> None:
+    response = client.get(
+        f"{API}/trends",
+        params={"event": "review_submitted", "breakdown": "properties.rating"},
+        headers=bearer("analyst"),
+    )
+    assert response.status_code == 200, response.text
