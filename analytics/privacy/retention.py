@@ -9,7 +9,8 @@ What goes, each by its own setting (docs/operations.md, "Retention"):
 - quarantined events received before `ANALYTICS_FAILED_EVENT_RETENTION_DAYS`;
 - audit rows older than `ANALYTICS_AUDIT_RETENTION_DAYS`;
 - forwarding rows parked (refused by PostHog) before `ANALYTICS_PARKED_OUTBOX_RETENTION_DAYS`; a row still
-  waiting to be sent is never removed by age.
+  waiting to be sent is never removed by age;
+- earlier segmentation runs (personas no longer current) created before the events horizon.
 
 What stays: the anonymous aggregates (daily counts per event name) and every stored metric, which stay valid
 because the purged days are frozen: once a run has purged days, `frozen_before()` is the first kept day, no
@@ -48,6 +49,7 @@ from analytics.models import (
     Session,
     SessionCursor,
     UserEvent,
+    UserPersona,
     UserPrediction,
 )
 
@@ -140,6 +142,8 @@ def retention_purge(*, now: datetime | None = None, budget_seconds: float = RUN_
             ForwardingOutbox,
             Q(parked_at__lt=_age_horizon(settings.ANALYTICS_PARKED_OUTBOX_RETENTION_DAYS, now)),
         ),
+        # Earlier segmentation runs, kept for comparison: as long as the events they were computed from.
+        (UserPersona, Q(is_current=False, created_at__lt=horizon)),
     ]
     for model, rows in steps:
         _purge(model, rows, deadline=deadline, report=report)

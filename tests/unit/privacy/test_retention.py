@@ -30,6 +30,7 @@ from analytics.models import (
     Session,
     UserEvent,
     UserFirstActivity,
+    UserPersona,
 )
 from analytics.privacy import retention
 from analytics.privacy.retention import events_horizon, frozen_before, retention_purge
@@ -238,3 +239,15 @@ def test_without_posthog_an_event_with_a_waiting_outbox_row_is_purged(platform: 
     report = retention_purge()
     assert report.removed["analytics_user_event"] == 4 and report.removed["analytics_forwarding_outbox"] == 1
     assert not UserEvent.objects.filter(pk=waiting.pk).exists()
+
+
+def test_earlier_segmentation_runs_go_with_the_events_they_came_from(platform: None) -> None:
+    old = datetime.fromisoformat("2026-02-01T12:00:00+00:00")
+    for run_id, current in (("old", False), ("now", True)):
+        UserPersona.objects.create(
+            run_id=run_id, name="p", description="d", size=40, confidence=0.8, model_version="m",
+            created_at=old, is_current=current,
+        )  # fmt: skip
+    clock.freeze(PURGED_AT)
+    assert retention_purge().removed["analytics_user_persona"] == 1
+    assert list(UserPersona.objects.values_list("run_id", flat=True)) == ["now"]  # the current one stays
