@@ -50,6 +50,21 @@ class ServiceHealth:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def refreshed(
+        cls,
+        name: str,
+        serves: str,
+        model: str,
+        version: str | None,
+        last: datetime | None,
+        every: timedelta,
+        never: str,
+    ) -> ServiceHealth:
+        """A service refreshed on a schedule (`every`), last at `last` (None: never, said by `never`)."""
+        status, detail = _freshness(last, every, never=never)
+        return cls(name, serves, model, version, last, status, detail)
+
 
 def _freshness(updated_at: datetime | None, every: timedelta, *, never: str) -> tuple[Status, str]:
     if updated_at is None:
@@ -104,61 +119,47 @@ class AIServiceManager:
 
     @staticmethod
     def _behaviour() -> ServiceHealth:
-        last = UserBehaviorProfile.objects.aggregate(last=Max("last_analysis_at"))["last"]
-        status, detail = _freshness(last, BEHAVIOUR_EVERY, never="no behaviour profile analysed yet")
-        return ServiceHealth(
-            name="behaviour",
-            serves="behaviour profiles and the engagement score",
-            model="engagement score (shipped logistic model)",
-            version=engagement_model().version,
-            updated_at=last,
-            status=status,
-            detail=detail,
+        return ServiceHealth.refreshed(
+            "behaviour",
+            "behaviour profiles and the engagement score",
+            "engagement score (shipped logistic model)",
+            engagement_model().version,
+            UserBehaviorProfile.objects.aggregate(last=Max("last_analysis_at"))["last"],
+            BEHAVIOUR_EVERY,
+            never="no behaviour profile analysed yet",
         )
 
     @staticmethod
     def _personas() -> ServiceHealth:
-        last = UserPersona.objects.filter(is_current=True).aggregate(last=Max("created_at"))["last"]
-        status, detail = _freshness(last, PERSONAS_EVERY, never="no segmentation run yet")
-        return ServiceHealth(
-            name="personas",
-            serves="personas (segments of similar people)",
-            model="k-means, k chosen by silhouette",
-            version=SEGMENTS_VERSION,
-            updated_at=last,
-            status=status,
-            detail=detail,
+        return ServiceHealth.refreshed(
+            "personas",
+            "personas (segments of similar people)",
+            "k-means, k chosen by silhouette",
+            SEGMENTS_VERSION,
+            UserPersona.objects.filter(is_current=True).aggregate(last=Max("created_at"))["last"],
+            PERSONAS_EVERY,
+            never="no segmentation run yet",
         )
 
     @staticmethod
     def _prediction(name: str, minimum_data: str) -> ServiceHealth:
+        serves = f"the {name.replace('_', ' ')} prediction"
         row = model_active(name)
-        every = timedelta(hours=settings.ANALYTICS_MODEL_TRAINING_INTERVAL_HOURS)
         if row is None:
-            status: Status = "not_trained"
-            detail = f"no active version: not enough data yet ({minimum_data})"
-        else:
-            status, detail = _freshness(row.trained_at, every, never="")
-        return ServiceHealth(
-            name=name,
-            serves=f"the {name.replace('_', ' ')} prediction",
-            model=row.algorithm if row is not None else "",
-            version=str(row.version) if row is not None else None,
-            updated_at=row.trained_at if row is not None else None,
-            status=status,
-            detail=detail,
-        )
+            return ServiceHealth(
+                name, serves, "", None, None, "not_trained", f"no active version: not enough data yet ({minimum_data})"
+            )
+        every = timedelta(hours=settings.ANALYTICS_MODEL_TRAINING_INTERVAL_HOURS)
+        return ServiceHealth.refreshed(name, serves, row.algorithm, str(row.version), row.trained_at, every, never="")
 
     @staticmethod
     def _anomalies() -> ServiceHealth:
-        last = TaskRun.objects.filter(name=ANOMALY_TASK, succeeded=True).values_list("finished_at", flat=True).first()
-        status, detail = _freshness(last, ANOMALIES_EVERY, never="the anomaly task has not run yet")
-        return ServiceHealth(
-            name="anomalies",
-            serves="anomaly detection on the watched daily series",
-            model="seasonal expectation (weekday and trend) with a count/rate test, confirmation and cooldown",
-            version=None,  # a method, not a trained model: its changes are the code's
-            updated_at=last,
-            status=status,
-            detail=detail,
+        return ServiceHealth.refreshed(
+            "anomalies",
+            "anomaly detection on the watched daily series",
+            "seasonal expectation (weekday and trend) with a count/rate test, confirmation and cooldown",
+            None,  # a method, not a trained model: its changes are the code's
+            TaskRun.objects.filter(name=ANOMALY_TASK, succeeded=True).values_list("finished_at", flat=True).first(),
+            ANOMALIES_EVERY,
+            never="the anomaly task has not run yet",
         )
