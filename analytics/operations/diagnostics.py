@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from analytics import clock
+from analytics.intelligence.manager import AIServiceManager
 from analytics.models import Alert, FailedEvent, MetricDirtyDay, PredictionModel
 from analytics.models.alerts import AlertState
 from analytics.operations.health import health_report
@@ -78,6 +79,7 @@ def health_detailed() -> dict[str, Any]:
         "queues": queue_depths(),
         "task_runs": task_runs(),
         "models": model_freshness(),
+        "ai_services": AIServiceManager().health(),
         "metrics": {"last_run_finished": last_finished(METRICS_RUN), "dirty_days": MetricDirtyDay.objects.count()},
         "quarantined_events": FailedEvent.objects.count(),
         "open_alerts": alerts,

@@ -23,8 +23,9 @@ async def health() -> JSONBytesResponse:
 
 @router.get("/health/detailed", summary="Every component's state (admin)")
 async def detailed(principal: AdminOnly) -> JSONBytesResponse:
-    """The health report plus queue depths, the last run of each scheduled task, the active models' age, the
-    metrics run, quarantined events and open alerts (docs/operations.md, "Troubleshooting")."""
+    """The health report plus queue depths, the last run of each scheduled task, the active models' age, every
+    AI service's model, version and freshness, the metrics run, quarantined events and open alerts
+    (docs/operations.md, "Troubleshooting")."""
     return JSONBytesResponse(await run_db(health_detailed))
 
 

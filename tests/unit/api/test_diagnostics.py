@@ -43,6 +43,9 @@ def test_detailed_health_lists_task_runs_the_metrics_run_and_what_waits(client: 
     assert runs["metrics"]["succeeded"] is True and body["metrics"]["last_run_finished"] is not None
     assert body["queues"] is None  # embedded: no broker queues
     assert body["quarantined_events"] == 0 and body["open_alerts"] == {"critical": 0, "warning": 0}
+    services = {s["name"]: s for s in body["ai_services"]["services"]}  # the AI service manager's report
+    assert services["sentiment"]["status"] == "ok" and services["churn"]["status"] == "not_trained"
+    assert body["ai_services"]["status"] == "degraded"  # nothing trained yet
     assert body["models"] == [] and body["healthy"] is True
 
 
