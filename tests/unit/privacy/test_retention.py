@@ -17,6 +17,7 @@ from analytics import clock
 from analytics.collection.processing import process_pending_events
 from analytics.metrics.calculation import metrics_backfill, metrics_calculate_day, metrics_recompute_dirty
 from analytics.metrics.dirty import days_mark_dirty
+from analytics.metrics.periods import business_day, day_start
 from analytics.metrics.rollups import rollups_rebuild
 from analytics.models import (
     AuditLog,
@@ -251,3 +252,20 @@ def test_earlier_segmentation_runs_go_with_the_events_they_came_from(platform: N
     clock.freeze(PURGED_AT)
     assert retention_purge().removed["analytics_user_persona"] == 1
     assert list(UserPersona.objects.values_list("run_id", flat=True)) == ["now"]  # the current one stays
+
+
+def test_sessions_go_by_whole_business_days_like_the_events(platform: None, settings: Any) -> None:
+    """Catches: sessions purged by the instant (now − N days), which takes the first kept day's early
+    sessions while that day's metrics still count them."""
+    settings.ANALYTICS_SESSION_RETENTION_DAYS = 30
+    first_kept = day_start(business_day(PURGED_AT) - timedelta(days=30))
+    for session_id, started in (
+        ("early-on-the-first-kept-day", first_kept + timedelta(hours=1)),
+        ("the-day-before", first_kept - timedelta(hours=1)),
+    ):
+        Session.objects.create(session_id=session_id, user_id="user-1", started_at=started, ended_at=started)
+    clock.freeze(PURGED_AT)
+    retention_purge()
+    assert set(Session.objects.filter(session_id__contains="day").values_list("session_id", flat=True)) == {
+        "early-on-the-first-kept-day"
+    }

@@ -298,6 +298,7 @@ def test_an_email_or_phone_as_a_top_level_id_or_in_an_event_name_is_refused(fiel
         # Found in review: a leading 00 read as an international prefix refused or masked numeric ids.
         "0000012345",
         "0098765432",
+        "00919876543210",  # digits alone, even a valid number after an international prefix
         "1718000000-1234",
         "user-9876543210",
     ],
