@@ -4,6 +4,7 @@ from analytics.models.alerts import Alert, AlertDeliveryAttempt, AlertNotificati
 from analytics.models.dashboard import DashboardUser
 from analytics.models.events import FailedEvent, UserEvent
 from analytics.models.forwarding import ForwardingOutbox, PostHogPersonDeletion
+from analytics.models.insights import AIInsight
 from analytics.models.listings import EventListing
 from analytics.models.metrics import (
     BusinessMetric,
@@ -29,6 +30,7 @@ from analytics.models.reports import ReportDelivery
 from analytics.models.security import ApiKey, AuditLog
 
 __all__ = [
+    "AIInsight",
     "Alert",
     "AlertDeliveryAttempt",
     "AlertNotification",

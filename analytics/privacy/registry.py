@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 
 from analytics.models import (
+    AIInsight,
     AuditLog,
     DailyFunnelReach,
     DailyUserActivity,
@@ -137,6 +138,12 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData(DailyFunnelReach, _by_user, Erasure.DELETE, "how far the marketplace funnel went"),
     PersonalData(UserBehaviorProfile, _by_user, Erasure.DELETE, "behaviour profile, persona membership, risks"),
     PersonalData(UserPrediction, _by_user, Erasure.DELETE, "churn risk and conversion predictions"),
+    PersonalData(
+        AIInsight,
+        lambda p: Q(target_type="user", target_id=p.user_id),
+        Erasure.DELETE,
+        "insights about the person alone (target_type user)",
+    ),
     PersonalData(
         PostHogPersonDeletion,
         lambda p: Q(distinct_id__in=[p.user_id, *p.anonymous_ids]),

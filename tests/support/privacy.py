@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 
 from analytics import clock
 from analytics.collection.processing import process_pending_events
+from analytics.intelligence.insights.drafts import InsightDraft
+from analytics.intelligence.insights.store import insights_store
 from analytics.metrics.rollups import rollups_rebuild
 from analytics.models import UserPrediction
 from tests.factories import event
@@ -22,7 +24,8 @@ OTHER, OTHER_ANON, OTHER_WORDS = "user-0815", "anon-0815", "someone else's words
 
 def seed(client: TestClient, key_headers: dict[str, str], user_id: str, anonymous_id: str, note: str) -> None:
     """Browsing before login (anonymous), the login that links the ids, a listing view, two refused events
-    (quarantined as sent, one before login) and a prediction; then processing and the day's rollups."""
+    (quarantined as sent, one before login), a prediction and an insight about the person alone; then
+    processing and the day's rollups."""
     events = [
         event(event_name="page_view", user_id=None, anonymous_id=anonymous_id, properties={"path": "/", "note": note}),
         event(event_name="page_view", user_id=user_id, anonymous_id=anonymous_id, properties={"path": "/login"}),
@@ -37,6 +40,10 @@ def seed(client: TestClient, key_headers: dict[str, str], user_id: str, anonymou
     today = clock.now().date()
     rollups_rebuild(days=[today - timedelta(days=1), today, today + timedelta(days=1)])  # whichever is IST's
     UserPrediction.objects.create(user_id=user_id, scored_on=today, scored_at=clock.now(), churn_risk=0.2)
+    insight = InsightDraft(
+        "churn_risk_cohort", f"person:{user_id}", "At risk", note, 0.9, "high", [], "user", {}, target_id=user_id
+    )
+    insights_store(generated_types=[], drafts=[insight], narratives={}, now=clock.now())
 
 
 def _text_columns(table: str) -> list[str]:

@@ -39,6 +39,7 @@ def test_the_export_holds_everything_about_the_person_and_nothing_about_anyone_e
         "analytics_daily_user_event": 2,
         "analytics_user_first_activity": 1,
         "analytics_user_prediction": 1,
+        "analytics_ai_insight": 1,
         "analytics_audit_log": 1,  # the opt-out
     }
     events = body["tables"]["analytics_user_event"]
