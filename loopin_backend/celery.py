@@ -26,6 +26,7 @@ app.conf.update(
         "analytics.tasks.behaviour.*": {"queue": "intelligence"},
         "analytics.tasks.predictions.*": {"queue": "intelligence"},
         "analytics.tasks.anomalies.*": {"queue": "intelligence"},
+        "analytics.tasks.insights.*": {"queue": "intelligence"},
     },
     task_acks_late=True,
     task_reject_on_worker_lost=True,

@@ -9,6 +9,7 @@ from analytics.tasks.alerts import deliver_alert_notifications, evaluate_alerts
 from analytics.tasks.anomalies import detect_anomalies_batch
 from analytics.tasks.behaviour import generate_user_behavior_insights, perform_user_clustering
 from analytics.tasks.forwarding import delete_from_posthog, forward_to_posthog
+from analytics.tasks.insights import generate_predictive_insights
 from analytics.tasks.metrics import process_daily_metrics_calculation
 from analytics.tasks.predictions import score_prediction_models, train_prediction_models
 from analytics.tasks.privacy import cleanup_old_analytics_data
@@ -24,6 +25,7 @@ __all__ = [
     "forward_to_posthog",
     "generate_daily_insights_summary",
     "generate_period_reports",
+    "generate_predictive_insights",
     "generate_user_behavior_insights",
     "perform_user_clustering",
     "process_daily_metrics_calculation",

@@ -67,6 +67,13 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 30 * 60.0,
             "options": {"queue": "intelligence", "expires": 25 * 60},
         },
+        # Insights: churn-risk cohorts, anomalies, the revenue outlook, demand against supply and host
+        # suggestions, on the newest scoring (analytics/intelligence/insights).
+        "generate-insights": {
+            "task": "analytics.tasks.insights.generate_predictive_insights",
+            "schedule": 6 * 3600.0,
+            "options": {"queue": "intelligence", "expires": 5 * 3600},
+        },
         # Digests: each checks hourly whether its newest complete period is due and not yet sent.
         "daily-digest": {
             "task": "analytics.tasks.reports.generate_daily_insights_summary",

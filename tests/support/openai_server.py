@@ -11,7 +11,8 @@ with OpenAIServer() as server:
 
 It checks what the real service checks that matters here — POST /v1/chat/completions, a bearer key,
 a JSON body with `model` and `messages` — and answers a request for `{"texts": [{"id", "text"}]}`
-(the sentiment prompt's user message) with one result per text, as the system prompt asks.
+(the sentiment prompt's user message) with one result per text, as the system prompt asks, and an insight's
+facts (the narrative prompt) with `{"narrative": …}` written by `narrate_with`.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class OpenAIServer:
         self._requests: list[ChatRequest] = []
         self._faults: list[tuple[str, float]] = []  # ("delay", seconds) | ("status", code) | ("malformed", 0)
         self._answer: Answer = positive_answer
+        self._narrator: Callable[[dict[str, Any]], str] = lambda facts: str(facts["description"])
         self._stopping = threading.Event()
         self._server: QuietServer | None = None
         self._thread: threading.Thread | None = None
@@ -125,8 +127,15 @@ class OpenAIServer:
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         }
 
+    def narrate_with(self, narrator: Callable[[dict[str, Any]], str]) -> None:
+        """How to answer the insight narrative prompt (a user message holding one insight's facts)."""
+        self._narrator = narrator
+
     def _results(self, user: str) -> str:
-        items = json.loads(user)["texts"]
+        message = json.loads(user)
+        if "texts" not in message:  # the insight narrative prompt: {"title", "description", "figures", …}
+            return json.dumps({"narrative": self._narrator(message)})
+        items = message["texts"]
         return json.dumps({"results": [{"id": item["id"], **self._answer(item["text"])} for item in items]})
 
 

@@ -24,6 +24,7 @@ from analytics.dashboard.accounts import busiest_host_id, dashboard_user_create
 from analytics.errors import Conflict, ValidationFailed
 from analytics.intelligence.anomalies.service import anomalies_detect
 from analytics.intelligence.behaviour.service import behavior_profiles_refresh_stale
+from analytics.intelligence.insights.service import insights_generate
 from analytics.intelligence.predictions import prediction_models_score, prediction_models_train
 from analytics.intelligence.segments.service import personas_cluster
 from analytics.metrics.calculation import metrics_backfill
@@ -160,6 +161,12 @@ class Command(BaseCommand):
             f"predictions: {scored['people']:,} users scored ({scored['high_churn_risk']:,} at high churn risk), "
             f"{scored['listings']:,} upcoming listings forecast; anomalies: {anomalies.anomalies:,} in the last "
             f"{ANOMALY_DAYS} days"
+        )
+        insights = insights_generate()
+        self.stdout.write(
+            f"insights: {insights.created:,} ("
+            + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in insights.by_type.items() if n)
+            + "); GET /api/analytics/insights lists them"
         )
 
     def _dashboard_users(self, data_dir: Path) -> str:

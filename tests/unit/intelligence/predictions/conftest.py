@@ -1,10 +1,10 @@
-"""The predictions package's simulated platform: simulated, profiled, trained and scored once for every
-module of the package (committed, wiped at the end)."""
+"""The predictions package's simulated platform: simulated, rolled up (as the hourly metrics run does),
+profiled, trained and scored once for every module of the package (committed, wiped at the end)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from analytics import clock
 from analytics.intelligence.behaviour.service import behavior_profiles_refresh
 from analytics.intelligence.churn.features import churn_features
 from analytics.intelligence.predictions import prediction_models_score, prediction_models_train
+from analytics.metrics.rollups import rollups_rebuild
 from analytics.models import (
     ListingAttendanceForecast,
     PredictionModel,
@@ -33,6 +34,8 @@ def platform(
         )
         truth = truth_of(report)
         end = datetime.fromisoformat(truth["parameters"]["window_end"])
+        first = datetime.fromisoformat(truth["parameters"]["window_start"]).date()
+        rollups_rebuild(days=[first + timedelta(days=i) for i in range((end.date() - first).days + 1)])
         clock.freeze(end)
         try:
             behavior_profiles_refresh(user_ids=churn_features(as_of=end).user_ids[::2], as_of=end)

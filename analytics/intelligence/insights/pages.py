@@ -1,0 +1,113 @@
+"""A host's and a listing's insights page: performance, audience (aggregates, groups under 5 people
+suppressed), forecast and suggestions in one answer, scoped so a host sees only their own (another host's
+or listing's id → 404, as if it did not exist)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+
+from analytics import clock
+from analytics.intelligence.attendance.service import listing_forecast_of
+from analytics.intelligence.forecasting.service import host_revenue_forecast_get
+from analytics.intelligence.insights.drafts import MIN_OBSERVATIONS
+from analytics.intelligence.insights.hosts import host_findings
+from analytics.intelligence.insights.store import InsightQuery, insight_as_dict, insight_list
+from analytics.metrics.hosts import audience_groups, host_overview_get, listing_access
+from analytics.metrics.revenue import REVENUE_EVENTS
+from analytics.models import DailyEventRollup, UserEvent
+from analytics.security.roles import Principal
+
+SUGGESTIONS_LIMIT = 20
+
+
+def _suggestions(caller: Principal, scope: Q) -> list[dict[str, Any]]:
+    page = insight_list(caller=caller, query=InsightQuery(limit=SUGGESTIONS_LIMIT), scope=scope)
+    return [insight_as_dict(row) for row in page.insights]
+
+
+def host_insights_get(*, caller: Principal, host_id: str, days: int = 30) -> dict[str, Any]:
+    overview = host_overview_get(caller=caller, host_id=host_id, days=days)  # 404 for another host
+    suggestions = _suggestions(caller, Q(host_id=host_id))
+    status, message = "ok", ""
+    if not suggestions:
+        live = host_findings(clock.now(), host_id=host_id)
+        if live.not_enough_data:
+            status, message = "not_enough_data", live.not_enough_data[0].message
+        else:
+            status, message = "no_suggestions", "nothing stands out: no suggestion for this host right now"
+    return {
+        "host_id": host_id,
+        "status": status,
+        "message": message,
+        "performance": asdict(overview),
+        "forecast": host_revenue_forecast_get(caller=caller, host_id=host_id, days=28),
+        "suggestions": suggestions,
+    }
+
+
+def listing_insights_get(*, caller: Principal, listing_id: str) -> dict[str, Any]:
+    listing = listing_access(caller=caller, listing_id=listing_id)
+    totals = {
+        row["event_name"]: row
+        for row in DailyEventRollup.objects.filter(listing_id=listing_id)
+        .values("event_name")
+        .annotate(n=Sum("events"), amt=Sum("amount"), st=Sum("seats"), rs=Sum("rating_sum"))
+        .order_by()
+    }
+
+    def total(name: str, key: str = "n") -> int:
+        return int((totals.get(name) or {}).get(key) or 0)
+
+    views, requests, reviews = total("event_viewed"), total("event_requested"), total("review_submitted")
+    revenue = sum((Decimal((totals.get(n) or {}).get("amt") or 0) for n in REVENUE_EVENTS), Decimal(0))
+    viewers = UserEvent.objects.filter(event_name="event_viewed", listing_id=listing_id, user_id__isnull=False)
+    performance = {
+        "views": views,
+        "unique_viewers": viewers.values("user_id").distinct().count(),
+        "requests": requests,
+        "seats_requested": total("event_requested", "st"),
+        "capacity": listing.capacity,
+        "view_to_request_rate": round(100 * requests / views, 2) if views >= MIN_OBSERVATIONS else None,
+        "revenue": float(revenue),
+        "attendance": total("event_checked_in", "st"),
+        "reviews": reviews,
+        "average_rating": round(total("review_submitted", "rs") / reviews, 2) if reviews else None,
+    }
+    audience = {
+        "by_city": [
+            asdict(g)
+            for g in audience_groups(
+                list(viewers.values("city").annotate(n=Count("user_id", distinct=True)).order_by()), "city"
+            )
+        ],
+        "by_platform": [
+            asdict(g)
+            for g in audience_groups(
+                list(viewers.values("device_type").annotate(n=Count("user_id", distinct=True)).order_by()),
+                "device_type",
+            )
+        ],
+    }
+    suggestions = _suggestions(caller, Q(target_type="listing", target_id=listing_id))
+    status, message = "ok", ""
+    if views < MIN_OBSERVATIONS:
+        status = "not_enough_data"
+        message = f"not enough data: {views} views, at least {MIN_OBSERVATIONS} needed for rates and suggestions"
+    elif not suggestions:
+        status, message = "no_suggestions", "nothing stands out: no suggestion for this listing right now"
+    return {
+        "listing_id": listing_id,
+        "host_id": listing.host_id,
+        "category": listing.category,
+        "city": listing.city,
+        "status": status,
+        "message": message,
+        "performance": performance,
+        "audience": audience,
+        "forecast": listing_forecast_of(listing),
+        "suggestions": suggestions,
+    }

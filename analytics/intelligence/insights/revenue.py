@@ -1,0 +1,110 @@
+"""Revenue outlook: the next 7 days of the active revenue forecast against the last 7 days as they happened,
+for the platform (always reported, so the outlook is on the list even when it is calm). Hosts get no revenue
+insight: a host's forecast is the level of their last 28 days, so "next week below last week" would only say
+that last week's lump of ticket sales was a lump; their forecast is shown as such on their insights page.
+
+The 7-day spread is read from the forecast's own daily 80% intervals, taken as independent normals
+(σ_day = (high − low) / 2.563); the confidence is that of the difference in those standard errors.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from analytics.intelligence.forecasting.revenue import revenue_series
+from analytics.intelligence.insights.drafts import MIN_OBSERVATIONS, Findings, InsightDraft, NotEnoughData, z_confidence
+from analytics.intelligence.registry import model_active
+from analytics.metrics.display import CURRENCY
+from analytics.metrics.periods import business_day
+from analytics.models import RevenueForecast
+
+INSIGHT_TYPE = "revenue_outlook"
+DAYS = 7
+Z80 = 1.2816
+
+
+def _money(value: float) -> str:
+    return f"{CURRENCY}{value:,.0f}"
+
+
+def outlook(expected: list[float], low: list[float], high: list[float], actual: float) -> dict[str, Any]:
+    total = sum(expected)
+    sigma = math.sqrt(sum(((h - lo) / (2 * Z80)) ** 2 for lo, h in zip(low, high, strict=True)))
+    change = (total - actual) / actual if actual > 0 else None
+    return {
+        "expected_next_7_days": round(total, 2),
+        "low_next_7_days": round(sum(low), 2),
+        "high_next_7_days": round(sum(high), 2),
+        "actual_last_7_days": round(actual, 2),
+        "change": None if change is None else round(change, 3),
+        "z": round((total - actual) / sigma, 2) if sigma > 0 else 0.0,
+    }
+
+
+def _describe(scope: str, figures: dict[str, Any]) -> tuple[str, str]:
+    change = figures["change"]
+    if change is None:
+        direction = "with no revenue in the last 7 days"
+    else:
+        direction = f"{abs(change) * 100:.0f}% {'above' if change >= 0 else 'below'} the last 7 days"
+    title = (
+        f"{scope} net revenue for the next 7 days forecast at {_money(figures['expected_next_7_days'])}, {direction}"
+    )
+    description = (
+        f"The revenue forecast expects {_money(figures['expected_next_7_days'])} of net revenue over the next 7 days "
+        f"(sum of the daily 80% intervals {_money(figures['low_next_7_days'])}–{_money(figures['high_next_7_days'])}), "
+        f"against {_money(figures['actual_last_7_days'])} in the last 7 complete days."
+    )
+    return title, description
+
+
+def revenue_outlook(now: datetime) -> Findings:
+    findings = Findings()
+    model = model_active("revenue_forecast")
+    if model is None:
+        findings.not_enough_data.append(NotEnoughData(INSIGHT_TYPE, "platform", 0, MIN_OBSERVATIONS, "days of revenue"))
+        return findings
+    today = business_day(now)
+    rows = list(RevenueForecast.objects.filter(scope="", day__gte=today).order_by("day")[:DAYS])
+    series = revenue_series(as_of=now)
+    platform = series.get("")
+    history = 0 if platform is None else len(platform.values)
+    if platform is None or history < MIN_OBSERVATIONS or len(rows) < DAYS:
+        findings.not_enough_data.append(NotEnoughData(INSIGHT_TYPE, "platform", history, unit="days of revenue"))
+    else:
+        figures = outlook(
+            [r.expected for r in rows],
+            [r.low for r in rows],
+            [r.high for r in rows],
+            float(platform.values[-DAYS:].sum()),
+        )
+        title, description = _describe("Platform", figures)
+        falling = figures["z"] <= -1.96 and (figures["change"] or 0) <= -0.1
+        findings.drafts.append(
+            InsightDraft(
+                insight_type=INSIGHT_TYPE,
+                dedup_key=f"{INSIGHT_TYPE}:platform",
+                title=title,
+                description=description,
+                confidence=z_confidence(figures["z"]),
+                priority="high" if falling else ("medium" if (figures["change"] or 0) <= -0.1 else "low"),
+                suggested_actions=(
+                    ["Promote the listings of the coming week that still have seats", "Ask top hosts to add dates"]
+                    if (figures["change"] or 0) < 0
+                    else ["Make sure listings of the coming week have the seats the demand needs"]
+                ),
+                target_type="platform",
+                evidence={
+                    **figures,
+                    "history_days": history,
+                    "method": rows[0].method,
+                    "comparison_group": "the last 7 complete business days",
+                },
+                model_name="revenue_forecast",
+                model_version=str(rows[0].model_version),
+                is_actionable=(figures["change"] or 0) < 0,
+            )
+        )
+    return findings
