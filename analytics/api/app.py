@@ -25,6 +25,7 @@ from analytics.api.routers import (
     export,
     health,
     hosts,
+    insights,
     metrics,
     overview,
     predictions,
@@ -95,6 +96,7 @@ def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(behaviour.router)
     app.include_router(sentiment.router)
     app.include_router(predictions.router)
+    app.include_router(insights.router)
     app.include_router(audit.router)
     app.include_router(privacy.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -38,6 +38,14 @@ def host_access(*, caller: Principal, host_id: str) -> list[str]:
     return listings
 
 
+def listing_access(*, caller: Principal, listing_id: str) -> EventListing:
+    """The listing, if the caller may see its host; else NotFound (an unknown listing alike)."""
+    listing = EventListing.objects.filter(listing_id=listing_id).first()
+    if listing is None or not caller.may_see_host(listing.host_id):
+        raise NotFound(f"no listing {listing_id!r}", code="listing_not_found")
+    return listing
+
+
 @dataclass(frozen=True)
 class AudienceGroup:
     value: str
@@ -67,7 +75,7 @@ class HostOverview:
     audience_by_platform: list[AudienceGroup] = field(default_factory=list)
 
 
-def _audience(rows: list[dict[str, object]], key: str) -> list[AudienceGroup]:
+def audience_groups(rows: list[dict[str, object]], key: str) -> list[AudienceGroup]:
     groups: list[AudienceGroup] = []
     hidden = 0
     for row in sorted(rows, key=lambda r: (-int(r["n"]), str(r[key]))):  # type: ignore[call-overload]
@@ -146,6 +154,6 @@ def host_overview_get(*, caller: Principal, host_id: str, days: int = 30) -> Hos
         check_ins=total("event_checked_in"),
         reviews=reviews,
         average_rating=None if not reviews else round(total("review_submitted", "rs") / reviews, 6),
-        audience_by_city=_audience(by_city, "city"),
-        audience_by_platform=_audience(by_platform, "device_type"),
+        audience_by_city=audience_groups(by_city, "city"),
+        audience_by_platform=audience_groups(by_platform, "device_type"),
     )

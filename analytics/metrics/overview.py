@@ -24,6 +24,7 @@ from django.db.models import Count, Q, Sum
 
 from analytics import clock
 from analytics.errors import ValidationFailed
+from analytics.intelligence.insights.store import top_insights
 from analytics.metrics.analyses import last_days
 from analytics.metrics.catalogue import MetricCard, metric_cards
 from analytics.metrics.evaluation import Evaluator
@@ -176,6 +177,7 @@ def overview_get(*, days: int = 7, use_cache: bool = True) -> Overview:
     return replace(
         cached,
         alerts=open_alerts(),
+        top_insights=top_insights(),
         active_users_today=now_today.active_users,
         events_today=now_today.events,
         today_as_of=now_today.as_of,

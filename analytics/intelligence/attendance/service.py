@@ -21,6 +21,7 @@ from analytics.intelligence.attendance.model import (
 )
 from analytics.intelligence.attendance.seats import Request, listings_read, requests_read, with_history
 from analytics.intelligence.registry import model_active, model_active_estimator
+from analytics.metrics.hosts import listing_access
 from analytics.models import EventListing, ListingAttendanceForecast, UserEvent
 from analytics.security.roles import Principal
 
@@ -103,9 +104,12 @@ def listing_forecasts_refresh(*, as_of: datetime | None = None) -> ForecastRun:
 
 def listing_forecast_get(*, caller: Principal, listing_id: str) -> dict[str, Any]:
     """The forecast of one listing for the API: a host only for its own listings (another's → 404)."""
-    listing = EventListing.objects.filter(listing_id=listing_id).first()
-    if listing is None or not caller.may_see_host(listing.host_id):
-        raise NotFound(f"no listing {listing_id!r}", code="listing_not_found")
+    return listing_forecast_of(listing_access(caller=caller, listing_id=listing_id))
+
+
+def listing_forecast_of(listing: EventListing) -> dict[str, Any]:
+    """The forecast of a listing the caller may see (`listing_access`)."""
+    listing_id = listing.listing_id
     now = clock.now()
     base: dict[str, Any] = {
         "listing_id": listing_id,

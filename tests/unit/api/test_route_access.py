@@ -25,7 +25,9 @@ from fastapi.testclient import TestClient
 from analytics import clock
 from analytics.intelligence.behaviour.service import behavior_profiles_refresh
 from analytics.metrics.alerting import alerts_evaluate
-from analytics.models import Alert, FailedEvent
+from analytics.intelligence.insights.drafts import InsightDraft
+from analytics.intelligence.insights.store import insights_store
+from analytics.models import AIInsight, Alert, FailedEvent
 from tests.factories import event
 from tests.unit.api.bi_support import bearer
 from tests.unit.intelligence.behaviour.support import AS_OF, listings, twelve_browsers
@@ -75,13 +77,19 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/api/analytics/privacy/users/{user_id}/opt-in"): frozenset({"admin"}),
     ("GET", "/api/analytics/privacy/users/{user_id}/export"): frozenset({"admin"}),
     ("DELETE", "/api/analytics/privacy/users/{user_id}"): frozenset({"admin"}),
+    ("POST", "/api/analytics/insights"): frozenset({"admin", "analyst"}),
+    ("GET", "/api/analytics/insights"): frozenset({"admin", "analyst"}),
+    ("POST", "/api/analytics/insights/generate"): frozenset({"admin"}),
+    ("PATCH", "/api/analytics/insights/{insight_id}"): frozenset({"admin"}),
+    ("GET", "/api/analytics/hosts/{host_id}/insights"): frozenset({"admin", "analyst", "host"}),
+    ("GET", "/api/analytics/listings/{listing_id}/insights"): frozenset({"admin", "analyst", "host"}),
 }
 
 
 @dataclass(frozen=True)
 class Request:
-    """A valid request to a route: its query, its JSON body (POST) and its path parameters, where `{alert}`
-    names the world's open alert."""
+    """A valid request to a route: its query, its JSON body (POST, PATCH) and its path parameters, where
+    `{alert}` names the world's open alert and `{insight}` its pending insight."""
 
     params: dict[str, Any] = field(default_factory=dict)
     json: Any = None
@@ -126,7 +134,18 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/api/analytics/privacy/users/{user_id}/opt-in"): Request(path={"user_id": "p1"}),
     ("GET", "/api/analytics/privacy/users/{user_id}/export"): Request(path={"user_id": "p1"}),
     ("DELETE", "/api/analytics/privacy/users/{user_id}"): Request(path={"user_id": "p-erased"}),
+    ("POST", "/api/analytics/insights"): Request(json={"insight_types": ["demand_supply"], "priority": "high"}),
+    ("GET", "/api/analytics/insights"): Request(params={"priority": "low"}),
+    ("POST", "/api/analytics/insights/generate"): Request(json={"insight_types": ["anomaly"]}),
+    ("PATCH", "/api/analytics/insights/{insight_id}"): Request(
+        json={"status": "validated"}, path={"insight_id": "{insight}"}
+    ),
+    ("GET", "/api/analytics/hosts/{host_id}/insights"): Request(path={"host_id": HOST}),
+    ("GET", "/api/analytics/listings/{listing_id}/insights"): Request(path={"listing_id": "L-host"}),
 }
+
+
+INSIGHT = InsightDraft("demand_supply", "k", "Comedy in Pune", "…", 0.9, "high", ["Invite hosts"], "platform", {})
 
 
 def _local(at: Any) -> str:
@@ -138,7 +157,7 @@ def world(client: TestClient, key_headers: dict[str, str]) -> Iterator[dict[str,
     """A platform on which every route has something to answer, with the data's clock frozen at AS_OF
     (tokens are issued at the real time, `bi_support.bearer`): twelve users with a week of browsing
     each and their behaviour profiles (enough to cluster), a listing of host h1 starting in five days
-    and one of h2, an open alert, and a quarantined event. Yields the values path parameters refer to."""
+    and one of h2, an open alert, a pending insight and a quarantined event. Yields the values path parameters refer to."""
     clock.freeze(AS_OF)
     listings()
     events = twelve_browsers()
@@ -153,7 +172,8 @@ def world(client: TestClient, key_headers: dict[str, str]) -> Iterator[dict[str,
     assert alerts_evaluate().opened == 1
     refused = client.post(f"{API}/events/batch", json={"events": [event(event_name=None)]}, headers=key_headers)
     assert refused.status_code == 200 and FailedEvent.objects.filter(reason="missing_field").count() == 1
-    yield {"alert": str(Alert.objects.get(state="open").id)}
+    insights_store(generated_types=[], drafts=[INSIGHT], narratives={}, now=clock.now())
+    yield {"alert": str(Alert.objects.get(state="open").id), "insight": str(AIInsight.objects.get().id)}
     clock.freeze(None)
 
 
@@ -174,7 +194,7 @@ def _call(
     values = {name: value.format(**world) for name, value in request.path.items()} | path_params
     concrete = re.sub(r"\{([^}]+)\}", lambda m: values[m.group(1)], path)
     kwargs: dict[str, Any] = {"headers": headers, "params": request.params}
-    if method == "POST" and request.json is not None:
+    if method in ("POST", "PATCH") and request.json is not None:
         kwargs["json"] = request.json
     return client.request(method, concrete, **kwargs)
 
