@@ -7,6 +7,7 @@ from django.urls import path, re_path
 
 from analytics.dashboard.views.alerts import alert_action
 from analytics.dashboard.views.hosts import host_list_page, host_page
+from analytics.dashboard.views.insights import insight_action
 from analytics.dashboard.views.overview import overview_page
 from analytics.dashboard.views.people import people_page
 from analytics.dashboard.views.revenue import revenue_page
@@ -23,6 +24,11 @@ urlpatterns = [
     path("hosts/", host_list_page, name="hosts"),
     path("hosts/<str:host_id>/", host_page, name="host"),
     re_path(r"^alerts/(?P<alert_id>[0-9]{1,18})/(?P<action>acknowledge|resolve)/$", alert_action, name="alert-action"),
+    re_path(
+        r"^insights/(?P<insight_id>[0-9]{1,18})/(?P<status>validated|dismissed|done)/$",
+        insight_action,
+        name="insight-action",
+    ),
     path(
         "login/",
         auth_views.LoginView.as_view(

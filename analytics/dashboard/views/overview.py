@@ -75,5 +75,6 @@ def overview_page(request: HttpRequest, *, principal: Principal) -> HttpResponse
         "charts": [chart],
         "alerts": overview.alerts,
         "can_manage_alerts": principal.role is Role.ADMIN,
+        "insights": overview.top_insights,
     }
     return render(request, "dashboard/overview.html", context)

@@ -1,5 +1,6 @@
 """What a digest says about its period: the metrics that moved most against their recent baseline, the
-open alerts, the hosts that earned most, anomalies of the period and the revenue outlook.
+open alerts, the hosts that earned most, anomalies of the period, the revenue outlook and the insights first
+raised in the period.
 
 A digest reports the newest *complete* period (yesterday, last week, last month). A metric moved when
 its whole-platform value differs by at least MOVED_PERCENT from the median of its last four comparable
@@ -22,10 +23,12 @@ from django.db.models import Sum
 from analytics import clock
 from analytics.errors import ValidationFailed
 from analytics.intelligence.forecasting.service import revenue_forecast_get
+from analytics.intelligence.insights.store import insight_as_dict
 from analytics.metrics.overview import open_alerts
-from analytics.metrics.periods import Period, business_day
+from analytics.metrics.periods import Period, business_day, day_start
 from analytics.metrics.registry import metric_list
-from analytics.models import BusinessMetric, DailyEventRollup, DetectedAnomaly
+from analytics.models import AIInsight, BusinessMetric, DailyEventRollup, DetectedAnomaly
+from analytics.models.insights import OPEN_STATUSES
 
 PERIODS = {"daily": "day", "weekly": "week", "monthly": "month"}
 MOVED_PERCENT = 25.0
@@ -35,6 +38,7 @@ MIN_VOLUME = 20
 MAX_MOVERS = 10
 TOP_HOSTS = 5
 OUTLOOK_DAYS = 7
+MAX_INSIGHTS = 10
 # The events behind each metric family: the volume that says whether a change is news.
 VOLUME_EVENTS: dict[str, tuple[str, ...] | None] = {
     "activity": None,  # every event
@@ -85,6 +89,7 @@ class Digest:
     hosts: list[HostHighlight] = field(default_factory=list)
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     outlook: dict[str, Any] | None = None
+    insights: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -221,4 +226,21 @@ def digest_build(kind: str, *, now: datetime | None = None) -> Digest:
         hosts=host_highlights(period),
         anomalies=anomalies,
         outlook=outlook,
+        insights=new_insights(period),
     )
+
+
+def new_insights(period: Period) -> list[dict[str, Any]]:
+    """Insights about the platform first raised during the period and still open, highest priority first."""
+    rows = (
+        AIInsight.objects.filter(
+            status__in=OPEN_STATUSES,
+            current=True,
+            host_id="",
+            created_at__gte=day_start(period.start),
+            created_at__lt=day_start(period.end + timedelta(days=1)),
+        )
+        .exclude(target_type="user")
+        .order_by("-priority_rank", "-confidence_score", "-id")[:MAX_INSIGHTS]
+    )
+    return [insight_as_dict(row) for row in rows]

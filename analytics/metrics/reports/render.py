@@ -60,10 +60,23 @@ def anomaly_rows(digest: Digest) -> list[list[str]]:
     ]
 
 
+def insight_rows(digest: Digest) -> list[list[str]]:
+    return [
+        [
+            str(i["priority"]),
+            str(i["title"]),
+            f"{100 * float(i['confidence_score']):.0f}%",
+            str((i["suggested_actions"] or ["—"])[0]),
+        ]
+        for i in digest.insights
+    ]
+
+
 MOVER_COLUMNS = ["metric", "kind", "value", "baseline (median of 4)", "change", "events behind it"]
 ALERT_COLUMNS = ["severity", "alert", "period", "opened"]
 HOST_COLUMNS = ["host", "net revenue", "vs previous"]
 ANOMALY_COLUMNS = ["day", "series", "expected", "observed", "severity"]
+INSIGHT_COLUMNS = ["priority", "insight", "confidence", "first suggested action"]
 
 
 def sections(digest: Digest) -> list[tuple[str, list[str], list[list[str]], str]]:
@@ -73,6 +86,7 @@ def sections(digest: Digest) -> list[tuple[str, list[str], list[list[str]], str]
         (f"Open alerts ({len(digest.alerts)})", ALERT_COLUMNS, alert_rows(digest), "No open alerts."),
         ("Hosts with the most net revenue", HOST_COLUMNS, host_rows(digest), "No host revenue in the period."),
         ("Anomalies in the period", ANOMALY_COLUMNS, anomaly_rows(digest), "No anomalies detected."),
+        ("New insights", INSIGHT_COLUMNS, insight_rows(digest), "No new insight in the period."),
     ]
 
 
@@ -100,7 +114,7 @@ def digest_markdown(digest: Digest) -> str:
         else:
             lines.append(empty)
         lines.append("")
-    lines += [outlook_line(digest), "", "Insights will appear here once the insights engine lands."]
+    lines += [outlook_line(digest)]
     return "\n".join(lines) + "\n"
 
 

@@ -10,7 +10,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from analytics import clock
-from analytics.models import Alert, EventListing
+from analytics.intelligence.insights.drafts import InsightDraft
+from analytics.intelligence.insights.store import insights_store
+from analytics.models import AIInsight, Alert, EventListing
 from analytics.models.alerts import AlertSeverity, AlertState
 from tests.support.logins import verified_client
 from tests.unit.dashboard.conftest import HOST_ID, OTHER_HOST_ID
@@ -131,3 +133,46 @@ def test_alert_actions_are_csrf_protected(login: Callable[..., Client]) -> None:
     assert admin.post(f"/dashboard/alerts/{alert.id}/acknowledge/").status_code == 403
     alert.refresh_from_db()
     assert alert.state == AlertState.OPEN
+
+
+def _pending_insight() -> AIInsight:
+    draft = InsightDraft(
+        "demand_supply",
+        "k",
+        "Comedy in Pune: 2.5 seats asked for every seat offered",
+        "In the last 30 days …",
+        0.97,
+        "high",
+        ["Invite more comedy hosts in Pune"],
+        "platform",
+        {"comparison_group": "the other category-city markets' listings of the last 30 days"},
+    )
+    insights_store(generated_types=[], drafts=[draft], narratives={}, now=clock.now())
+    return AIInsight.objects.get()
+
+
+def test_the_overview_shows_insights_with_their_evidence_and_only_an_admin_moves_them(
+    login: Callable[..., Client],
+) -> None:
+    insight = _pending_insight()
+    analyst = login("analyst")
+    page = analyst.get("/dashboard/").content
+    assert b"Comedy in Pune: 2.5 seats asked for every seat offered" in page
+    assert b"compared with the other category-city markets&#x27; listings of the last 30 days" in page
+    assert b"confidence 97%" in page and b"Validate" not in page
+    analyst.post(f"/dashboard/insights/{insight.id}/validated/")
+    insight.refresh_from_db()
+    assert insight.status == "pending"
+
+    admin = login("admin")
+    assert b"Validate" in admin.get("/dashboard/").content
+    response = admin.post(f"/dashboard/insights/{insight.id}/validated/", follow=True)
+    insight.refresh_from_db()
+    assert insight.status == "validated" and insight.status_changed_by == "dashboard:admin-x"
+    assert b"marked validated" in response.content and b'name="done"' in response.content
+    refused = admin.post(f"/dashboard/insights/{insight.id}/dismissed/", follow=True)
+    assert b"it can move to done" in refused.content
+    assert admin.post("/dashboard/insights/999999999999999999/done/").status_code == 404
+    assert admin.get(f"/dashboard/insights/{insight.id}/done/").status_code == 405
+    insight.refresh_from_db()
+    assert insight.status == "validated"

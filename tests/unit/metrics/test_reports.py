@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from io import StringIO
 from typing import Any
 
@@ -13,11 +13,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from analytics import clock
+from analytics.intelligence.insights.drafts import InsightDraft
+from analytics.intelligence.insights.store import insights_store
 from analytics.metrics.periods import Period
 from analytics.metrics.reports.delivery import digest_send, digest_send_due
 from analytics.metrics.reports.digest import comparable_periods, digest_build, movers, reported_period
 from analytics.metrics.reports.render import digest_html, digest_markdown
-from analytics.models import DailyEventRollup, ReportDelivery
+from analytics.models import AIInsight, DailyEventRollup, ReportDelivery
 from tests.support.smtp_server import SmtpServer
 from tests.unit.metrics.alert_rows import metric
 
@@ -98,6 +100,29 @@ def test_markdown_and_html_carry_the_same_sections() -> None:
         assert f"## {heading}" in text and f">{heading}</h2>" in html
     assert "| daily_active_users | KPI | 800 | 405 | ▲ 98% (good) | 5,000 |" in text
     assert '<td style="border-bottom: 1px solid #e5e7eb; padding: 4px 8px;">daily_active_users</td>' in html
+    assert "## New insights\n\nNo new insight in the period." in text
+
+
+def test_the_digest_lists_platform_insights_first_raised_in_its_period() -> None:
+    def draft(key: str, priority: str, **extra: Any) -> InsightDraft:
+        return InsightDraft(
+            "demand_supply", key, f"Finding {key}", "…", 0.8, priority, [f"Act on {key}"], "platform", {}, **extra
+        )
+
+    insights_store(generated_types=[], drafts=[draft("old", "high")], narratives={}, now=NOW - timedelta(days=2))
+    raised = NOW - timedelta(hours=12)  # Tuesday evening in Kolkata
+    drafts = [
+        draft("new", "medium"),
+        draft("urgent", "critical"),
+        draft("host", "critical", host_id="h1"),
+        draft("gone", "high"),
+    ]
+    insights_store(generated_types=[], drafts=drafts, narratives={}, now=raised)
+    AIInsight.objects.filter(dedup_key="gone").update(status="dismissed")
+    digest = digest_build("daily")
+    assert [i["title"] for i in digest.insights] == ["Finding urgent", "Finding new"]  # no host's, no closed, no older
+    text = digest_markdown(digest)
+    assert "| critical | Finding urgent | 80% | Act on urgent |" in text
 
 
 @pytest.fixture
