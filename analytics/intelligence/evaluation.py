@@ -100,28 +100,63 @@ def platform_simulate(*, users: int, days: int, seed: int, data_dir: Path) -> Si
     return _current
 
 
-def report_write(sections: list[EvaluationSection], *, path: Path) -> None:
-    """docs/evaluation.md: a summary of every target, then each section."""
-    lines = [
-        "# Model evaluation",
-        "",
-        "<!-- Written by `make eval` (python manage.py evaluate). Do not edit by hand: run it again. -->",
-        "",
-        "Every model of Loopin Analytics beside a simple baseline and, where the simulator knows the truth,",
-        'the oracle (docs/design.md, "Quality bars"). Figures come from `make eval`; a target that is missed',
-        "says so here and in its section, with the reason. The smoke version of each evaluation runs in",
-        "`make test` (tier `eval`) and checks that every model still beats its baseline.",
-        "",
-        "## Targets",
-        "",
-        "| evaluation | target | measured | goal | met |",
-        "|---|---|---|---|---|",
-    ]
+REPORT_HEADER = [
+    "# Model evaluation",
+    "",
+    "<!-- Written by `make eval` (python manage.py evaluate). Do not edit by hand: run it again. -->",
+    "",
+    "Every model of Loopin Analytics beside a simple baseline and, where the simulator knows the truth,",
+    'the oracle (docs/design.md, "Quality bars"). Figures come from `make eval`; a target that is missed',
+    "says so here and in its section, with the reason. The smoke version of each evaluation runs in",
+    "`make test` (tier `eval`) and checks that every model still beats its baseline.",
+    "",
+    "## Targets",
+    "",
+    "| evaluation | target | measured | goal | met |",
+    "|---|---|---|---|---|",
+]
+
+
+def _target_rows(section: EvaluationSection) -> list[str]:
+    rows = []
+    for t in section.targets:
+        measured = "—" if t.measured is None else f"{t.measured:.3f}"
+        rows.append(f"| {section.key} | {t.name} | {measured} | {t.goal} | {'yes' if t.met else '**no**'} |")
+    return rows
+
+
+def _report_read(text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(target rows as (key, line), sections as (title, body)) of a report `report_write` wrote."""
+    _, _, rest = text.partition("|---|---|---|---|---|\n")
+    table, _, body = rest.partition("\n\n## ")
+    rows = [(line.split("|")[1].strip(), line) for line in table.splitlines() if line.startswith("| ")]
+    sections = []
+    for chunk in body.split("\n## ") if body else []:
+        title, _, content = chunk.partition("\n")
+        sections.append((title.strip(), content.strip()))
+    return rows, sections
+
+
+def report_write(sections: list[EvaluationSection], *, path: Path, merge: bool = False) -> None:
+    """docs/evaluation.md: a summary of every target, then each section. With `merge`, the sections of an
+    existing report that were not evaluated this time are kept as they were (`evaluate --only`)."""
+    rows: list[tuple[str, str]] = []
+    bodies: list[tuple[str, str]] = []
+    if merge and path.exists():
+        rows, bodies = _report_read(path.read_text(encoding="utf-8"))
     for section in sections:
-        for t in section.targets:
-            measured = "—" if t.measured is None else f"{t.measured:.3f}"
-            lines.append(f"| {section.key} | {t.name} | {measured} | {t.goal} | {'yes' if t.met else '**no**'} |")
-    for section in sections:
-        lines += ["", f"## {section.title}", "", section.markdown.strip()]
+        fresh = [(section.key, line) for line in _target_rows(section)]
+        at = next((i for i, (key, _) in enumerate(rows) if key == section.key), len(rows))
+        rows = [r for r in rows if r[0] != section.key]
+        rows[at:at] = fresh
+        titles = [title for title, _ in bodies]
+        entry = (section.title, section.markdown.strip())
+        if section.title in titles:
+            bodies[titles.index(section.title)] = entry
+        else:
+            bodies.append(entry)
+    lines = [*REPORT_HEADER, *(line for _, line in rows)]
+    for title, body in bodies:
+        lines += ["", f"## {title}", "", body]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

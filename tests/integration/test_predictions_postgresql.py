@@ -1,7 +1,7 @@
 """The prediction models on the real stack: a simulated platform in PostgreSQL, and a real Celery worker
 that trains every model through the registry (temporal split, stored artefact loaded back, promotion) and
-then scores with them — as beat and the metrics task make it do in production. The artefacts the worker
-stored load in another process (this one) from the database."""
+then scores with them — as beat and the metrics task make it do in production — and generates insights.
+The artefacts the worker stored load in another process (this one) from the database."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from analytics import clock
 from analytics.intelligence.anomalies.series import SERIES
 from analytics.intelligence.anomalies.service import MAX_DAYS, anomalies_find
 from analytics.intelligence.churn.features import churn_features
+from analytics.intelligence.insights.service import insights_generate
 from analytics.intelligence.registry import model_active_estimator
 from analytics.metrics.periods import business_day, business_today
 from analytics.metrics.rollups import rollups_rebuild
 from analytics.models import (
+    AIInsight,
     DetectedAnomaly,
     EventListing,
     ListingAttendanceForecast,
@@ -30,7 +32,12 @@ from analytics.models import (
 from analytics.models.predictions import ModelStatus
 from analytics.simulator import config_build, simulation_run
 from analytics.simulator.sinks import InProcessSink
-from analytics.tasks import detect_anomalies_batch, score_prediction_models, train_prediction_models
+from analytics.tasks import (
+    detect_anomalies_batch,
+    generate_predictive_insights,
+    score_prediction_models,
+    train_prediction_models,
+)
 from tests.integration.support import ServiceProcess, wait_until
 
 MODELS = ("churn", "conversion", "attendance", "revenue_forecast")
@@ -119,3 +126,22 @@ def test_the_worker_trains_promotes_and_scores_every_model_on_postgresql(
         for a in anomalies_find(metric_name=spec.metric, days=MAX_DAYS, as_of=clock.now())
     }
     assert set(stored) == judged_here
+
+    # Insights: the worker runs every generator on what it trained, scored and detected; a second generation
+    # here finds the same things and refreshes them (one open insight per finding, PostgreSQL's partial index).
+    task = generate_predictive_insights.delay()
+    wait_until(
+        lambda: f"generate_predictive_insights[{task.id}] succeeded" in celery_worker.log_text(),
+        timeout=300,
+        interval=2,
+        what="the worker to generate insights",
+        alive=[celery_worker],
+    )
+    churn = PredictionModel.objects.get(name="churn", status=ModelStatus.ACTIVE)
+    cohort = AIInsight.objects.get(dedup_key="churn_risk_cohort:high_risk")
+    assert cohort.model_version == str(churn.version) and cohort.evidence["cohort_size"] >= 30
+    assert AIInsight.objects.filter(insight_type="revenue_outlook", target_type="platform").count() == 1
+    opened = AIInsight.objects.count()
+    assert all(i.evidence.get("comparison_group") for i in AIInsight.objects.all())
+    again = insights_generate()
+    assert again.created == 0 and again.refreshed == opened and again.failed == {}

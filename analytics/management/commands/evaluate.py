@@ -1,7 +1,8 @@
 """python manage.py evaluate [--only sentiment,behaviour,personas] [--smoke] [--refit] [--output docs/evaluation.md]
 
 Runs every model evaluation (`make eval`) and writes docs/evaluation.md: each model beside a simple
-baseline and, where the simulator knows the truth, the oracle; every target met or missed, plainly.
+baseline and, where the simulator knows the truth, the oracle; every target met or missed, plainly. With
+`--only`, the sections it names are replaced in the existing report and the others kept as they were.
 Evaluations that need a simulated platform simulate it into the CURRENT database, deleting its rows
 first — `make eval` points DATABASE_URL at a scratch SQLite file (var/eval/) for that reason, and the
 command refuses to run against a database that holds tracked events unless told `--scratch-ok`.
@@ -65,5 +66,5 @@ class Command(BaseCommand):
         if options["smoke"]:
             return
         path = Path(options["output"])
-        report_write(sections, path=path)
+        report_write(sections, path=path, merge=bool(options["only"]))
         self.stdout.write(f"wrote {path}")
