@@ -18,6 +18,7 @@ _MODULES = {
     "attendance": "analytics.intelligence.attendance.evaluation",
     "revenue": "analytics.intelligence.forecasting.evaluation",
     "anomalies": "analytics.intelligence.anomalies.evaluation",
+    "recommendations": "analytics.intelligence.recommendations.evaluation",
     "insights": "analytics.intelligence.insights.evaluation",
 }
 

@@ -22,6 +22,7 @@ from analytics.intelligence.churn.scoring import person_predictions_refresh
 from analytics.intelligence.churn.service import CHURN, CONVERSION, splits_shared
 from analytics.intelligence.forecasting.revenue import REVENUE_FORECAST
 from analytics.intelligence.forecasting.service import revenue_forecasts_refresh
+from analytics.intelligence.recommendations.service import recommendations_for
 from analytics.intelligence.registry import ModelSpec, NotEnoughData, model_train_and_promote
 from analytics.models import PredictionModel
 
@@ -97,6 +98,12 @@ class PredictiveAnalyticsService:
     def predict_event_attendance(self, user_id: str | int, listing_id: str | int) -> dict[str, Any]:
         """{"probability", "confidence", "factors", …}: will this person check in to this listing?"""
         return event_attendance_predict(user_id=str(user_id), listing_id=str(listing_id))
+
+    def generate_recommendations(self, user_id: str | int, limit: int = 10) -> list[dict[str, Any]]:
+        """[{"listing_id", "title", "category", "city", "starts_at", "seats_left", "score", "reason", …}]: upcoming,
+        open listings the person has not asked to join, best first (docs/recommendations.md)."""
+        result: list[dict[str, Any]] = recommendations_for(user_id=str(user_id), limit=limit)["recommendations"]
+        return result
 
     def detect_anomalies(self, metric_name: str, days: int = 7) -> list[dict[str, Any]]:
         """[{"metric_name", "date", "expected_value", "actual_value", "z_score", "severity", "breakdown", …}]:

@@ -1,5 +1,5 @@
-"""Predictions: the model registry (analyst, admin) and listing attendance forecasts (analyst, admin, the
-listing's own host)."""
+"""Predictions: the model registry (analyst, admin), listing attendance forecasts (analyst, admin, the
+listing's own host) and a person's recommendations (admin: per-person data)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from analytics.api.boundary import run_db
-from analytics.api.deps import AdminOrAnalyst, HostScope
+from analytics.api.deps import AdminOnly, AdminOrAnalyst, HostScope
 from analytics.api.paths import API_PREFIX
 from analytics.api.schemas.predictions import (
     AnomalyListOut,
@@ -18,6 +18,7 @@ from analytics.api.schemas.predictions import (
     ModelListOut,
     ModelSummaryOut,
     ModelVersionOut,
+    RecommendationsOut,
     RevenueForecastOut,
 )
 from analytics.intelligence.anomalies.service import MAX_DAYS as ANOMALY_DAYS
@@ -26,7 +27,10 @@ from analytics.intelligence.attendance.service import listing_forecast_get
 from analytics.intelligence.forecasting.revenue import HORIZON_DAYS
 from analytics.intelligence.forecasting.service import host_revenue_forecast_get, revenue_forecast_get
 from analytics.intelligence.predictions import PREDICTION_MODELS
+from analytics.intelligence.recommendations.service import MAX_LIMIT as MAX_RECOMMENDATIONS
+from analytics.intelligence.recommendations.service import recommendations_for
 from analytics.intelligence.registry import model_list
+from analytics.security.audit import audit_record, person_ref
 
 router = APIRouter(prefix=API_PREFIX, tags=["predictions"])
 
@@ -136,3 +140,33 @@ async def anomalies(
     newest first, with the expected and observed values and the breakdown that moved most."""
     found = await run_db(anomalies_list, days=days)
     return AnomalyListOut(days=days, count=len(found), anomalies=[AnomalyOut.model_validate(a) for a in found])
+
+
+def _recommend(user_id: str, limit: int, actor: str, role: str) -> RecommendationsOut:
+    result = recommendations_for(user_id=user_id, limit=limit)
+    audit_record(
+        actor=actor,
+        actor_role=role,
+        action="recommendations.read",
+        target_type="user",
+        target_id=person_ref(user_id),
+        details={"limit": limit, "status": result["status"]},
+    )
+    return RecommendationsOut.model_validate(result)
+
+
+@router.get(
+    "/users/{user_id}/recommendations",
+    response_model=RecommendationsOut,
+    summary="Listings recommended to one person (admin)",
+)
+async def recommendations(
+    principal: AdminOnly,
+    user_id: Annotated[str, Path(min_length=1, max_length=128)],
+    limit: Annotated[int, Query(ge=1, le=MAX_RECOMMENDATIONS)] = 10,
+) -> RecommendationsOut:
+    """Upcoming, open listings (not full, not cancelled) the person has not asked to join, ranked by a hybrid of
+    their category, city, price and time-of-week affinity, hosts they went to and popularity, each with a reason.
+    `status`: `ok`, `cold_start` (no listing history: home city and popularity), `not_enough_data` (nothing
+    open). Unknown user: 404. Audit-logged (per-person data)."""
+    return await run_db(_recommend, user_id.strip() or user_id, limit, principal.subject, principal.role.value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -120,3 +120,26 @@ class AnomalyListOut(BaseModel):
     days: int
     count: int
     anomalies: list[AnomalyOut]
+
+
+class RecommendationOut(BaseModel):
+    listing_id: str
+    title: str
+    category: str
+    city: str
+    host_id: str
+    price: float
+    starts_at: datetime
+    seats_left: int | None = Field(description="capacity − confirmed seats; null when the listing has no capacity")
+    score: float = Field(description="the ranking's score (log scale; higher first)")
+    reason: str = Field(description="the strongest fact behind it, in words")
+
+
+class RecommendationsOut(BaseModel):
+    user_id: str
+    as_of: datetime
+    status: Literal["ok", "cold_start", "not_enough_data"]
+    message: str
+    model: str
+    model_version: str
+    recommendations: list[RecommendationOut]

@@ -1,0 +1,100 @@
+"""The hybrid ranking: how well a listing fits what the person has shown they like (category, city, price band,
+time of week, a host they went to), how much interest it drew lately (popularity), and — once it is in —
+what people with similar taste asked for. Each factor is a smoothed share of the person's weighted history,
+so someone with no history falls back to the priors: their home city and what is popular (cold start), and
+a listing nobody has seen yet is carried by its content (new listings).
+
+score = log p(category) + log p(city) + BAND·log p(price band) + SLOT·log p(time of week)
+        + log(1 + HOST·share of the host) + POPULARITY·log(1 + 3·requests + views in 14 days)
+
+Each item carries a short reason built from facts of the person's history or the listing's interest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from analytics.intelligence.recommendations.candidates import PRICE_BANDS, Candidate
+from analytics.intelligence.recommendations.tastes import Taste
+
+ALPHA = 3.0  # the prior's weight, in history units (a view is 1)
+HOME_SHARE = 0.7  # the prior's share of the person's home city
+BAND = 0.5
+SLOT = 0.3
+HOST = 2.0
+POPULARITY = 0.35
+SLOTS = 4
+
+
+@dataclass(frozen=True)
+class Ranked:
+    candidate: Candidate
+    score: float
+    reason: str
+
+
+def _share(counts: Counter[str], key: str, total: float, prior: float) -> float:
+    return (counts.get(key, 0.0) + ALPHA * prior) / (total + ALPHA)
+
+
+def _city_prior(taste: Taste, city: str, cities: int) -> float:
+    if taste.home_city is None:
+        return 1.0 / max(cities, 1)
+    return HOME_SHARE if city == taste.home_city else (1.0 - HOME_SHARE) / max(cities - 1, 1)
+
+
+def popularity(candidate: Candidate) -> float:
+    return math.log1p(3 * candidate.requests + candidate.views)
+
+
+def score(taste: Taste, candidate: Candidate, *, categories: int, cities: int) -> float:
+    total = taste.weight
+    value = math.log(_share(taste.category, candidate.category, total, 1.0 / max(categories, 1)))
+    value += math.log(_share(taste.city, candidate.city, total, _city_prior(taste, candidate.city, cities)))
+    value += BAND * math.log(_share(taste.band, candidate.band, total, 1.0 / len(PRICE_BANDS)))
+    value += SLOT * math.log(_share(taste.slot, candidate.slot, total, 1.0 / SLOTS))
+    value += math.log1p(HOST * taste.host.get(candidate.host_id, 0.0) / (total + ALPHA))
+    return value + POPULARITY * popularity(candidate)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def reason(taste: Taste, candidate: Candidate) -> str:
+    """The strongest fact behind the item, in words."""
+    visits = taste.host_visits.get(candidate.host_id, 0)
+    if visits:
+        return f"you went to {_plural(visits, 'listing')} by this host"
+    for name, verb in (
+        ("event_checked_in", "attended"),
+        ("event_requested", "asked to join"),
+        ("event_viewed", "looked at"),
+    ):
+        in_city = taste.counts.get((name, candidate.category, candidate.city), 0)
+        anywhere = taste.counts.get((name, candidate.category), 0)
+        if in_city and (name != "event_viewed" or in_city >= 2):
+            return f"because you {verb} {_plural(in_city, candidate.category + ' listing')} in {candidate.city}"
+        if anywhere and (name != "event_viewed" or anywhere >= 2):
+            return f"because you {verb} {_plural(anywhere, candidate.category + ' listing')}"
+    if candidate.requests:
+        where = f" in {candidate.city}" if candidate.city == taste.home_city else ""
+        return f"popular{where}: {_plural(candidate.requests, 'request')} in the last 14 days"
+    if taste.home_city and candidate.city == taste.home_city:
+        return f"new in {candidate.city}, where you use Loopin"
+    return f"new {candidate.category} listing"
+
+
+def rank(taste: Taste, candidates: list[Candidate], *, limit: int) -> list[Ranked]:
+    """The best `limit` candidates the person has not asked to join, best first."""
+    categories = len({c.category for c in candidates})
+    cities = len({c.city for c in candidates})
+    scored = [
+        (score(taste, c, categories=categories, cities=cities), c)
+        for c in candidates
+        if c.listing_id not in taste.requested
+    ]
+    scored.sort(key=lambda pair: (-pair[0], pair[1].starts_at, pair[1].listing_id))
+    return [Ranked(c, s, reason(taste, c)) for s, c in scored[:limit]]
