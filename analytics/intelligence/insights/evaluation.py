@@ -171,6 +171,22 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
         target("a market's demand still outgrows its supply afterwards", demand_hits, demand_total),
     ]
     newline = "\n"
+    time_note = (
+        "No host was told a best weekday: no weekday's listings filled better than the other days' at 95% "
+        "confidence with 30 listings on each side, in any category or across all of them. The simulator draws a "
+        "listing's demand from its category, city, price and quality, not from the day it is held "
+        "(docs/simulator.md), so there is no best day to find — the rule staying silent is the right answer here; "
+        "its hit rate needs a platform that has one."
+        if time_total == 0
+        else ""
+    )
+    demand_note = (
+        "A miss here is a small market (a handful of listings a month) that was asked for more seats than it "
+        "offered and then, with the next listings, for fewer: still above the platform's pressure, below one seat "
+        "asked per seat offered."
+        if demand_hits < demand_total
+        else ""
+    )
     markdown = f"""
 The generators of `analytics/intelligence/insights/` run as of the simulator's activity checkpoint (30 days
 before the end of a {spec["users"]:,}-user × {spec["days"]}-day platform, seed {spec["seed"]}) with what was
@@ -200,11 +216,15 @@ where it had some on both sides ({host_hits} of {host_total} hits).
 |---|---|---|---|---|---|---|
 {newline.join(time_rows) or "| none stated | | | | | | |"}
 
+{time_note}
+
 ### Demand outgrowing supply
 
 | market | claimed seats asked per seat offered | after the checkpoint | hit |
 |---|---|---|---|
 {newline.join(demand_rows) or "| none stated | | | |"}
+
+{demand_note}
 
 Anomaly insights are one per detected anomaly: their hit rate is the detector's precision against the
 injected incidents (section "Anomalies"). The revenue outlook is the revenue forecast's (section "Revenue").
