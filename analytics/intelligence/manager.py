@@ -31,10 +31,12 @@ from analytics.models import TaskRun, UserBehaviorProfile, UserPersona
 
 Status = Literal["ok", "stale", "not_trained"]
 ANOMALY_TASK = "analytics.tasks.anomalies.detect_anomalies_batch"
+INSIGHTS_TASK = "analytics.tasks.insights.generate_predictive_insights"
 # The beat schedule of each refresh (analytics/tasks/schedule.py); stale after twice as long.
 BEHAVIOUR_EVERY = timedelta(hours=6)
 PERSONAS_EVERY = timedelta(hours=24)
 ANOMALIES_EVERY = timedelta(minutes=30)
+INSIGHTS_EVERY = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class AIServiceManager:
             self._personas(),
             *(self._prediction(spec.name, spec.minimum_data) for spec in PREDICTION_MODELS),
             self._anomalies(),
+            self._insights(),
         ]
 
     def health(self) -> dict[str, Any]:
@@ -162,4 +165,16 @@ class AIServiceManager:
             TaskRun.objects.filter(name=ANOMALY_TASK, succeeded=True).values_list("finished_at", flat=True).first(),
             ANOMALIES_EVERY,
             never="the anomaly task has not run yet",
+        )
+
+    @staticmethod
+    def _insights() -> ServiceHealth:
+        return ServiceHealth.refreshed(
+            "insights",
+            "insights: churn-risk cohorts, anomalies, revenue outlook, demand and host suggestions",
+            "rules over the models' outputs, each claim with its evidence (docs/insights.md)",
+            None,
+            TaskRun.objects.filter(name=INSIGHTS_TASK, succeeded=True).values_list("finished_at", flat=True).first(),
+            INSIGHTS_EVERY,
+            never="no insight generation has run yet",
         )

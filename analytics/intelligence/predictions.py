@@ -22,13 +22,14 @@ from analytics.intelligence.churn.scoring import person_predictions_refresh
 from analytics.intelligence.churn.service import CHURN, CONVERSION, splits_shared
 from analytics.intelligence.forecasting.revenue import REVENUE_FORECAST
 from analytics.intelligence.forecasting.service import revenue_forecasts_refresh
+from analytics.intelligence.recommendations.model import RECOMMENDATIONS
 from analytics.intelligence.recommendations.service import recommendations_for
 from analytics.intelligence.registry import ModelSpec, NotEnoughData, model_train_and_promote
 from analytics.models import PredictionModel
 
 logger = logging.getLogger("analytics.predictions")
 
-PREDICTION_MODELS: tuple[ModelSpec, ...] = (CHURN, CONVERSION, ATTENDANCE, REVENUE_FORECAST)
+PREDICTION_MODELS: tuple[ModelSpec, ...] = (CHURN, CONVERSION, ATTENDANCE, REVENUE_FORECAST, RECOMMENDATIONS)
 
 
 def scheduled_freshness() -> timedelta:

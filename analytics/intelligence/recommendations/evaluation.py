@@ -1,14 +1,14 @@
-"""`make eval` for recommendations: a temporal holdout on the simulator.
+"""`make eval` for recommendations: a temporal holdout on the simulator (`holdout.py`).
 
 At the activity checkpoint (30 days before the end of the window) every listing open then is a candidate;
 a user's positives are the candidates they asked to join in the 30 days after it. Every user with a
 positive is ranked three ways over the candidates they had not asked to join by the checkpoint: the
-service's hybrid ranking (`rank`, with what the platform knew at the checkpoint), the popularity baseline
-(requests and views of the last 14 days) and the oracle, which ranks by the simulator's true chance that
-the person asks to join: their category preference, home city, price acceptance and the listing's quality,
-as the simulator draws views and requests (docs/simulator.md). Figures: recall@10, NDCG@10, catalogue
-coverage (share of candidates recommended to someone), and the cold-start slice (people with no listing
-history before the checkpoint).
+service's hybrid ranking (with host factors learnt from what was known at the checkpoint, as the registry
+trains them), the popularity baseline (requests and views of the last 14 days) and the oracle, which ranks
+by the simulator's true chance that the person asks to join: their category preference, home city, price
+acceptance and the listing's quality, as the simulator draws views and requests (docs/simulator.md).
+Figures: recall@10, NDCG@10, catalogue coverage and the cold-start slice (people with no listing history
+before the checkpoint).
 """
 
 from __future__ import annotations
@@ -19,19 +19,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 
 from analytics.intelligence.evaluation import EvaluationSection, Target, platform_simulate, targets_table
-from analytics.intelligence.recommendations.candidates import Candidate, open_listings
-from analytics.intelligence.recommendations.ranking import popularity, rank
-from analytics.intelligence.recommendations.tastes import tastes_read
-from analytics.models import UserEvent
+from analytics.intelligence.recommendations.candidates import Candidate
+from analytics.intelligence.recommendations.collaborative import host_factors_fit
+from analytics.intelligence.recommendations.holdout import K, Scores, holdout_read
+from analytics.intelligence.recommendations.ranking import popularity
+from analytics.intelligence.recommendations.tastes import Taste
 from analytics.simulator import parameters as p
 
 PLATFORM = {"users": 10_000, "days": 120, "seed": 303}  # the churn evaluation's platform (shared in one run)
 SMOKE_PLATFORM = {"users": 1_200, "days": 120, "seed": 5}
-K = 10
 BASELINE_FACTOR = 1.5
 ORACLE_SHARE = 0.7
 
@@ -61,58 +60,36 @@ def _oracle_scores(truth: dict[str, Any], candidates: list[Candidate]) -> dict[s
     return out
 
 
-def _metrics(ranked: list[str], positives: set[str]) -> tuple[float, float]:
-    top = ranked[:K]
-    hits = [1.0 if item in positives else 0.0 for item in top]
-    recall = sum(hits) / len(positives)
-    dcg = sum(h / math.log2(i + 2) for i, h in enumerate(hits))
-    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(positives), K)))
-    return recall, dcg / ideal
-
-
 def evaluate(*, smoke: bool = False) -> EvaluationSection:
     spec = SMOKE_PLATFORM if smoke else PLATFORM
     platform = platform_simulate(**spec, data_dir=Path(settings.DATA_DIR) / "eval" / "churn")
     truth: Any = platform.truth
     end = datetime.fromisoformat(truth["parameters"]["window_end"])
     cutoff = end - timedelta(days=30)
-    candidates = open_listings(cutoff)
-    by_id = {c.listing_id: c for c in candidates}
-    positives: dict[str, set[str]] = defaultdict(set)
-    for user, listing in UserEvent.objects.filter(
-        event_name="event_requested", listing_id__in=list(by_id), timestamp__gte=cutoff, timestamp__lt=end
-    ).values_list("user_id", "listing_id"):
-        if user:
-            positives[str(user)].add(str(listing))
-    tastes = tastes_read(positives, now=cutoff)
-    for user, taste in tastes.items():
-        positives[user] -= taste.requested  # asked before the checkpoint: never recommended, not a positive
-    users = sorted(u for u, items in positives.items() if items)
+    holdout = holdout_read(cutoff=cutoff, end=end)
+    candidates = holdout.candidates
+    factors = host_factors_fit(now=cutoff)
     oracle = _oracle_scores(truth, candidates)
     by_popularity = sorted(candidates, key=lambda c: (-popularity(c), c.starts_at, c.listing_id))
-    figures: dict[str, dict[str, list[float]]] = {
-        name: {"recall": [], "ndcg": [], "cold_recall": []} for name in ("model", "popularity", "oracle")
+
+    def popular(taste: Taste) -> list[str]:
+        return [c.listing_id for c in by_popularity if c.listing_id not in taste.requested]
+
+    def ideal(taste: Taste) -> list[str]:
+        truth_scores = oracle.get(taste.user_id, {})
+        open_to = [c.listing_id for c in candidates if c.listing_id not in taste.requested]
+        return sorted(open_to, key=lambda i: -truth_scores.get(i, 0.0))
+
+    hybrid = holdout.hybrid(factors)
+    content = holdout.hybrid(None)
+    covered = {item for user in holdout.users for item in hybrid(holdout.tastes[user])}
+    results: dict[str, Scores] = {
+        "model": holdout.score(hybrid),
+        "content": holdout.score(content),
+        "popularity": holdout.score(popular),
+        "oracle": holdout.score(ideal),
     }
-    covered: set[str] = set()
-    for user in users:
-        taste = tastes[user]
-        open_to = [c for c in candidates if c.listing_id not in taste.requested]
-        model = [r.candidate.listing_id for r in rank(taste, candidates, limit=K)]
-        covered.update(model)
-        popular = [c.listing_id for c in by_popularity if c.listing_id not in taste.requested]
-        truth_scores = oracle.get(user, {})
-        ideal = sorted((c.listing_id for c in open_to), key=lambda i: -truth_scores.get(i, 0.0))
-        for name, ranked in (("model", model), ("popularity", popular), ("oracle", ideal)):
-            recall, ndcg = _metrics(ranked, positives[user])
-            figures[name]["recall"].append(recall)
-            figures[name]["ndcg"].append(ndcg)
-            if taste.cold:
-                figures[name]["cold_recall"].append(recall)
-
-    def mean(values: list[float]) -> float:
-        return float(np.mean(values)) if values else float("nan")
-
-    model_recall, base_recall, oracle_recall = (mean(figures[n]["recall"]) for n in ("model", "popularity", "oracle"))
+    model_recall, base_recall, oracle_recall = (results[n].mean_recall for n in ("model", "popularity", "oracle"))
     coverage = len(covered) / max(len(candidates), 1)
     targets = [
         Target(
@@ -128,23 +105,28 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
             model_recall >= ORACLE_SHARE * oracle_recall,
         ),
     ]
-    cold = len(figures["model"]["cold_recall"])
     rows = "\n".join(
-        f"| {label} | {mean(figures[n]['recall']):.3f} | {mean(figures[n]['ndcg']):.3f} | "
-        f"{mean(figures[n]['cold_recall']):.3f} |"
+        f"| {label} | {results[n].mean_recall:.3f} | {results[n].mean_ndcg:.3f} | {results[n].mean_cold_recall:.3f} |"
         for n, label in (
-            ("model", "hybrid ranking (the service's)"),
+            ("model", "hybrid ranking with host factors (the service's)"),
+            ("content", "the same without host factors"),
             ("popularity", "baseline: popularity (last 14 days)"),
             ("oracle", "oracle: the simulator's true chance of a request"),
         )
     )
+    cold = len(results["model"].cold_recall)
+    learnt = (
+        f"host factors learnt from {factors.people:,} people and {len(factors.hosts):,} hosts"
+        if factors is not None
+        else "no host factors (too little data)"
+    )
     markdown = f"""
 A temporal holdout on a simulated platform of {spec["users"]:,} users × {spec["days"]} days, seed {spec["seed"]}:
 at the activity checkpoint ({cutoff:%Y-%m-%d}, 30 days before the end) {len(candidates):,} listings were open
-(created, not started, not cancelled, not full); {len(users):,} users asked to join at least one of them in
-the 30 days after it ({sum(len(positives[u]) for u in users):,} requests), {cold:,} of them with no listing
-history before the checkpoint (the cold-start slice). Each is ranked over the candidates they had not asked
-to join; a request already made never counts.
+(created, not started, not cancelled, not full); {len(holdout.users):,} users asked to join at least one of
+them in the 30 days after it ({holdout.requests:,} requests), {cold:,} of them with no listing history before
+the checkpoint (the cold-start slice). Each is ranked over the candidates they had not asked to join; a
+request already made never counts. The ranking uses what was known at the checkpoint ({learnt}).
 
 {targets_table(targets)}
 

@@ -1,11 +1,14 @@
 """The hybrid ranking: how well a listing fits what the person has shown they like (category, city, price band,
-time of week, a host they went to), how much interest it drew lately (popularity), and — once it is in —
-what people with similar taste asked for. Each factor is a smoothed share of the person's weighted history,
-so someone with no history falls back to the priors: their home city and what is popular (cold start), and
-a listing nobody has seen yet is carried by its content (new listings).
+time of week, a host they went to), how much interest it drew lately (popularity), what people with a similar
+taste went for (host factors, collaborative.py), and how many open listings of the same category in the same
+city compete for the person's attention (a person picks what kind of outing and where, then one listing among
+those: each of n rivals gets about 1/n of that attention). Each taste factor is a smoothed share of the
+person's weighted history, so someone with no history falls back to the priors: their home city and what is
+popular (cold start), and a listing nobody has seen yet is carried by its content (new listings).
 
 score = log p(category) + log p(city) + BAND·log p(price band) + SLOT·log p(time of week)
         + log(1 + HOST·share of the host) + POPULARITY·log(1 + 3·requests + views in 14 days)
+        + COLLABORATIVE·host affinity − COMPETITION·log(open listings of the same category and city)
 
 Each item carries a short reason built from facts of the person's history or the listing's interest.
 """
@@ -17,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from analytics.intelligence.recommendations.candidates import PRICE_BANDS, Candidate
+from analytics.intelligence.recommendations.collaborative import HostFactors
 from analytics.intelligence.recommendations.tastes import Taste
 
 ALPHA = 3.0  # the prior's weight, in history units (a view is 1)
@@ -24,7 +28,9 @@ HOME_SHARE = 0.7  # the prior's share of the person's home city
 BAND = 0.5
 SLOT = 0.3
 HOST = 2.0
-POPULARITY = 0.35
+POPULARITY = 0.1
+COLLABORATIVE = 3.0
+COMPETITION = 1.0
 SLOTS = 4
 
 
@@ -49,14 +55,16 @@ def popularity(candidate: Candidate) -> float:
     return math.log1p(3 * candidate.requests + candidate.views)
 
 
-def score(taste: Taste, candidate: Candidate, *, categories: int, cities: int) -> float:
+def score(
+    taste: Taste, candidate: Candidate, *, categories: int, cities: int, affinity: float = 0.0, rivals: int = 1
+) -> float:
     total = taste.weight
     value = math.log(_share(taste.category, candidate.category, total, 1.0 / max(categories, 1)))
     value += math.log(_share(taste.city, candidate.city, total, _city_prior(taste, candidate.city, cities)))
     value += BAND * math.log(_share(taste.band, candidate.band, total, 1.0 / len(PRICE_BANDS)))
     value += SLOT * math.log(_share(taste.slot, candidate.slot, total, 1.0 / SLOTS))
     value += math.log1p(HOST * taste.host.get(candidate.host_id, 0.0) / (total + ALPHA))
-    return value + POPULARITY * popularity(candidate)
+    return value + POPULARITY * popularity(candidate) + COLLABORATIVE * affinity - COMPETITION * math.log(rivals)
 
 
 def _plural(n: int, word: str) -> str:
@@ -87,12 +95,24 @@ def reason(taste: Taste, candidate: Candidate) -> str:
     return f"new {candidate.category} listing"
 
 
-def rank(taste: Taste, candidates: list[Candidate], *, limit: int) -> list[Ranked]:
+def rank(taste: Taste, candidates: list[Candidate], *, limit: int, factors: HostFactors | None = None) -> list[Ranked]:
     """The best `limit` candidates the person has not asked to join, best first."""
     categories = len({c.category for c in candidates})
     cities = len({c.city for c in candidates})
+    person = factors.person(taste.host) if factors is not None else None
+    rivals = Counter((c.category, c.city) for c in candidates)
     scored = [
-        (score(taste, c, categories=categories, cities=cities), c)
+        (
+            score(
+                taste,
+                c,
+                categories=categories,
+                cities=cities,
+                affinity=factors.affinity(person, c.host_id) if factors is not None else 0.0,
+                rivals=rivals[c.category, c.city],
+            ),
+            c,
+        )
         for c in candidates
         if c.listing_id not in taste.requested
     ]

@@ -3,7 +3,8 @@
 
 An unknown person (no tracked event with that user id) is a 404; no open listing at all is an explicit
 `not_enough_data`; a person with no listing history gets `cold_start` recommendations (their home city and
-what is popular). Nothing is stored: the ranking is computed from the events as they are.
+what is popular). Nothing is stored: the ranking is computed from the events as they are, with the host
+factors of the active `recommendations` version in the model registry (without them until one is trained).
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from typing import Any
 from analytics import clock
 from analytics.errors import NotFound, ValidationFailed
 from analytics.intelligence.recommendations.candidates import open_listings
+from analytics.intelligence.recommendations.model import RECOMMENDATIONS
 from analytics.intelligence.recommendations.ranking import rank
 from analytics.intelligence.recommendations.tastes import tastes_read
+from analytics.intelligence.registry import model_active_estimator
 from analytics.models import UserEvent
 
-MODEL = "hybrid content + popularity ranking"
-MODEL_VERSION = "1"
+MODEL = "hybrid ranking: content, popularity and host factors"
 MAX_LIMIT = 50
 
 
@@ -31,7 +33,16 @@ def recommendations_for(*, user_id: str, limit: int = 10, as_of: datetime | None
         raise NotFound(f"no user {user_id!r}", code="user_not_found")
     taste = tastes_read([user_id], now=now)[user_id]
     candidates = open_listings(now)
-    base: dict[str, Any] = {"user_id": user_id, "as_of": now, "model": MODEL, "model_version": MODEL_VERSION}
+    active = model_active_estimator(RECOMMENDATIONS.name)
+    factors = active[1] if active is not None else None
+    base: dict[str, Any] = {
+        "user_id": user_id,
+        "as_of": now,
+        "model": MODEL
+        if active is not None
+        else "hybrid ranking: content and popularity (no host factors trained yet)",
+        "model_version": str(active[0].version) if active is not None else "",
+    }
     open_to = [c for c in candidates if c.listing_id not in taste.requested]
     if not open_to:
         return {
@@ -57,6 +68,6 @@ def recommendations_for(*, user_id: str, limit: int = 10, as_of: datetime | None
                 "score": round(r.score, 4),
                 "reason": r.reason,
             }
-            for r in rank(taste, candidates, limit=limit)
+            for r in rank(taste, candidates, limit=limit, factors=factors)
         ],
     }

@@ -24,9 +24,9 @@ from fastapi.testclient import TestClient
 
 from analytics import clock
 from analytics.intelligence.behaviour.service import behavior_profiles_refresh
-from analytics.metrics.alerting import alerts_evaluate
 from analytics.intelligence.insights.drafts import InsightDraft
 from analytics.intelligence.insights.store import insights_store
+from analytics.metrics.alerting import alerts_evaluate
 from analytics.models import AIInsight, Alert, FailedEvent
 from tests.factories import event
 from tests.unit.api.bi_support import bearer
@@ -159,7 +159,8 @@ def world(client: TestClient, key_headers: dict[str, str]) -> Iterator[dict[str,
     """A platform on which every route has something to answer, with the data's clock frozen at AS_OF
     (tokens are issued at the real time, `bi_support.bearer`): twelve users with a week of browsing
     each and their behaviour profiles (enough to cluster), a listing of host h1 starting in five days
-    and one of h2, an open alert, a pending insight and a quarantined event. Yields the values path parameters refer to."""
+    and one of h2, an open alert, a pending insight and a quarantined event. Yields the values path
+    parameters refer to."""
     clock.freeze(AS_OF)
     listings()
     events = twelve_browsers()

@@ -17,12 +17,23 @@ from analytics.ai_services import (
     UserBehaviorAnalysisService,
     UserClusteringService,
 )
-from analytics.intelligence.manager import ANOMALY_TASK
+from analytics.intelligence.manager import ANOMALY_TASK, INSIGHTS_TASK
 from analytics.intelligence.sentiment.combiner import committed_parameters
 from analytics.models import PredictionModel, TaskRun, UserBehaviorProfile, UserPersona
 
 NOW = datetime.fromisoformat("2026-03-10T12:00:00+00:00")
-NAMES = ["sentiment", "behaviour", "personas", "churn", "conversion", "attendance", "revenue_forecast", "anomalies"]
+NAMES = [
+    "sentiment",
+    "behaviour",
+    "personas",
+    "churn",
+    "conversion",
+    "attendance",
+    "revenue_forecast",
+    "recommendations",
+    "anomalies",
+    "insights",
+]
 
 
 @pytest.fixture
@@ -61,11 +72,12 @@ def test_refreshed_services_are_ok_and_the_ones_whose_schedule_stopped_turn_stal
     UserPersona.objects.create(
         run_id="r1", name="power_user", description="d", size=40, confidence=0.8, model_version="m", created_at=NOW
     )
-    for name in ("churn", "conversion", "attendance", "revenue_forecast"):
+    for name in ("churn", "conversion", "attendance", "revenue_forecast", "recommendations"):
         PredictionModel.objects.create(
             name=name, version=3, status="active", algorithm=f"{name} algorithm", trained_at=NOW - timedelta(days=1)
         )
     TaskRun.objects.create(name=ANOMALY_TASK, started_at=NOW, finished_at=NOW - timedelta(minutes=10), succeeded=True)
+    TaskRun.objects.create(name=INSIGHTS_TASK, started_at=NOW, finished_at=NOW - timedelta(hours=2), succeeded=True)
 
     services = {s.name: s for s in AIServiceManager().services()}
     assert all(s.status == "ok" for s in services.values()), {n: s.detail for n, s in services.items()}
@@ -81,7 +93,9 @@ def test_refreshed_services_are_ok_and_the_ones_whose_schedule_stopped_turn_stal
         "conversion": "ok",
         "attendance": "ok",
         "revenue_forecast": "ok",
+        "recommendations": "ok",
         "anomalies": "stale",
+        "insights": "stale",  # every 6 hours
     }
     clock.freeze(NOW + timedelta(days=15))
     assert _statuses()["churn"] == "stale"

@@ -1,0 +1,99 @@
+"""The recommender in the model registry: `train_prediction_models` learns a version of the host factors
+weekly, and the registry promotes it only if its fresh evaluation is not worse than the active version's.
+
+Training at T holds out the 30 days before T (`holdout.py`): the host factors are learnt from the interactions
+before T − 30 days, and the version is judged by the recall@10 of the hybrid ranking with them over who asked
+to join what in the holdout. That version serves: like the churn model, it never learnt from the period it
+was judged on, and the content and popularity parts of the ranking read the events as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from analytics.intelligence.recommendations.collaborative import (
+    FACTORS,
+    MIN_HOSTS,
+    MIN_PEOPLE,
+    HostFactors,
+    host_factors_fit,
+)
+from analytics.intelligence.recommendations.holdout import K, holdout_read
+from analytics.intelligence.recommendations.ranking import popularity
+from analytics.intelligence.recommendations.tastes import LOOKBACK_DAYS, Taste
+from analytics.intelligence.registry import NotEnoughData, Trained
+
+HOLDOUT_DAYS = 30
+MIN_HOLDOUT_PEOPLE = 30
+MIN_CANDIDATES = 2 * K  # with fewer open listings than that, every ranking finds everything: no judgement
+FEATURES = ("category", "city", "price band", "time of week", "host", "popularity", "host factors")
+
+
+class RecommendationSpec:
+    name = "recommendations"
+    minimum_data = (
+        f"{MIN_PEOPLE} people and {MIN_HOSTS} hosts with listing interactions before the holdout ({HOLDOUT_DAYS} "
+        f"days before now), {MIN_CANDIDATES} listings open at the holdout's start and {MIN_HOLDOUT_PEOPLE} people "
+        "who asked to join one of them"
+    )
+
+    def train(self, *, as_of: datetime) -> Trained:
+        cutoff = as_of - timedelta(days=HOLDOUT_DAYS)
+        factors = host_factors_fit(now=cutoff)
+        if factors is None:
+            raise NotEnoughData(
+                self.name,
+                needed=f"{MIN_PEOPLE} people and {MIN_HOSTS} hosts with interactions before the holdout",
+                found="fewer",
+            )
+        holdout = holdout_read(cutoff=cutoff, end=as_of)
+        if len(holdout.candidates) < MIN_CANDIDATES:
+            raise NotEnoughData(
+                self.name,
+                needed=f"{MIN_CANDIDATES} listings open at the holdout's start",
+                found=str(len(holdout.candidates)),
+            )
+        if len(holdout.users) < MIN_HOLDOUT_PEOPLE:
+            raise NotEnoughData(
+                self.name,
+                needed=f"{MIN_HOLDOUT_PEOPLE} people who asked to join a listing open at the holdout's start",
+                found=str(len(holdout.users)),
+            )
+        scores = holdout.score(holdout.hybrid(factors))
+        by_popularity = sorted(holdout.candidates, key=lambda c: (-popularity(c), c.starts_at, c.listing_id))
+
+        def popular(taste: Taste) -> list[str]:
+            return [c.listing_id for c in by_popularity if c.listing_id not in taste.requested]
+
+        baseline = holdout.score(popular)
+
+        def evaluate_other(estimator: object) -> float | None:
+            if not isinstance(estimator, HostFactors):
+                return None
+            return holdout.score(holdout.hybrid(estimator)).mean_recall
+
+        evaluation: dict[str, Any] = {
+            f"recall_at_{K}": scores.mean_recall,
+            f"ndcg_at_{K}": scores.mean_ndcg,
+            f"popularity_recall_at_{K}": baseline.mean_recall,
+            "people": len(holdout.users),
+            "candidates": len(holdout.candidates),
+            "hosts": len(factors.hosts),
+            "label": f"asked to join a listing open at the holdout's start, in the {HOLDOUT_DAYS} days after it",
+        }
+        return Trained(
+            estimator=factors,
+            algorithm=f"hybrid ranking with host factors (implicit ALS, {FACTORS} factors)",
+            features=FEATURES,
+            training_rows=factors.people,
+            training_start=cutoff - timedelta(days=LOOKBACK_DAYS),
+            training_end=cutoff,
+            evaluated_on=cutoff,
+            evaluation=evaluation,
+            primary_metric=f"recall_at_{K}",
+            evaluate_other=evaluate_other,
+        )
+
+
+RECOMMENDATIONS = RecommendationSpec()
