@@ -1,7 +1,8 @@
 """Evaluation smoke: on a small simulated platform the churn and conversion models, trained through the
 service's own temporal split, beat the recency/frequency logistic baseline — so `make eval` cannot rot
-unseen. The evaluation simulates into this tier's own database (it empties it first). Churn, conversion and
-revenue share a platform (simulated once); attendance has a larger one of its own, so it comes after them."""
+unseen. The evaluation simulates into this tier's own database (it empties it first). Churn, conversion,
+revenue, recommendations and insights share a platform (simulated once); attendance has a larger one of its
+own, so it comes after them."""
 
 from __future__ import annotations
 
@@ -31,6 +32,24 @@ def test_revenue_forecast_smoke_evaluation_beats_repeating_last_week() -> None:
     section = evaluate_revenue(smoke=True)
     model, baseline = section.beats_baseline["revenue forecast (−MASE)"]
     assert model > baseline, section.markdown
+
+
+def test_recommendations_smoke_evaluation_ranks_better_than_popularity_and_below_the_oracle() -> None:
+    from analytics.intelligence.recommendations.evaluation import evaluate as evaluate_recommendations
+
+    section = evaluate_recommendations(smoke=True)
+    model, baseline = section.beats_baseline["recommendations (NDCG@10)"]
+    assert model > baseline, section.markdown
+    assert "| oracle: the simulator's true chance of a request |" in section.markdown
+
+
+def test_insight_smoke_evaluation_checks_the_churn_cohorts_against_what_happened() -> None:
+    from analytics.intelligence.insights.evaluation import evaluate as evaluate_insights
+
+    section = evaluate_insights(smoke=True)
+    cohorts = next(t for t in section.targets if t.name.startswith("churn-risk cohorts"))
+    assert cohorts.met and cohorts.measured == 1.0, section.markdown
+    assert "| high churn risk (≥ 0.7) |" in section.markdown
 
 
 def test_attendance_smoke_evaluation_beats_the_baseline() -> None:

@@ -27,6 +27,7 @@ REGULARIZATION = 0.1
 ITERATIONS = 15
 CONFIDENCE = 2.0  # confidence of an interaction = CONFIDENCE × its weight (a view is 1)
 SEED = 7
+WEIGHT = 3.0  # the host affinity's weight in the ranking's score, when the training holdout says it helps
 MIN_PEOPLE = 30
 MIN_HOSTS = 5
 
@@ -37,6 +38,7 @@ class HostFactors:
     factors: np.ndarray  # hosts × FACTORS
     regularization: float
     people: int  # rows the factors were learnt from
+    weight: float = WEIGHT  # in the ranking's score; 0 when training found they did not help (model.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {h: i for i, h in enumerate(self.hosts)})

@@ -3,12 +3,15 @@ weekly, and the registry promotes it only if its fresh evaluation is not worse t
 
 Training at T holds out the 30 days before T (`holdout.py`): the host factors are learnt from the interactions
 before T − 30 days, and the version is judged by the recall@10 of the hybrid ranking with them over who asked
-to join what in the holdout. That version serves: like the churn model, it never learnt from the period it
-was judged on, and the content and popularity parts of the ranking read the events as they are.
+to join what in the holdout. If the ranking does better there without them, the version keeps them with weight
+0 (`host_factors_used: false`): collaborative signals are used only where the recent past says they help.
+That version serves: like the churn model, it never learnt from the period it was judged on, and the content
+and popularity parts of the ranking read the events as they are.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,6 +64,10 @@ class RecommendationSpec:
                 found=str(len(holdout.users)),
             )
         scores = holdout.score(holdout.hybrid(factors))
+        without = holdout.score(holdout.hybrid(None))
+        with_factors = scores.mean_recall
+        if scores.mean_recall < without.mean_recall:  # collaborative signals did not help on this holdout
+            factors, scores = replace(factors, weight=0.0), without
         by_popularity = sorted(holdout.candidates, key=lambda c: (-popularity(c), c.starts_at, c.listing_id))
 
         def popular(taste: Taste) -> list[str]:
@@ -77,6 +84,9 @@ class RecommendationSpec:
             f"recall_at_{K}": scores.mean_recall,
             f"ndcg_at_{K}": scores.mean_ndcg,
             f"popularity_recall_at_{K}": baseline.mean_recall,
+            f"recall_at_{K}_with_host_factors": with_factors,
+            f"recall_at_{K}_without_host_factors": without.mean_recall,
+            "host_factors_used": factors.weight > 0,
             "people": len(holdout.users),
             "candidates": len(holdout.candidates),
             "hosts": len(factors.hosts),

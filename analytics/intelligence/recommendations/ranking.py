@@ -8,7 +8,9 @@ popular (cold start), and a listing nobody has seen yet is carried by its conten
 
 score = log p(category) + log p(city) + BAND·log p(price band) + SLOT·log p(time of week)
         + log(1 + HOST·share of the host) + POPULARITY·log(1 + 3·requests + views in 14 days)
-        + COLLABORATIVE·host affinity − COMPETITION·log(open listings of the same category and city)
+        + w·host affinity − COMPETITION·log(open listings of the same category and city)
+
+(w: the host factors' own weight, `HostFactors.weight`, 0 when their training found they did not help).
 
 Each item carries a short reason built from facts of the person's history or the listing's interest.
 """
@@ -29,7 +31,6 @@ BAND = 0.5
 SLOT = 0.3
 HOST = 2.0
 POPULARITY = 0.1
-COLLABORATIVE = 3.0
 COMPETITION = 1.0
 SLOTS = 4
 
@@ -64,7 +65,7 @@ def score(
     value += BAND * math.log(_share(taste.band, candidate.band, total, 1.0 / len(PRICE_BANDS)))
     value += SLOT * math.log(_share(taste.slot, candidate.slot, total, 1.0 / SLOTS))
     value += math.log1p(HOST * taste.host.get(candidate.host_id, 0.0) / (total + ALPHA))
-    return value + POPULARITY * popularity(candidate) + COLLABORATIVE * affinity - COMPETITION * math.log(rivals)
+    return value + POPULARITY * popularity(candidate) + affinity - COMPETITION * math.log(rivals)
 
 
 def _plural(n: int, word: str) -> str:
@@ -108,7 +109,7 @@ def rank(taste: Taste, candidates: list[Candidate], *, limit: int, factors: Host
                 c,
                 categories=categories,
                 cities=cities,
-                affinity=factors.affinity(person, c.host_id) if factors is not None else 0.0,
+                affinity=factors.weight * factors.affinity(person, c.host_id) if factors is not None else 0.0,
                 rivals=rivals[c.category, c.city],
             ),
             c,

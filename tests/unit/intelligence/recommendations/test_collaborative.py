@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from implicit.als import AlternatingLeastSquares
+from threadpoolctl import threadpool_limits
 
 from analytics.intelligence.recommendations.collaborative import CONFIDENCE, HostFactors
 
@@ -23,8 +24,9 @@ def _two_audiences(seed: int = 3) -> sp.csr_matrix:
 
 def test_a_persons_vector_is_the_users_als_step() -> None:
     matrix = _two_audiences()
-    model = AlternatingLeastSquares(factors=4, regularization=0.1, iterations=10, random_state=1, use_cg=False)
-    model.fit((matrix * CONFIDENCE).tocsr(), show_progress=False)
+    with threadpool_limits(1, "blas"):  # as the service fits (collaborative.py)
+        model = AlternatingLeastSquares(factors=4, regularization=0.1, iterations=10, random_state=1, use_cg=False)
+        model.fit((matrix * CONFIDENCE).tocsr(), show_progress=False)
     factors = HostFactors(tuple(f"h{i}" for i in range(8)), np.asarray(model.item_factors), 0.1, 60)
     row = matrix.getrow(7)
     mine = factors.person({f"h{i}": float(w) for i, w in zip(row.indices, row.data, strict=True)})
@@ -33,8 +35,9 @@ def test_a_persons_vector_is_the_users_als_step() -> None:
 
 
 def test_people_are_matched_through_the_hosts_their_look_alikes_went_to() -> None:
-    model = AlternatingLeastSquares(factors=2, regularization=0.1, iterations=30, random_state=1, use_cg=False)
-    model.fit((_two_audiences() * CONFIDENCE).tocsr(), show_progress=False)
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(factors=2, regularization=0.1, iterations=30, random_state=1, use_cg=False)
+        model.fit((_two_audiences() * CONFIDENCE).tocsr(), show_progress=False)
     factors = HostFactors(tuple(f"h{i}" for i in range(8)), np.asarray(model.item_factors), 0.1, 60)
     person = factors.person({"h0": 6.0, "h1": 1.0})
     same_audience = [factors.affinity(person, f"h{i}") for i in (2, 3)]
