@@ -148,19 +148,25 @@ def _capacity(host: str, own: list[PastListing], by_category: dict[str, list[Pas
         "model_name": "host_optimisation",
     }
     if sold_out >= MIN_SOLD_OUT_LISTINGS and sold_out / len(own) >= SOLD_OUT_SHARE:
-        unmet = figures["seats_requested"] - figures["seats_offered"]
+        full = [x for x in own if x.sold_out]
+        full_asked, full_offered = sum(x.seats_requested for x in full), sum(x.capacity for x in full)
         return InsightDraft(
             dedup_key=f"{INSIGHT_TYPE}:capacity:{host}",
             title=f"{sold_out} of your {len(own)} listings sold out: add seats",
             description=(
-                f"Over the last 180 days, {sold_out} of your {len(own)} listings had requests for every seat; "
-                f"people asked for {figures['seats_requested']:,} seats against the {figures['seats_offered']:,} "
-                "you offered."
+                f"Over the last 180 days, {sold_out} of your {len(own)} listings had requests for every seat: "
+                f"people asked for {full_asked:,} seats against the {full_offered:,} they offered."
             ),
             confidence=round(min(0.99, sold_out / len(own)), 3),
             priority="medium",
             suggested_actions=["Offer more seats or a second date", "Open a waitlist for sold-out listings"],
-            evidence={**figures, "unmet_seats": max(unmet, 0), "comparison_group": "the seats you offered"},
+            evidence={
+                **figures,
+                "sold_out_seats_requested": full_asked,
+                "sold_out_seats_offered": full_offered,
+                "unmet_seats": full_asked - full_offered,
+                "comparison_group": "the seats you offered",
+            },
             **common,
         )
     if len(peers) >= MIN_OBSERVATIONS:

@@ -4,7 +4,8 @@ insight: a host's forecast is the level of their last 28 days, so "next week bel
 that last week's lump of ticket sales was a lump; their forecast is shown as such on their insights page.
 
 The 7-day spread is read from the forecast's own daily 80% intervals, taken as independent normals
-(σ_day = (high − low) / 2.563); the confidence is that of the difference in those standard errors.
+(σ_day = (high − low) / 2.563, σ_week = √Σσ_day²); the week's 80% interval and the confidence of the change
+are both read from σ_week, so an interval that leaves out last week's figure goes with a confident change.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ def outlook(expected: list[float], low: list[float], high: list[float], actual: 
     change = (total - actual) / actual if actual > 0 else None
     return {
         "expected_next_7_days": round(total, 2),
-        "low_next_7_days": round(sum(low), 2),
-        "high_next_7_days": round(sum(high), 2),
+        # the 7-day total's own 80% interval, as the confidence reads it (not the sum of the daily ones)
+        "low_next_7_days": round(max(total - Z80 * sigma, 0.0), 2),
+        "high_next_7_days": round(total + Z80 * sigma, 2),
         "actual_last_7_days": round(actual, 2),
         "change": None if change is None else round(change, 3),
         "z": round((total - actual) / sigma, 2) if sigma > 0 else 0.0,
@@ -54,7 +56,7 @@ def _describe(scope: str, figures: dict[str, Any]) -> tuple[str, str]:
     )
     description = (
         f"The revenue forecast expects {_money(figures['expected_next_7_days'])} of net revenue over the next 7 days "
-        f"(sum of the daily 80% intervals {_money(figures['low_next_7_days'])}–{_money(figures['high_next_7_days'])}), "
+        f"(80% interval of the week {_money(figures['low_next_7_days'])}–{_money(figures['high_next_7_days'])}), "
         f"against {_money(figures['actual_last_7_days'])} in the last 7 complete days."
     )
     return title, description

@@ -3,6 +3,7 @@ by market, a host's best day to hold an event and their capacity, and the anomal
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from analytics.intelligence.insights.anomalies import anomaly_insights
 from analytics.intelligence.insights.demand import demand_supply
 from analytics.intelligence.insights.hosts import host_findings
+from analytics.intelligence.insights.revenue import outlook
 from analytics.metrics.periods import business_today
 from analytics.models import DetectedAnomaly
 from tests.unit.intelligence.insights.market import listing, local
@@ -196,3 +198,16 @@ def test_anomalies_of_the_last_week_become_insights_prioritised_by_harm(frozen_n
     assert drafts["payment_failure_rate"].suggested_actions[0] == "Start with city Pune: it moved most"
     assert "80% of the change for 10% of the usual total" in drafts["payment_failure_rate"].description
     assert drafts["view_to_request_rate"].is_actionable is False
+
+
+def test_the_weeks_interval_and_the_confidence_read_the_same_spread() -> None:
+    """Catches: an interval that includes last week's figure beside a "confident" change (the sum of the daily
+    intervals is far wider than the week's)."""
+    expected, low, high = [6_000.0] * 7, [1_000.0] * 7, [11_000.0] * 7
+    figures = outlook(expected, low, high, actual=65_000.0)
+    sigma = math.sqrt(7 * (10_000 / (2 * 1.2816)) ** 2)
+    assert figures["z"] == round((42_000 - 65_000) / sigma, 2) and figures["z"] < -1.96
+    assert figures["low_next_7_days"] < 42_000 < figures["high_next_7_days"] < 65_000
+    assert figures["change"] == round(42_000 / 65_000 - 1, 3)
+    calm = outlook(expected, low, high, actual=44_000.0)
+    assert calm["low_next_7_days"] < 44_000 < calm["high_next_7_days"] and abs(calm["z"]) < 1.2816
