@@ -26,6 +26,7 @@ def test_before_any_training_each_model_says_not_enough_data_with_its_minimum(cl
         "conversion": "not_enough_data",
         "attendance": "not_enough_data",
         "revenue_forecast": "not_enough_data",
+        "recommendations": "not_enough_data",
     }
     assert outcome["churn"]["found"] == "0 with 0 positive and 0 negative"
     body = _get(client)
@@ -35,6 +36,7 @@ def test_before_any_training_each_model_says_not_enough_data_with_its_minimum(cl
         ("conversion", "not_enough_data", None),
         ("attendance", "not_enough_data", None),
         ("revenue_forecast", "not_enough_data", None),
+        ("recommendations", "not_enough_data", None),
     ]
     assert all(m["minimum_data"] for m in body["models"])
     assert "training rows" in body["models"][0]["minimum_data"]
