@@ -193,6 +193,18 @@ def _capacity(host: str, own: list[PastListing], by_category: dict[str, list[Pas
     return None
 
 
+def _too_little(host: str, own: list[PastListing]) -> NotEnoughData | None:
+    requests = sum(x.requests for x in own)
+    if len(own) < MIN_HOST_LISTINGS or requests < MIN_OBSERVATIONS:
+        return NotEnoughData(INSIGHT_TYPE, f"host {host}", requests, unit=f"requests over {len(own)} past listings")
+    return None
+
+
+def host_data_check(now: datetime, *, host_id: str) -> NotEnoughData | None:
+    """Whether the host has the data a suggestion needs (only their own listings are read)."""
+    return _too_little(host_id, past_listings(now, host_id=host_id))
+
+
 def host_findings(now: datetime, *, host_id: str | None = None) -> Findings:
     """Suggestions for every host with listings in the last 180 days, or for one."""
     findings = Findings()
@@ -206,11 +218,9 @@ def host_findings(now: datetime, *, host_id: str | None = None) -> Findings:
     hosts = [host_id] if host_id is not None else sorted(by_host)
     for host in hosts:
         own = by_host.get(host, [])
-        requests = sum(x.requests for x in own)
-        if len(own) < MIN_HOST_LISTINGS or requests < MIN_OBSERVATIONS:
-            findings.not_enough_data.append(
-                NotEnoughData(INSIGHT_TYPE, f"host {host}", requests, unit=f"requests over {len(own)} past listings")
-            )
+        thin = _too_little(host, own)
+        if thin is not None:
+            findings.not_enough_data.append(thin)
             continue
         for draft in (_best_time(host, own, by_category, listings), _capacity(host, own, by_category)):
             if draft is not None:

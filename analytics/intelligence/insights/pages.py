@@ -14,7 +14,7 @@ from analytics import clock
 from analytics.intelligence.attendance.service import listing_forecast_of
 from analytics.intelligence.forecasting.service import host_revenue_forecast_get
 from analytics.intelligence.insights.drafts import MIN_OBSERVATIONS
-from analytics.intelligence.insights.hosts import host_findings
+from analytics.intelligence.insights.hosts import host_data_check
 from analytics.intelligence.insights.store import InsightQuery, insight_as_dict, insight_list
 from analytics.metrics.hosts import audience_groups, host_overview_get, listing_access
 from analytics.metrics.revenue import REVENUE_EVENTS
@@ -34,9 +34,9 @@ def host_insights_get(*, caller: Principal, host_id: str, days: int = 30) -> dic
     suggestions = _suggestions(caller, Q(host_id=host_id))
     status, message = "ok", ""
     if not suggestions:
-        live = host_findings(clock.now(), host_id=host_id)
-        if live.not_enough_data:
-            status, message = "not_enough_data", live.not_enough_data[0].message
+        thin = host_data_check(clock.now(), host_id=host_id)
+        if thin is not None:
+            status, message = "not_enough_data", thin.message
         else:
             status, message = "no_suggestions", "nothing stands out: no suggestion for this host right now"
     return {
