@@ -3,7 +3,6 @@ pipeline, set-based, local only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -80,13 +79,6 @@ def test_processing_again_gives_the_same_scores() -> None:
 def test_the_step_is_registered_once() -> None:
     processing_step_register(review_sentiment_score)
     assert STEPS.count(review_sentiment_score) == 1
-
-
-@pytest.fixture
-def openai(settings: Any) -> Iterator[OpenAIServer]:
-    with OpenAIServer() as server:
-        settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = server.api_key, server.base_url
-        yield server
 
 
 def test_processing_never_calls_openai_even_when_configured(openai: OpenAIServer) -> None:

@@ -4,7 +4,6 @@ reading joins as a vote, nothing personal is sent, and any failure falls back to
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,17 +12,6 @@ from analytics.intelligence.llm import LlmUnavailable, llm_chat_json
 from analytics.intelligence.sentiment.llm_sentiment import BATCH_SIZE
 from analytics.intelligence.sentiment.service import sentiment_analyze
 from tests.support.openai_server import OpenAIServer
-
-
-@pytest.fixture
-def openai(settings: Any) -> Iterator[OpenAIServer]:
-    with OpenAIServer() as server:
-        settings.OPENAI_API_KEY = server.api_key
-        settings.OPENAI_BASE_URL = server.base_url
-        settings.OPENAI_MODEL = "gpt-test"
-        settings.OPENAI_TIMEOUT_SECONDS = 5.0
-        settings.AI_SERVICES_ENABLED = True
-        yield server
 
 
 def negative(text: str) -> dict[str, Any]:

@@ -4,9 +4,7 @@ in them appears in the facts the model was given; otherwise, and when the model 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 import pytest
 
@@ -15,17 +13,6 @@ from analytics.intelligence.insights.service import insights_generate
 from analytics.metrics.periods import business_today
 from analytics.models import AIInsight, DetectedAnomaly
 from tests.support.openai_server import OpenAIServer
-
-
-@pytest.fixture
-def openai(settings: Any) -> Iterator[OpenAIServer]:
-    with OpenAIServer() as server:
-        settings.OPENAI_API_KEY = server.api_key
-        settings.OPENAI_BASE_URL = server.base_url
-        settings.OPENAI_MODEL = "gpt-test"
-        settings.OPENAI_TIMEOUT_SECONDS = 5.0
-        settings.AI_SERVICES_ENABLED = True
-        yield server
 
 
 def test_numbers_are_read_with_thousands_separators_decimals_and_signs() -> None:
