@@ -248,11 +248,15 @@ def insight_as_dict(row: AIInsight) -> dict[str, Any]:
     }
 
 
-def top_insights(*, limit: int = 5) -> list[dict[str, Any]]:
-    """The overview's highest-priority open insights about the platform (not about one host or person)."""
-    rows = (
-        AIInsight.objects.filter(status__in=OPEN_STATUSES, current=True, host_id="")
-        .exclude(target_type="user")
-        .order_by("-priority_rank", "-confidence_score", "-created_at", "-id")[:limit]
-    )
-    return [insight_as_dict(row) for row in rows]
+def top_insights(
+    *, limit: int = 5, raised_from: datetime | None = None, raised_before: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The highest-priority open insights about the platform (not about one host or person) that the newest
+    generation still found — for the overview, and (first raised in a period) for the digests."""
+    rows = AIInsight.objects.filter(status__in=OPEN_STATUSES, current=True, host_id="").exclude(target_type="user")
+    if raised_from is not None:
+        rows = rows.filter(created_at__gte=raised_from)
+    if raised_before is not None:
+        rows = rows.filter(created_at__lt=raised_before)
+    ordered = rows.order_by("-priority_rank", "-confidence_score", "-created_at", "-id")[:limit]
+    return [insight_as_dict(row) for row in ordered]

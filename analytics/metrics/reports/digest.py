@@ -23,12 +23,11 @@ from django.db.models import Sum
 from analytics import clock
 from analytics.errors import ValidationFailed
 from analytics.intelligence.forecasting.service import revenue_forecast_get
-from analytics.intelligence.insights.store import insight_as_dict
+from analytics.intelligence.insights.store import top_insights
 from analytics.metrics.overview import open_alerts
 from analytics.metrics.periods import Period, business_day, day_start
 from analytics.metrics.registry import metric_list
-from analytics.models import AIInsight, BusinessMetric, DailyEventRollup, DetectedAnomaly
-from analytics.models.insights import OPEN_STATUSES
+from analytics.models import BusinessMetric, DailyEventRollup, DetectedAnomaly
 
 PERIODS = {"daily": "day", "weekly": "week", "monthly": "month"}
 MOVED_PERCENT = 25.0
@@ -232,15 +231,8 @@ def digest_build(kind: str, *, now: datetime | None = None) -> Digest:
 
 def new_insights(period: Period) -> list[dict[str, Any]]:
     """Insights about the platform first raised during the period and still open, highest priority first."""
-    rows = (
-        AIInsight.objects.filter(
-            status__in=OPEN_STATUSES,
-            current=True,
-            host_id="",
-            created_at__gte=day_start(period.start),
-            created_at__lt=day_start(period.end + timedelta(days=1)),
-        )
-        .exclude(target_type="user")
-        .order_by("-priority_rank", "-confidence_score", "-id")[:MAX_INSIGHTS]
+    return top_insights(
+        limit=MAX_INSIGHTS,
+        raised_from=day_start(period.start),
+        raised_before=day_start(period.end + timedelta(days=1)),
     )
-    return [insight_as_dict(row) for row in rows]
