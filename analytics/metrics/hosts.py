@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from analytics.errors import NotFound, ValidationFailed
 from analytics.metrics.analyses import last_days
@@ -89,6 +90,56 @@ def audience_groups(rows: list[dict[str, object]], key: str) -> list[AudienceGro
     return groups
 
 
+TOTALLED_EVENTS = ("event_viewed", "event_requested", "event_checked_in", "review_submitted", *REVENUE_EVENTS)
+
+
+@dataclass(frozen=True)
+class ListingTotals:
+    """What the daily rollup counted for some listings, by event name: events, seats, rating sum, amount."""
+
+    rows: dict[str, dict[str, Any]]
+
+    def _get(self, name: str, key: str) -> Any:
+        return (self.rows.get(name) or {}).get(key) or 0
+
+    def events(self, name: str) -> int:
+        return int(self._get(name, "n"))
+
+    def seats(self, name: str) -> int:
+        return int(self._get(name, "st"))
+
+    def rating_sum(self, name: str) -> int:
+        return int(self._get(name, "rs"))
+
+    @property
+    def revenue(self) -> float:
+        return float(sum((Decimal(self._get(n, "amt")) for n in REVENUE_EVENTS), Decimal(0)))
+
+
+def listing_totals(
+    listing_ids: list[str], *, date_from: date | None = None, date_to: date | None = None
+) -> ListingTotals:
+    """One grouped read of the daily rollup for the listings (all their days, or those of the window)."""
+    rows = DailyEventRollup.objects.filter(listing_id__in=listing_ids, event_name__in=TOTALLED_EVENTS)
+    if date_from is not None:
+        rows = rows.filter(day__gte=date_from)
+    if date_to is not None:
+        rows = rows.filter(day__lte=date_to)
+    grouped = (
+        rows.values("event_name")
+        .annotate(n=Sum("events"), amt=Sum("amount"), st=Sum("seats"), rs=Sum("rating_sum"))
+        .order_by()
+    )
+    return ListingTotals({row["event_name"]: row for row in grouped})
+
+
+def viewer_audience(viewers: QuerySet[UserEvent]) -> tuple[list[AudienceGroup], list[AudienceGroup]]:
+    """(by city, by platform) of the distinct identified people among `viewers`, small groups suppressed."""
+    by_city = list(viewers.values("city").annotate(n=Count("user_id", distinct=True)).order_by())
+    by_platform = list(viewers.values("device_type").annotate(n=Count("user_id", distinct=True)).order_by())
+    return audience_groups(by_city, "city"), audience_groups(by_platform, "device_type")
+
+
 def host_overview_get(*, caller: Principal, host_id: str, days: int = 30) -> HostOverview:
     """How are this host's own listings doing over the last `days` business days?"""
     if not 1 <= days <= MAX_DAYS:
@@ -102,28 +153,7 @@ def host_overview_get(*, caller: Principal, host_id: str, days: int = 30) -> Hos
         .values_list("status", "n")
         .order_by()
     )
-    totals = {
-        row["event_name"]: row
-        for row in DailyEventRollup.objects.filter(
-            day__gte=window.date_from,
-            day__lte=window.date_to,
-            listing_id__in=listing_ids,
-            event_name__in=(
-                "event_viewed",
-                "event_requested",
-                "event_checked_in",
-                "review_submitted",
-                *REVENUE_EVENTS,
-            ),
-        )
-        .values("event_name")
-        .annotate(n=Sum("events"), amt=Sum("amount"), st=Sum("seats"), rs=Sum("rating_sum"))
-        .order_by()
-    }
-
-    def total(name: str, key: str = "n") -> int:
-        return int((totals.get(name) or {}).get(key) or 0)
-
+    totals = listing_totals(listing_ids, date_from=window.date_from, date_to=window.date_to)
     viewers = UserEvent.objects.filter(
         event_name="event_viewed",
         listing_id__in=listing_ids,
@@ -131,10 +161,8 @@ def host_overview_get(*, caller: Principal, host_id: str, days: int = 30) -> Hos
         timestamp__gte=window.start,
         timestamp__lt=window.end,
     )
-    by_city = list(viewers.values("city").annotate(n=Count("user_id", distinct=True)).order_by())
-    by_platform = list(viewers.values("device_type").annotate(n=Count("user_id", distinct=True)).order_by())
-    reviews = total("review_submitted")
-    revenue = sum((Decimal((totals.get(n) or {}).get("amt") or 0) for n in REVENUE_EVENTS), Decimal(0))
+    by_city, by_platform = viewer_audience(viewers)
+    reviews = totals.events("review_submitted")
     funnel = funnel_run(query=FunnelQuery(range=window), listing_ids=listing_ids)
     return HostOverview(
         host_id=host_id,
@@ -144,16 +172,16 @@ def host_overview_get(*, caller: Principal, host_id: str, days: int = 30) -> Hos
         listings=len(listing_ids),
         active_listings=int(statuses.get("active", 0)),
         cancelled_listings=int(statuses.get("cancelled", 0)),
-        views=total("event_viewed"),
+        views=totals.events("event_viewed"),
         unique_viewers=viewers.values("user_id").distinct().count(),
-        requests=total("event_requested"),
-        seats_requested=total("event_requested", "st"),
+        requests=totals.events("event_requested"),
+        seats_requested=totals.seats("event_requested"),
         conversion_rate=funnel.overall.conversion_rate,
-        revenue=float(revenue),
-        attendance=total("event_checked_in", "st"),
-        check_ins=total("event_checked_in"),
+        revenue=totals.revenue,
+        attendance=totals.seats("event_checked_in"),
+        check_ins=totals.events("event_checked_in"),
         reviews=reviews,
-        average_rating=None if not reviews else round(total("review_submitted", "rs") / reviews, 6),
-        audience_by_city=audience_groups(by_city, "city"),
-        audience_by_platform=audience_groups(by_platform, "device_type"),
+        average_rating=None if not reviews else round(totals.rating_sum("review_submitted") / reviews, 6),
+        audience_by_city=by_city,
+        audience_by_platform=by_platform,
     )

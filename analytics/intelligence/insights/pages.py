@@ -5,10 +5,9 @@ or listing's id → 404, as if it did not exist)."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Q
 
 from analytics import clock
 from analytics.intelligence.attendance.service import listing_forecast_of
@@ -16,9 +15,8 @@ from analytics.intelligence.forecasting.service import host_revenue_forecast_get
 from analytics.intelligence.insights.drafts import MIN_OBSERVATIONS
 from analytics.intelligence.insights.hosts import host_data_check
 from analytics.intelligence.insights.store import InsightQuery, insight_as_dict, insight_list
-from analytics.metrics.hosts import audience_groups, host_overview_get, listing_access
-from analytics.metrics.revenue import REVENUE_EVENTS
-from analytics.models import DailyEventRollup, UserEvent
+from analytics.metrics.hosts import host_overview_get, listing_access, listing_totals, viewer_audience
+from analytics.models import UserEvent
 from analytics.security.roles import Principal
 
 SUGGESTIONS_LIMIT = 20
@@ -51,47 +49,23 @@ def host_insights_get(*, caller: Principal, host_id: str, days: int = 30) -> dic
 
 def listing_insights_get(*, caller: Principal, listing_id: str) -> dict[str, Any]:
     listing = listing_access(caller=caller, listing_id=listing_id)
-    totals = {
-        row["event_name"]: row
-        for row in DailyEventRollup.objects.filter(listing_id=listing_id)
-        .values("event_name")
-        .annotate(n=Sum("events"), amt=Sum("amount"), st=Sum("seats"), rs=Sum("rating_sum"))
-        .order_by()
-    }
-
-    def total(name: str, key: str = "n") -> int:
-        return int((totals.get(name) or {}).get(key) or 0)
-
-    views, requests, reviews = total("event_viewed"), total("event_requested"), total("review_submitted")
-    revenue = sum((Decimal((totals.get(n) or {}).get("amt") or 0) for n in REVENUE_EVENTS), Decimal(0))
+    totals = listing_totals([listing_id])
+    views, requests, reviews = (totals.events(n) for n in ("event_viewed", "event_requested", "review_submitted"))
     viewers = UserEvent.objects.filter(event_name="event_viewed", listing_id=listing_id, user_id__isnull=False)
     performance = {
         "views": views,
         "unique_viewers": viewers.values("user_id").distinct().count(),
         "requests": requests,
-        "seats_requested": total("event_requested", "st"),
+        "seats_requested": totals.seats("event_requested"),
         "capacity": listing.capacity,
         "view_to_request_rate": round(100 * requests / views, 2) if views >= MIN_OBSERVATIONS else None,
-        "revenue": float(revenue),
-        "attendance": total("event_checked_in", "st"),
+        "revenue": totals.revenue,
+        "attendance": totals.seats("event_checked_in"),
         "reviews": reviews,
-        "average_rating": round(total("review_submitted", "rs") / reviews, 2) if reviews else None,
+        "average_rating": round(totals.rating_sum("review_submitted") / reviews, 2) if reviews else None,
     }
-    audience = {
-        "by_city": [
-            asdict(g)
-            for g in audience_groups(
-                list(viewers.values("city").annotate(n=Count("user_id", distinct=True)).order_by()), "city"
-            )
-        ],
-        "by_platform": [
-            asdict(g)
-            for g in audience_groups(
-                list(viewers.values("device_type").annotate(n=Count("user_id", distinct=True)).order_by()),
-                "device_type",
-            )
-        ],
-    }
+    by_city, by_platform = viewer_audience(viewers)
+    audience = {"by_city": [asdict(g) for g in by_city], "by_platform": [asdict(g) for g in by_platform]}
     suggestions = _suggestions(caller, Q(target_type="listing", target_id=listing_id))
     status, message = "ok", ""
     if views < MIN_OBSERVATIONS:
