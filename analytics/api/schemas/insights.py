@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from analytics.api.limits import MAX_OFFSET
 
-InsightType = Literal["churn_risk_cohort", "anomaly", "revenue_outlook", "demand_supply", "host_optimisation"]
+InsightType = Literal[
+    "churn_risk_cohort", "anomaly", "revenue_outlook", "demand_supply", "host_optimisation", "listing_outlook"
+]
 Priority = Literal["low", "medium", "high", "critical"]
 Status = Literal["pending", "validated", "dismissed", "done"]
 TargetType = Literal["platform", "host", "listing", "cohort", "user"]

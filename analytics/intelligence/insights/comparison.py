@@ -1,19 +1,25 @@
-"""The one comparison of listing groups the insights make: mean fill of a group against the rest (Welch)."""
+"""The one comparison of listing groups the insights make: the mean of a per-listing figure (how full it
+filled, what its seats brought) in a group against the rest (Welch), and the group that stands out."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from analytics.intelligence.insights.drafts import MIN_OBSERVATIONS
 from analytics.intelligence.insights.listings_frame import PastListing
+
+Z95 = 1.96
 
 
 @dataclass(frozen=True)
 class FillGap:
     group_size: int
     rest_size: int
-    group_fill: float
+    group_fill: float  # the group's mean of the figure compared (fill unless said otherwise)
     rest_fill: float
     z: float
 
@@ -38,12 +44,37 @@ def _moments(values: Sequence[float]) -> tuple[float, float]:
     return mean, variance
 
 
-def fill_gap(group: Sequence[PastListing], rest: Sequence[PastListing]) -> FillGap | None:
-    """None when either side is empty."""
+def value_gap(group: Sequence[float], rest: Sequence[float]) -> FillGap | None:
+    """Mean of `group` against mean of `rest` with Welch's z; None when either side is empty."""
     if not group or not rest:
         return None
-    g_mean, g_var = _moments([x.fill for x in group])
-    r_mean, r_var = _moments([x.fill for x in rest])
+    g_mean, g_var = _moments(group)
+    r_mean, r_var = _moments(rest)
     se = math.sqrt(g_var / len(group) + r_var / len(rest))
     z = (g_mean - r_mean) / se if se > 0 else 0.0
     return FillGap(len(group), len(rest), g_mean, r_mean, z)
+
+
+def fill_gap(group: Sequence[PastListing], rest: Sequence[PastListing]) -> FillGap | None:
+    """How full the group's listings filled against the rest's; None when either side is empty."""
+    return value_gap([x.fill for x in group], [x.fill for x in rest])
+
+
+def best_group(
+    listings: Sequence[PastListing],
+    key: Callable[[PastListing], Any],
+    value: Callable[[PastListing], float] = lambda x: x.fill,
+) -> tuple[Any, FillGap] | tuple[None, None]:
+    """The value of `key` whose listings' `value` is highest against all the others', if it is higher at 95%
+    confidence with at least MIN_OBSERVATIONS listings on each side."""
+    groups: dict[Any, list[PastListing]] = defaultdict(list)
+    for listing in listings:
+        groups[key(listing)].append(listing)
+    best: tuple[Any, FillGap] | tuple[None, None] = (None, None)
+    for name, group in groups.items():
+        if len(group) < MIN_OBSERVATIONS or len(listings) - len(group) < MIN_OBSERVATIONS:
+            continue
+        gap = value_gap([value(x) for x in group], [value(x) for x in listings if key(x) != name])
+        if gap is not None and gap.z >= Z95 and (best[1] is None or gap.group_fill > best[1].group_fill):
+            best = (name, gap)
+    return best

@@ -14,6 +14,14 @@ the window) with what was known then, and each claim is checked against what hap
 - **demand outgrowing supply**: a market claims more seats are asked for than offered, beyond the
   platform's pressure. Hit: over the listings that took place in the 30 days after the checkpoint, the
   market's requests still covered its seats and exceeded the platform's ratio.
+- **host price band**: a band claims the host's category's priced listings in it bring more per seat offered.
+  Hit: the category's priced listings that took place after the checkpoint brought more per seat (price ×
+  the simulator's confirmed seats ÷ seats) in that band than in the others.
+- **a category for a host's audience**: claims the host's audience goes for that category more than everyone
+  else who asks to join listings. Hit: the audience's true preference for it (the simulator's per-person
+  category shares) is higher on average than the others'.
+- **revenue outlook**: at each of the last 8 weekly origins, the outlook made then (the forecast refit on the
+  days before it) claims the next 7 days' revenue lies in its 80% interval. Hit: it did.
 """
 
 from __future__ import annotations
@@ -28,16 +36,22 @@ from django.conf import settings
 
 from analytics.intelligence.churn.service import CHURN, temporal_split
 from analytics.intelligence.evaluation import EvaluationSection, Target, platform_simulate, targets_table
+from analytics.intelligence.forecasting.revenue import MIN_MODEL_DAYS, Series, forecast, revenue_series
 from analytics.intelligence.insights.churn_cohorts import HIGH_RISK, stated_cohorts
 from analytics.intelligence.insights.demand import demand_supply
+from analytics.intelligence.insights.host_audience import asks_read
 from analytics.intelligence.insights.hosts import host_findings
 from analytics.intelligence.insights.listings_frame import WEEKDAYS, past_listings
+from analytics.intelligence.insights.revenue import outlook
+from analytics.intelligence.recommendations.candidates import price_band
 from analytics.metrics.periods import business_zone
 from analytics.metrics.rollups import rollups_rebuild
 
 PLATFORM = {"users": 10_000, "days": 120, "seed": 303}  # the churn evaluation's platform (shared in one run)
 SMOKE_PLATFORM = {"users": 1_200, "days": 120, "seed": 5}
 HIT_RATE_TARGET = 0.7
+OUTLOOK_DAYS = 7
+OUTLOOK_ORIGINS = 8
 
 
 def _rate(hits: int, total: int) -> float | None:
@@ -66,6 +80,7 @@ def _churn(end: datetime) -> tuple[list[str], int, int]:
 
 
 def _true_fill(truth: dict[str, Any], start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The listings that took place between `start` and `end`, with the simulator's true fill and price."""
     zone = business_zone()
     out = []
     for listing in truth["listings"]:
@@ -79,18 +94,21 @@ def _true_fill(truth: dict[str, Any], start: datetime, end: datetime) -> list[di
                     "category": listing["category"],
                     "weekday": starts.astimezone(zone).weekday(),
                     "fill": listing["confirmed_seats"] / listing["capacity"],
+                    "price": float(listing["price"]),
                 }
             )
     return out
 
 
-def _best_time(checkpoint: datetime, end: datetime, truth: dict[str, Any]) -> tuple[list[str], int, int, int, int]:
+def _best_time(
+    checkpoint: datetime, end: datetime, truth: dict[str, Any], drafts: list[Any]
+) -> tuple[list[str], int, int, int, int]:
     after = _true_fill(truth, checkpoint, end)
     by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in after:
         by_category[row["category"]].append(row)
     rows, hits, total, host_hits, host_total = [], 0, 0, 0, 0
-    for draft in host_findings(checkpoint).drafts:
+    for draft in drafts:
         best = draft.evidence.get("best_weekday")
         if best is None:
             continue
@@ -145,6 +163,75 @@ def _demand(checkpoint: datetime, end: datetime) -> tuple[list[str], int, int]:
     return rows, hits, total
 
 
+def _price(checkpoint: datetime, end: datetime, truth: dict[str, Any], drafts: list[Any]) -> tuple[list[str], int, int]:
+    after = [r for r in _true_fill(truth, checkpoint, end) if r["price"] > 0]
+    rows, hits, total = [], 0, 0
+    for draft in drafts:
+        if draft.evidence.get("aspect") != "price_band":
+            continue
+        band, category = draft.evidence["price_band"], draft.evidence["category"]
+        pool = [r for r in after if r["category"] == category]
+        inside = [r["price"] * r["fill"] for r in pool if price_band(r["price"]) == band]
+        outside = [r["price"] * r["fill"] for r in pool if price_band(r["price"]) != band]
+        if not inside or not outside:
+            continue
+        total += 1
+        hit = float(np.mean(inside)) > float(np.mean(outside))
+        hits += hit
+        rows.append(
+            f"| {draft.host_id} | {category} | {band} | {draft.evidence['group_fill']:,.0f} vs "
+            f"{draft.evidence['comparison_fill']:,.0f} | {np.mean(inside):,.0f} ({len(inside)}) vs "
+            f"{np.mean(outside):,.0f} ({len(outside)}) | {'yes' if hit else '**no**'} |"
+        )
+    return rows, hits, total
+
+
+def _audience(checkpoint: datetime, truth: dict[str, Any], drafts: list[Any]) -> tuple[list[str], int, int]:
+    preferences = {str(u["user_id"]): u["preferences"] for u in truth["users"]}
+    asks = asks_read(checkpoint)
+    rows, hits, total = [], 0, 0
+    for draft in drafts:
+        if draft.evidence.get("aspect") != "audience_category":
+            continue
+        category = draft.evidence["category"]
+        people = asks.audience.get(draft.host_id or "", set())
+        mine = [preferences[p][category] for p in people if p in preferences]
+        theirs = [preferences[p][category] for p in asks.by_person if p not in people and p in preferences]
+        if not mine or not theirs:
+            continue
+        total += 1
+        hit = float(np.mean(mine)) > float(np.mean(theirs))
+        hits += hit
+        rows.append(
+            f"| {draft.host_id} | {draft.evidence['host_main_category']} | {category} | "
+            f"{draft.evidence['audience_share']:.2f} vs {draft.evidence['comparison_share']:.2f} | "
+            f"{np.mean(mine):.3f} ({len(mine)}) vs {np.mean(theirs):.3f} ({len(theirs):,}) | "
+            f"{'yes' if hit else '**no**'} |"
+        )
+    return rows, hits, total
+
+
+def _revenue_outlook(end: datetime) -> tuple[list[str], int, int]:
+    series = revenue_series(as_of=end)[""]
+    values = series.values
+    origins = [o for o in range(len(values) - OUTLOOK_DAYS, MIN_MODEL_DAYS - 1, -7)][:OUTLOOK_ORIGINS]
+    rows, hits = [], 0
+    for origin in sorted(origins):
+        made = forecast(Series(series.first_day, values[:origin]), OUTLOOK_DAYS)
+        figures = outlook(
+            list(made.expected), list(made.low), list(made.high), float(values[origin - OUTLOOK_DAYS : origin].sum())
+        )
+        actual = float(values[origin : origin + OUTLOOK_DAYS].sum())
+        hit = figures["low_next_7_days"] <= actual <= figures["high_next_7_days"]
+        hits += hit
+        rows.append(
+            f"| {series.first_day + timedelta(days=origin)} | {figures['expected_next_7_days']:,.0f} | "
+            f"{figures['low_next_7_days']:,.0f}–{figures['high_next_7_days']:,.0f} | "
+            f"{figures['actual_last_7_days']:,.0f} | {actual:,.0f} | {'yes' if hit else '**no**'} |"
+        )
+    return rows, hits, len(origins)
+
+
 def evaluate(*, smoke: bool = False) -> EvaluationSection:
     spec = SMOKE_PLATFORM if smoke else PLATFORM
     platform = platform_simulate(**spec, data_dir=Path(settings.DATA_DIR) / "eval" / "churn")
@@ -155,7 +242,11 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
     rollups_rebuild(days=[start.date() + timedelta(days=i) for i in range((end - start).days + 1)])
 
     churn_rows, churn_hits, churn_total = _churn(end)
-    time_rows, time_hits, time_total, host_hits, host_total = _best_time(checkpoint, end, truth)
+    host_drafts = host_findings(checkpoint).drafts
+    time_rows, time_hits, time_total, host_hits, host_total = _best_time(checkpoint, end, truth, host_drafts)
+    price_rows, price_hits, price_total = _price(checkpoint, end, truth, host_drafts)
+    audience_rows, audience_hits, audience_total = _audience(checkpoint, truth, host_drafts)
+    outlook_rows, outlook_hits, outlook_total = _revenue_outlook(end)
     demand_rows, demand_hits, demand_total = _demand(checkpoint, end)
 
     def target(name: str, hits: int, total: int) -> Target:
@@ -169,6 +260,9 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
         target("churn-risk cohorts churn more by their stated margin", churn_hits, churn_total),
         target("a host's suggested best weekday fills better afterwards", time_hits, time_total),
         target("a market's demand still outgrows its supply afterwards", demand_hits, demand_total),
+        target("a host's suggested price band brings more per seat afterwards", price_hits, price_total),
+        target("a host's audience truly prefers the suggested category", audience_hits, audience_total),
+        target("the next 7 days' revenue lands in the outlook's 80% interval", outlook_hits, outlook_total),
     ]
     newline = "\n"
     time_note = (
@@ -226,7 +320,39 @@ where it had some on both sides ({host_hits} of {host_total} hits).
 
 {demand_note}
 
+### Host price band
+
+A suggested band claims the host's category's priced listings in it were asked for more ticket value per seat
+offered (price × fill, before the checkpoint). Checked on the category's priced listings that took place
+after it: price × the simulator's confirmed seats ÷ seats.
+
+| host | category | suggested band | claimed ₹ per seat (band vs others) | true ₹ per seat after (listings) | hit |
+|---|---|---|---|---|---|
+{newline.join(price_rows) or "| none stated | | | | | |"}
+
+### A category for a host's audience
+
+A suggested category claims the people who asked to join the host's listings go for it more than everyone
+else who asked to join a listing. Checked against the simulator's true category preferences (each
+person's share of interest in it).
+
+| host | main category | suggested | claimed share asking (audience vs others) | true preference (same) | hit |
+|---|---|---|---|---|---|
+{newline.join(audience_rows) or "| none stated | | | | | |"}
+
+### Revenue outlook
+
+The platform's outlook as the service makes it (`revenue.outlook`: the forecast's next 7 days, the week's 80%
+interval from the daily intervals) made at each of the last {OUTLOOK_ORIGINS} weekly origins from the days
+before it, against the next 7 days as they happened. An 80% interval should hold about 8 weeks in 10.
+
+| origin | expected next 7 days (₹) | 80% interval | last 7 days | actual next 7 days | in the interval |
+|---|---|---|---|---|---|
+{newline.join(outlook_rows) or "| too short a history | | | | | |"}
+
 Anomaly insights are one per detected anomaly: their hit rate is the detector's precision against the
-injected incidents (section "Anomalies"). The revenue outlook is the revenue forecast's (section "Revenue").
+injected incidents (section "Predictions: anomaly detection").
+Listing suggestions (on course to sell out / to run under half full) read the attendance forecast's 80%
+interval directly: their calibration is the attendance forecast's (section "Predictions: attendance").
 """
     return EvaluationSection(key="insights", title="Insights", markdown=markdown, targets=targets)

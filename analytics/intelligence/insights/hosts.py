@@ -10,7 +10,7 @@ many seats to offer.
   `MIN_OBSERVATIONS` requests): most sold out → add seats; filled under half as well as their category →
   fewer seats or more promotion.
 
-Price bands and the category that fits a host's audience are not suggested yet (docs/insights.md).
+- **Price band** (`host_pricing.py`) and **a category for the host's audience** (`host_audience.py`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from analytics.intelligence.insights.comparison import FillGap, fill_gap
+from analytics.intelligence.insights.comparison import FillGap, best_group, fill_gap
 from analytics.intelligence.insights.drafts import MIN_OBSERVATIONS, Findings, InsightDraft, NotEnoughData, z_confidence
+from analytics.intelligence.insights.host_audience import asks_read, audience_suggestion
+from analytics.intelligence.insights.host_pricing import price_suggestion
 from analytics.intelligence.insights.listings_frame import WEEKDAYS, PastListing, past_listings
 
 INSIGHT_TYPE = "host_optimisation"
@@ -31,27 +33,12 @@ MIN_SOLD_OUT_LISTINGS = 3
 UNDERFILLED = 0.5
 
 
-def _best(peers: Sequence[PastListing], key: Callable[[PastListing], Any]) -> tuple[Any, FillGap] | tuple[None, None]:
-    """The value of `key` whose listings fill best against all others, if significant."""
-    groups: dict[Any, list[PastListing]] = defaultdict(list)
-    for listing in peers:
-        groups[key(listing)].append(listing)
-    best: tuple[Any, FillGap] | tuple[None, None] = (None, None)
-    for value, group in groups.items():
-        if len(group) < MIN_OBSERVATIONS or len(peers) - len(group) < MIN_OBSERVATIONS:
-            continue
-        gap = fill_gap(group, [x for x in peers if key(x) != value])
-        if gap is not None and gap.z >= 1.96 and (best[1] is None or gap.group_fill > best[1].group_fill):
-            best = (value, gap)
-    return best
-
-
 def _best_among(
     pools: Sequence[tuple[str, Sequence[PastListing]]], key: Callable[[PastListing], Any]
 ) -> tuple[Any, FillGap | None, str]:
     """The best value in the first pool that has one: the host's category, else every listing."""
     for label, pool in pools:
-        value, gap = _best(pool, key)
+        value, gap = best_group(pool, key)
         if gap is not None:
             return value, gap, label
     return None, None, ""
@@ -216,13 +203,19 @@ def host_findings(now: datetime, *, host_id: str | None = None) -> Findings:
         if listing.host_id:
             by_host[listing.host_id].append(listing)
     hosts = [host_id] if host_id is not None else sorted(by_host)
+    asks = asks_read(now)
     for host in hosts:
         own = by_host.get(host, [])
         thin = _too_little(host, own)
         if thin is not None:
             findings.not_enough_data.append(thin)
             continue
-        for draft in (_best_time(host, own, by_category, listings), _capacity(host, own, by_category)):
+        for draft in (
+            _best_time(host, own, by_category, listings),
+            _capacity(host, own, by_category),
+            price_suggestion(host, own, by_category),
+            audience_suggestion(host, own, asks),
+        ):
             if draft is not None:
                 findings.drafts.append(draft)
     return findings

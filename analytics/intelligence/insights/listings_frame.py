@@ -42,6 +42,11 @@ class PastListing:
         return min(self.seats_requested, self.capacity) / self.capacity
 
     @property
+    def seat_yield(self) -> float:
+        """Ticket value asked for per seat offered (price × fill): what a seat brought, in demand."""
+        return self.price * self.fill
+
+    @property
     def sold_out(self) -> bool:
         return self.seats_requested >= self.capacity
 

@@ -20,6 +20,7 @@ from analytics.intelligence.insights.churn_cohorts import churn_cohorts
 from analytics.intelligence.insights.demand import demand_supply
 from analytics.intelligence.insights.drafts import Findings, InsightDraft, NotEnoughData
 from analytics.intelligence.insights.hosts import host_findings
+from analytics.intelligence.insights.listings import listing_outlook
 from analytics.intelligence.insights.narrative import narratives_write
 from analytics.intelligence.insights.revenue import revenue_outlook
 from analytics.intelligence.insights.store import insights_store
@@ -32,6 +33,7 @@ GENERATORS: dict[str, Callable[[datetime], Findings]] = {
     "revenue_outlook": revenue_outlook,
     "demand_supply": demand_supply,
     "host_optimisation": host_findings,
+    "listing_outlook": listing_outlook,
 }
 INSIGHT_TYPES: tuple[str, ...] = tuple(GENERATORS)
 MAX_NOT_ENOUGH_LISTED = 50

@@ -158,6 +158,7 @@ def test_generation_is_for_admins_names_unknown_types_and_says_what_had_too_litt
         "revenue_outlook",
         "demand_supply",
         "host_optimisation",
+        "listing_outlook",
     }
     reasons = {(n["insight_type"], n["subject"]) for n in result["not_enough_data"]}
     assert {

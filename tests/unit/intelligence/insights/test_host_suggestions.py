@@ -1,0 +1,117 @@
+"""Host suggestions beyond time and seats, on hand-built marketplaces whose answer is known: the price band
+that brings the most per seat offered (not the one that fills best), and the category a host's audience
+goes to elsewhere."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+
+from analytics.intelligence.insights.hosts import host_findings
+from analytics.models import UserEvent
+from tests.unit.intelligence.insights.market import listing, local
+
+FRIDAY = 4
+
+
+def _food_prices(now: datetime) -> None:
+    """Food listings over the last 26 weeks: at ₹1,000 they fill ~80% (₹800 a seat), at ₹300 every seat goes
+    (₹300 a seat). Host h-cheap holds theirs at ₹300, host h-mid at ₹1,000."""
+    for i in range(35):
+        listing(
+            host=f"peer{i % 5}",
+            category="food",
+            starts_at=local(now, days_ago=2 + 5 * i, weekday=FRIDAY, hour=20),
+            capacity=10,
+            seats_requested=7 + i % 3,
+            requests=6,
+            price=1000,
+        )
+        listing(
+            host=f"peer{5 + i % 5}",
+            category="food",
+            starts_at=local(now, days_ago=3 + 5 * i, weekday=FRIDAY, hour=20),
+            capacity=10,
+            seats_requested=10 + i % 4,
+            requests=8,
+            price=300,
+        )
+    for host, price in (("h-cheap", 300), ("h-mid", 1000)):
+        for weeks in range(3):
+            listing(
+                host=host,
+                category="food",
+                starts_at=local(now, days_ago=4 + 7 * weeks, weekday=FRIDAY, hour=20),
+                capacity=10,
+                seats_requested=9,
+                requests=12,
+                price=price,
+            )
+
+
+@pytest.mark.django_db
+def test_a_host_is_told_the_price_band_that_brings_most_per_seat_not_the_one_that_fills(frozen_now: datetime) -> None:
+    _food_prices(frozen_now)
+    found = {d.host_id: d for d in host_findings(frozen_now).drafts if d.evidence["aspect"] == "price_band"}
+    assert "h-mid" not in found  # already in the best band
+    draft = found["h-cheap"]
+    evidence = draft.evidence
+    assert evidence["price_band"] == "₹500–1,500" and evidence["host_share_in_band"] == 0.0
+    assert evidence["group_size"] == 38 and evidence["comparison_size"] == 38  # h-mid and h-cheap count as peers
+    # ₹1,000 × 7–9 of 10 seats (h-mid: 9) against ₹300 × every seat (h-cheap: 9 of 10)
+    assert evidence["group_fill"] == 805.263 and evidence["comparison_fill"] == 297.632 and evidence["z"] > 1.96
+    assert draft.title == "Try pricing your next food listing at ₹500–1,500"
+    assert "₹805 of tickets per seat offered (38 listings)" in draft.description
+    assert draft.target_type == "host" and draft.target_id == "h-cheap" and draft.priority == "medium"
+
+
+def _asked(user: str, listing_id: str, at: datetime) -> UserEvent:
+    return UserEvent(
+        uuid=uuid.uuid4(),
+        payload_hash="x",
+        event_type="user_action",
+        event_name="event_requested",
+        user_id=user,
+        listing_id=listing_id,
+        timestamp=at,
+        received_at=at,
+        source="http",
+    )
+
+
+@pytest.mark.django_db
+def test_a_host_is_told_the_category_its_audience_goes_to_elsewhere(frozen_now: datetime) -> None:
+    """40 people asked to join h-music's music nights and 30 of them a food listing by h-food; of 100 other
+    people, 10 asked for food and 90 for tech. Host h-small's audience is 20 people: too few to tell."""
+    at = frozen_now - timedelta(days=10)
+
+    def held(host: str, category: str, n: int) -> list[str]:
+        return [
+            listing(host=host, category=category, starts_at=at, capacity=50, seats_requested=20, requests=20)
+            for _ in range(n)
+        ]
+
+    music, food, tech, small = (
+        held("h-music", "music", 3),
+        held("h-food", "food", 2),
+        held("h-tech", "tech", 2),
+        held("h-small", "art", 2),
+    )
+    events = [_asked(f"a{i}", music[i % 3], at) for i in range(40)]
+    events += [_asked(f"a{i}", food[0], at) for i in range(30)]
+    events += [_asked(f"o{i}", food[1] if i < 10 else tech[i % 2], at) for i in range(100)]
+    events += [_asked(f"o{i}", small[i % 2], at) for i in range(20)]
+    UserEvent.objects.bulk_create(events)
+
+    found = {d.host_id: d for d in host_findings(frozen_now).drafts if d.evidence["aspect"] == "audience_category"}
+    draft = found["h-music"]
+    evidence = draft.evidence
+    assert evidence["category"] == "food" and evidence["host_main_category"] == "music"
+    assert (evidence["audience"], evidence["audience_asked"]) == (40, 30)
+    assert (evidence["comparison_size"], evidence["comparison_asked"]) == (100, 10)
+    assert evidence["lift"] == 7.5 and evidence["z"] > 1.96
+    assert draft.title == "Your audience goes to food listings: 75% against 10%"
+    assert "h-small" not in found  # 20 people asked to join theirs: under 30
+    assert "h-tech" not in found  # its audience asks for nothing else more than the others do
