@@ -9,14 +9,19 @@ What it does, start to end:
    BENCH_MODELS_DAYS, BENCH_MODELS_SEED, BENCH_MODELS_END; BENCH_MODELS_DROP=1 drops it afterwards).
 2. **Training**, in this process, through the registry exactly as `train_prediction_models` does (feature
    extraction included), timed per model: churn, conversion, attendance (per-user and per-listing models),
-   the platform revenue forecast — target ≤ 2 minutes together.
+   the platform revenue forecast — target ≤ 2 minutes together — and, timed apart (it is trained weekly,
+   not with the others' schedule), the recommender's host factors with their holdout judgement.
 3. **Per-host revenue forecasts**, timed apart (every host with revenue in 120 days).
 4. **Scoring everyone** (`score_prediction_models`: churn and conversion of every active user, the forecast of
    every upcoming listing) — target ≤ 30 s.
 5. **The listing forecast endpoint**: the real server (uvicorn, one worker, `DEBUG=false`) answers 200
    sequential `GET /listings/{id}/forecast` for upcoming listings after 10 warm-up ones — p50 / p95 / max,
    target p95 ≤ 50 ms.
-6. **Peak memory**: the largest resident size of this process and of its children (the server), target
+6. **The recommendations endpoint**: the same server answers 200 sequential
+   `GET /users/{id}/recommendations` (admin, audited) for people drawn from the users just scored, after 10
+   warm-up ones — p50 / p95 / max, target p95 ≤ 50 ms. The open-listing pool a process serves from is read
+   once a minute (`candidates.open_listings_now`); that read is timed apart, in this process.
+7. **Peak memory**: the largest resident size of this process and of its children (the server), target
    ≤ 2 GB.
 """
 
@@ -128,11 +133,13 @@ def train_and_score() -> list[str]:
     from analytics.intelligence.churn.service import CHURN, CONVERSION, splits_shared
     from analytics.intelligence.forecasting.revenue import REVENUE_FORECAST
     from analytics.intelligence.forecasting.service import revenue_forecasts_refresh
+    from analytics.intelligence.recommendations.model import RECOMMENDATIONS
     from analytics.models import UserEvent
 
     with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
         conn.execute(
-            "TRUNCATE analytics_prediction_model, analytics_user_prediction, analytics_listing_attendance_forecast, "
+            "TRUNCATE analytics_prediction_model, analytics_user_prediction, "
+            "analytics_listing_attendance_forecast, "
             "analytics_revenue_forecast"
         )
     say(f"dataset: {UserEvent.objects.count():,} tracked events, {USERS:,} users × {DAYS} days, end {END}")
@@ -148,6 +155,9 @@ def train_and_score() -> list[str]:
             total += took
     lines.append(f"train, every model with enough data: {total:.1f} s (target ≤ 120 s)")
     say(lines[-1])
+    line, _ = train_one(RECOMMENDATIONS, as_of)
+    lines.append(line)
+    say(line)
     took, run = timed(lambda: revenue_forecasts_refresh(force=True))
     lines.append(
         f"revenue forecasts, the platform and {run.scopes - 1:,} hosts: {took:.1f} s"
@@ -165,34 +175,65 @@ def train_and_score() -> list[str]:
     return lines
 
 
-def endpoint() -> str:
-    from analytics.models import ListingAttendanceForecast
-    from analytics.security.tokens import token_issue
-
-    listing_ids = list(ListingAttendanceForecast.objects.values_list("listing_id", flat=True))
-    if not listing_ids:
-        return "listing forecast endpoint: no upcoming listing to ask about"
-    token = token_issue(role="analyst", sub="bench")
-    rng = random.Random(7)
-    log = DATA_DIR / "uvicorn.log"
-    with uvicorn_server({**os.environ, **ENV}, log) as (base, _process), httpx.Client(base_url=base) as client:
-        headers = {"Authorization": f"Bearer {token}"}
-        timings = []
-        for i in range(REQUESTS + 10):
-            listing = rng.choice(listing_ids)
-            started = time.perf_counter()
-            response = client.get(f"/api/analytics/listings/{listing}/forecast", headers=headers)
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != 200 or response.json()["status"] != "ok":
-                raise SystemExit(f"listing forecast answered {response.status_code}: {response.text[:300]}")
-            if i >= 10:
-                timings.append(elapsed)
-    timings.sort()
+def _percentiles(name: str, timings: list[float]) -> str:
+    timings = sorted(timings)
     p95 = timings[int(0.95 * (len(timings) - 1))]
     return (
-        f"GET /listings/{{id}}/forecast × {len(timings)}: p50 {statistics.median(timings):.1f} ms, "
-        f"p95 {p95:.1f} ms (target ≤ 50 ms), max {timings[-1]:.1f} ms"
+        f"{name} × {len(timings)}: p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms (target ≤ 50 ms), "
+        f"max {timings[-1]:.1f} ms"
     )
+
+
+def _timed_gets(client: httpx.Client, token: str, paths: list[str], check: Any) -> list[float]:
+    """Sequential GETs, the first 10 as warm-up; the milliseconds of the others."""
+    headers = {"Authorization": f"Bearer {token}"}
+    timings = []
+    for i, path in enumerate(paths):
+        started = time.perf_counter()
+        response = client.get(path, headers=headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200 or not check(response.json()):
+            raise SystemExit(f"{path} answered {response.status_code}: {response.text[:300]}")
+        if i >= 10:
+            timings.append(elapsed)
+    return timings
+
+
+def endpoints() -> list[str]:
+    from analytics import clock
+    from analytics.intelligence.recommendations.candidates import open_listings
+    from analytics.models import ListingAttendanceForecast, UserPrediction
+    from analytics.security.tokens import token_issue
+
+    rng = random.Random(7)
+    listing_ids = list(ListingAttendanceForecast.objects.values_list("listing_id", flat=True))
+    user_ids = list(UserPrediction.objects.values_list("user_id", flat=True).distinct())
+    lines = []
+    log = DATA_DIR / "uvicorn.log"
+    with uvicorn_server({**os.environ, **ENV}, log) as (base, _process), httpx.Client(base_url=base) as client:
+        if listing_ids:
+            paths = [f"/api/analytics/listings/{rng.choice(listing_ids)}/forecast" for _ in range(REQUESTS + 10)]
+            timings = _timed_gets(
+                client, token_issue(role="analyst", sub="bench"), paths, lambda b: b["status"] == "ok"
+            )
+            lines.append(_percentiles("GET /listings/{id}/forecast", timings))
+        else:
+            lines.append("listing forecast endpoint: no upcoming listing to ask about")
+        say(lines[-1])
+        if user_ids:
+            paths = [f"/api/analytics/users/{rng.choice(user_ids)}/recommendations" for _ in range(REQUESTS + 10)]
+            ok = ("ok", "cold_start")
+            timings = _timed_gets(client, token_issue(role="admin", sub="bench"), paths, lambda b: b["status"] in ok)
+            lines.append(_percentiles("GET /users/{id}/recommendations", timings))
+        else:
+            lines.append("recommendations endpoint: no scored user to ask about")
+        say(lines[-1])
+    took, pool = timed(lambda: open_listings(clock.now()))
+    lines.append(
+        f"open-listing pool read (once a minute per serving process): {took * 1000:.0f} ms, {len(pool):,} listings"
+    )
+    say(lines[-1])
+    return lines
 
 
 def main() -> None:
@@ -205,8 +246,7 @@ def main() -> None:
         dataset_build()
     django_setup()
     lines = train_and_score()
-    lines.append(endpoint())
-    say(lines[-1])
+    lines += endpoints()
     self_mb, child_mb = peak_memory_mb()
     say(f"peak resident memory: bench process {self_mb:,.0f} MB, server {child_mb:,.0f} MB (target ≤ 2,048 MB)")
     if os.environ.get("BENCH_MODELS_DROP") == "1":

@@ -51,6 +51,15 @@ def frozen_now() -> Iterator[datetime]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_recommendation_pool() -> Iterator[None]:
+    """Every test reads the open listings afresh (the serving pool lives as long as the process)."""
+    from analytics.intelligence.recommendations.candidates import open_listings_forget
+
+    open_listings_forget()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> Iterator[None]:
     """Every test starts with full rate-limit buckets (the in-process store lives as long as the process)."""
     from analytics.api.rate_limiting import rate_limits_reset

@@ -1,11 +1,20 @@
 """The listings a person may be recommended at an instant: created before it, starting after it, not cancelled
 by then, and not full (confirmed seats, as the attendance model counts them, below the capacity) — with how
-much interest each drew in the last 14 days (views and requests), read set-based."""
+much interest each drew in the last 14 days (views and requests), read set-based.
+
+Serving (`open_listings_now`) reads that pool once a minute per process, not once a person: at 100,000
+users the read (every upcoming listing, its requests and its fortnight of views) costs far more than
+ranking one person. Between reads, a listing that has started since drops out at once; one that filled or
+was cancelled within the minute can still be recommended until the next read — asking to join it is where
+the marketplace itself says it is full (docs/recommendations.md).
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
@@ -15,6 +24,7 @@ from analytics.metrics.periods import business_zone
 from analytics.models import EventListing, UserEvent
 
 POPULARITY_DAYS = 14
+POOL_SECONDS = 60.0  # how long a process serves one read of the pool
 PRICE_BANDS = ((0.0, "free"), (500.0, "under ₹500"), (1500.0, "₹500–1,500"), (float("inf"), "over ₹1,500"))
 
 
@@ -43,14 +53,12 @@ class Candidate:
     created_at: datetime | None
     views: int  # in the last 14 days
     requests: int
+    band: str = field(init=False)  # derived once: a candidate is ranked for many people
+    slot: str = field(init=False)
 
-    @property
-    def band(self) -> str:
-        return price_band(self.price)
-
-    @property
-    def slot(self) -> str:
-        return week_slot(self.starts_at)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "band", price_band(self.price))
+        object.__setattr__(self, "slot", week_slot(self.starts_at))
 
 
 def open_listings(now: datetime) -> list[Candidate]:
@@ -106,3 +114,39 @@ def open_listings(now: datetime) -> list[Candidate]:
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class _Pool:
+    as_of: datetime  # the business clock's instant it was read at
+    read_at: float  # time.monotonic() of the read
+    candidates: tuple[Candidate, ...]
+
+
+_pool: _Pool | None = None
+_pool_lock = threading.Lock()
+
+
+def open_listings_now(now: datetime) -> list[Candidate]:
+    """`open_listings(now)` for serving: the pool read at most POOL_SECONDS ago (by both the process's clock
+    and the business clock), less the listings that have started since."""
+    global _pool
+    with _pool_lock:
+        pool = _pool
+        fresh = (
+            pool is not None
+            and time.monotonic() - pool.read_at <= POOL_SECONDS
+            and timedelta(0) <= now - pool.as_of <= timedelta(seconds=POOL_SECONDS)
+        )
+        if not fresh:
+            pool = _Pool(now, time.monotonic(), tuple(open_listings(now)))
+            _pool = pool
+    assert pool is not None
+    return [c for c in pool.candidates if c.starts_at > now]
+
+
+def open_listings_forget() -> None:
+    """Drop the serving pool: the next request reads it again (tests; a process that knows the data changed)."""
+    global _pool
+    with _pool_lock:
+        _pool = None

@@ -100,8 +100,11 @@ def rank(taste: Taste, candidates: list[Candidate], *, limit: int, factors: Host
     """The best `limit` candidates the person has not asked to join, best first."""
     categories = len({c.category for c in candidates})
     cities = len({c.city for c in candidates})
-    person = factors.person(taste.host) if factors is not None else None
     rivals = Counter((c.category, c.city) for c in candidates)
+    affinity: dict[str, float] = {}
+    if factors is not None and factors.weight:
+        person = factors.person(taste.host)
+        affinity = {h: factors.weight * factors.affinity(person, h) for h in {c.host_id for c in candidates}}
     scored = [
         (
             score(
@@ -109,7 +112,7 @@ def rank(taste: Taste, candidates: list[Candidate], *, limit: int, factors: Host
                 c,
                 categories=categories,
                 cities=cities,
-                affinity=factors.weight * factors.affinity(person, c.host_id) if factors is not None else 0.0,
+                affinity=affinity.get(c.host_id, 0.0),
                 rivals=rivals[c.category, c.city],
             ),
             c,

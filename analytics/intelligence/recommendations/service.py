@@ -14,7 +14,7 @@ from typing import Any
 
 from analytics import clock
 from analytics.errors import NotFound, ValidationFailed
-from analytics.intelligence.recommendations.candidates import open_listings
+from analytics.intelligence.recommendations.candidates import open_listings, open_listings_now
 from analytics.intelligence.recommendations.model import RECOMMENDATIONS
 from analytics.intelligence.recommendations.ranking import rank
 from analytics.intelligence.recommendations.tastes import tastes_read
@@ -32,7 +32,7 @@ def recommendations_for(*, user_id: str, limit: int = 10, as_of: datetime | None
     if not UserEvent.objects.filter(user_id=user_id).exists():
         raise NotFound(f"no user {user_id!r}", code="user_not_found")
     taste = tastes_read([user_id], now=now)[user_id]
-    candidates = open_listings(now)
+    candidates = open_listings(now) if as_of is not None else open_listings_now(now)
     active = model_active_estimator(RECOMMENDATIONS.name)
     factors = active[1] if active is not None else None
     base: dict[str, Any] = {

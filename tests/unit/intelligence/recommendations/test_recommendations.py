@@ -12,6 +12,7 @@ import pytest
 from analytics import clock
 from analytics.ai_services import PredictiveAnalyticsService
 from analytics.errors import NotFound, ValidationFailed
+from analytics.intelligence.recommendations.candidates import open_listings_forget
 from analytics.intelligence.recommendations.service import recommendations_for
 from tests.unit.metrics.support import created, ev, ingest
 
@@ -93,3 +94,28 @@ def test_with_nothing_open_the_answer_says_so(market: None) -> None:
 def test_the_documented_face_returns_the_list(market: None) -> None:
     items = PredictiveAnalyticsService().generate_recommendations("u1", limit=2)
     assert [i["listing_id"] for i in items][:1] == ["music-pune"] and len(items) == 2
+
+
+def test_serving_reads_the_open_listings_once_a_minute_and_drops_what_has_started(market: None) -> None:
+    """The serving pool (candidates.open_listings_now): a listing created after the read waits for the next
+    read, one that has started since is gone at once, and once the business clock has moved on the pool is
+    read again."""
+
+    def served() -> set[str]:
+        return {r["listing_id"] for r in recommendations_for(user_id="u1", limit=10)["recommendations"]}
+
+    first = served()
+    ingest(
+        created("late", "2026-03-20T17:00", host="h9", city="Pune", starts="2026-03-27T19:30"),
+        created("brief", "2026-03-20T17:00", host="h9", city="Pune", starts="2026-03-26T18:10"),  # 12:40 UTC
+    )
+    assert served() == first  # read a moment ago: the new listings wait for the next read
+    clock.freeze(datetime.fromisoformat("2026-03-26T12:39:40+00:00"))
+    again = served()
+    assert {"late", "brief"} <= again  # days later on the business clock: read again
+    assert "tech-pune" not in again and "music-pune" in again  # tech-pune started at 12:30 UTC
+    clock.freeze(datetime.fromisoformat("2026-03-26T12:40:10+00:00"))
+    assert served() == again - {"brief"}  # the same read, less the listing that has started since
+    open_listings_forget()
+    ingest(created("later", "2026-03-26T18:10", host="h9", city="Pune", starts="2026-03-27T20:00"))
+    assert "later" in served()
