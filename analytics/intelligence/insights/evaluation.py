@@ -17,9 +17,10 @@ the window) with what was known then, and each claim is checked against what hap
 - **host price band**: a band claims the host's category's priced listings in it bring more per seat offered.
   Hit: the category's priced listings that took place after the checkpoint brought more per seat (price ×
   the simulator's confirmed seats ÷ seats) in that band than in the others.
-- **a category for a host's audience**: claims the host's audience goes for that category more than everyone
-  else who asks to join listings. Hit: the audience's true preference for it (the simulator's per-person
-  category shares) is higher on average than the others'.
+- **a category for a host's audience**: claims the host's audience's other outings (outside the host's main
+  category) lean to that category more than other people's of the host's city. Hit: the audience's true
+  preference for it (the simulator's per-person category shares, as a share of their preferences outside
+  the host's main category) is higher on average than the comparison group's.
 - **revenue outlook**: at each of the last 8 weekly origins, the outlook made then (the forecast refit on the
   days before it) claims the next 7 days' revenue lies in its 80% interval. Hit: it did.
 """
@@ -39,10 +40,10 @@ from analytics.intelligence.evaluation import EvaluationSection, Target, platfor
 from analytics.intelligence.forecasting.revenue import MIN_MODEL_DAYS, Series, forecast, revenue_series
 from analytics.intelligence.insights.churn_cohorts import HIGH_RISK, stated_cohorts
 from analytics.intelligence.insights.demand import demand_supply
-from analytics.intelligence.insights.host_audience import asks_read
+from analytics.intelligence.insights.host_audience import asks_read, audience_mix
 from analytics.intelligence.insights.hosts import host_findings
 from analytics.intelligence.insights.listings_frame import WEEKDAYS, past_listings
-from analytics.intelligence.insights.revenue import outlook
+from analytics.intelligence.insights.revenue import outlook, week_errors
 from analytics.intelligence.recommendations.candidates import price_band
 from analytics.metrics.periods import business_zone
 from analytics.metrics.rollups import rollups_rebuild
@@ -187,23 +188,34 @@ def _price(checkpoint: datetime, end: datetime, truth: dict[str, Any], drafts: l
 
 
 def _audience(checkpoint: datetime, truth: dict[str, Any], drafts: list[Any]) -> tuple[list[str], int, int]:
+    """A suggested category claims the audience's other outings lean to it more than other people's of the
+    host's city. Truth: each person's true preference for it, as a share of their preferences outside the
+    host's main category (what the claim compares), averaged over the same two groups."""
     preferences = {str(u["user_id"]): u["preferences"] for u in truth["users"]}
     asks = asks_read(checkpoint)
+    own: dict[str, list[Any]] = defaultdict(list)
+    for listing in past_listings(checkpoint):
+        own[listing.host_id].append(listing)
     rows, hits, total = [], 0, 0
     for draft in drafts:
         if draft.evidence.get("aspect") != "audience_category":
             continue
-        category = draft.evidence["category"]
-        people = asks.audience.get(draft.host_id or "", set())
-        mine = [preferences[p][category] for p in people if p in preferences]
-        theirs = [preferences[p][category] for p in asks.by_person if p not in people and p in preferences]
+        category, host = draft.evidence["category"], draft.host_id or ""
+        mix = audience_mix(host, own[host], asks)
+
+        def lean(person: str, category: str = category, main: str = mix.main_category) -> float:
+            shares = preferences[person]
+            return shares[category] / (1.0 - shares[main]) if shares[main] < 1.0 else 0.0
+
+        mine = [lean(p) for p in mix.audience if p in preferences]
+        theirs = [lean(p) for p in mix.others if p in preferences]
         if not mine or not theirs:
             continue
         total += 1
         hit = float(np.mean(mine)) > float(np.mean(theirs))
         hits += hit
         rows.append(
-            f"| {draft.host_id} | {draft.evidence['host_main_category']} | {category} | "
+            f"| {host} | {mix.main_category} | {category} | "
             f"{draft.evidence['audience_share']:.2f} vs {draft.evidence['comparison_share']:.2f} | "
             f"{np.mean(mine):.3f} ({len(mine)}) vs {np.mean(theirs):.3f} ({len(theirs):,}) | "
             f"{'yes' if hit else '**no**'} |"
@@ -217,9 +229,14 @@ def _revenue_outlook(end: datetime) -> tuple[list[str], int, int]:
     origins = [o for o in range(len(values) - OUTLOOK_DAYS, MIN_MODEL_DAYS - 1, -7)][:OUTLOOK_ORIGINS]
     rows, hits = [], 0
     for origin in sorted(origins):
-        made = forecast(Series(series.first_day, values[:origin]), OUTLOOK_DAYS)
+        known = Series(series.first_day, values[:origin])
+        made = forecast(known, OUTLOOK_DAYS)
         figures = outlook(
-            list(made.expected), list(made.low), list(made.high), float(values[origin - OUTLOOK_DAYS : origin].sum())
+            list(made.expected),
+            list(made.low),
+            list(made.high),
+            float(values[origin - OUTLOOK_DAYS : origin].sum()),
+            errors=week_errors(known),
         )
         actual = float(values[origin : origin + OUTLOOK_DAYS].sum())
         hit = figures["low_next_7_days"] <= actual <= figures["high_next_7_days"]
@@ -332,9 +349,11 @@ after it: price × the simulator's confirmed seats ÷ seats.
 
 ### A category for a host's audience
 
-A suggested category claims the people who asked to join the host's listings go for it more than everyone
-else who asked to join a listing. Checked against the simulator's true category preferences (each
-person's share of interest in it).
+A suggested category claims the people who asked to join the host's listings lean to it, among their other
+asks (other hosts, outside the host's main category), more than the other people who asked to join
+listings in the host's city. Checked against the simulator's true category preferences: each person's
+preference for it as a share of their preferences outside the host's main category, averaged over the same
+two groups.
 
 | host | main category | suggested | claimed share asking (audience vs others) | true preference (same) | hit |
 |---|---|---|---|---|---|
@@ -342,9 +361,10 @@ person's share of interest in it).
 
 ### Revenue outlook
 
-The platform's outlook as the service makes it (`revenue.outlook`: the forecast's next 7 days, the week's 80%
-interval from the daily intervals) made at each of the last {OUTLOOK_ORIGINS} weekly origins from the days
-before it, against the next 7 days as they happened. An 80% interval should hold about 8 weeks in 10.
+The platform's outlook as the service makes it (`revenue.outlook`: the forecast's next 7 days; the week's 80%
+interval from the larger of the daily intervals' spread and the past 6 weeks' errors) made at each of the
+last {OUTLOOK_ORIGINS} weekly origins from the days before it, against the next 7 days as they happened. An
+80% interval should hold about 8 weeks in 10.
 
 | origin | expected next 7 days (₹) | 80% interval | last 7 days | actual next 7 days | in the interval |
 |---|---|---|---|---|---|

@@ -1,10 +1,15 @@
-"""Host optimisation, audience (`aspect` audience_category): a category the host's audience asks for
-elsewhere more than the rest of the platform does. The audience is the people who asked to join one of the
-host's listings in the last 180 days (at least 30); for each category the host holds under 10% of their
-listings in, the share of the audience who asked to join a listing of that category by another host is
-compared with the share among everyone else who asked to join anything (two-proportion z). The category
-with the largest lift — at least 1.25 × and higher at 95% confidence, with 30 people on each side of the
-share — is suggested: people who already come to this host go out for it.
+"""Host optimisation, audience (`aspect` audience_category): a category the host's audience goes for, among
+their other outings, more than other people of the host's city do.
+
+The audience is the people who asked to join one of the host's listings in the last 180 days. What is
+compared is the *mix* of their other asks — listings by other hosts, outside the host's main category — not
+how often they ask: people who come to a host are active people, who ask for everything more often than the
+average person, so "more of them asked for food" says they are active, not that they like food. Each person
+counts once: their share of those other asks in a category, averaged over the audience and over the
+comparison group — the other people who asked to join a listing in the host's main city (same supply), with
+other asks of their own. For each category the host holds under 10% of their listings in, the difference of
+the two means (Welch, at least 30 people on each side); the category with the largest lift — at least
+1.25 × and higher at 95% confidence — is suggested.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from analytics.intelligence.insights.comparison import Z95
-from analytics.intelligence.insights.drafts import MIN_OBSERVATIONS, InsightDraft, proportion_gap, z_confidence
+from analytics.intelligence.insights.comparison import Z95, value_gap
+from analytics.intelligence.insights.drafts import MIN_OBSERVATIONS, InsightDraft, z_confidence
 from analytics.intelligence.insights.listings_frame import LOOKBACK_DAYS, PastListing
 from analytics.models import EventListing, UserEvent
 
@@ -24,16 +29,34 @@ MIN_LIFT = 1.25
 
 
 @dataclass(frozen=True)
+class Ask:
+    category: str
+    host: str
+    city: str
+
+
+@dataclass(frozen=True)
 class Asks:
-    """Who asked to join what over the lookback: per person, the (category, host) pairs."""
+    """Who asked to join what over the lookback: per person, one `Ask` per listing."""
 
-    by_person: dict[str, set[tuple[str, str]]]
+    by_person: dict[str, list[Ask]]
     audience: dict[str, set[str]]  # host → the people who asked to join one of their listings
-    askers_by_category: Counter[str]  # category → people who asked for one of its listings
+    by_city: dict[str, set[str]]  # city → the people who asked to join a listing there
+    categories: dict[str, Counter[str]]  # person → their asks by category
 
-    @property
-    def people(self) -> int:
-        return len(self.by_person)
+
+@dataclass(frozen=True)
+class AudienceMix:
+    """Per person, their other asks by category: the host's audience and the comparison group."""
+
+    main_category: str
+    city: str
+    audience: dict[str, Counter[str]]
+    others: dict[str, Counter[str]]
+
+    @staticmethod
+    def shares(mix: dict[str, Counter[str]], category: str) -> list[float]:
+        return [asks[category] / sum(asks.values()) for asks in mix.values()]
 
 
 def asks_read(now: datetime) -> Asks:
@@ -49,62 +72,77 @@ def asks_read(now: datetime) -> Asks:
         .distinct()
     )
     rows = [(str(person), str(listing)) for person, listing in pairs]
-    ids = {listing for _, listing in rows}
     listings = {
-        listing_id: (category or "uncategorised", host or "")
-        for listing_id, category, host in EventListing.objects.filter(listing_id__in=ids).values_list(
-            "listing_id", "category", "host_id"
-        )
+        listing_id: Ask(category or "uncategorised", host or "", city or "unknown")
+        for listing_id, category, host, city in EventListing.objects.filter(
+            listing_id__in={listing for _, listing in rows}
+        ).values_list("listing_id", "category", "host_id", "city")
     }
-    by_person: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    by_person: dict[str, list[Ask]] = defaultdict(list)
     audience: dict[str, set[str]] = defaultdict(set)
+    by_city: dict[str, set[str]] = defaultdict(set)
     for person, listing in rows:
-        known = listings.get(listing)
-        if known is None:
+        ask = listings.get(listing)
+        if ask is None:
             continue
-        by_person[person].add(known)
-        if known[1]:
-            audience[known[1]].add(person)
-    askers = Counter(category for asked in by_person.values() for category in {c for c, _ in asked})
-    return Asks(dict(by_person), dict(audience), askers)
+        by_person[person].append(ask)
+        by_city[ask.city].add(person)
+        if ask.host:
+            audience[ask.host].add(person)
+    categories = {person: Counter(a.category for a in asked) for person, asked in by_person.items()}
+    return Asks(dict(by_person), dict(audience), dict(by_city), categories)
+
+
+def audience_mix(host: str, own: list[PastListing], asks: Asks) -> AudienceMix:
+    main = Counter(x.category for x in own).most_common(1)[0][0]
+    city = Counter(x.city for x in own).most_common(1)[0][0]
+    people = asks.audience.get(host, set())
+    audience: dict[str, Counter[str]] = {}
+    for person in people:
+        elsewhere = Counter(a.category for a in asks.by_person[person] if a.host != host and a.category != main)
+        if elsewhere:
+            audience[person] = elsewhere
+    others: dict[str, Counter[str]] = {}
+    for person in asks.by_city.get(city, set()) - people:  # none of their asks is the host's
+        elsewhere = Counter({c: n for c, n in asks.categories[person].items() if c != main})
+        if elsewhere:
+            others[person] = elsewhere
+    return AudienceMix(main, city, audience, others)
 
 
 def audience_suggestion(host: str, own: list[PastListing], asks: Asks) -> InsightDraft | None:
-    people = asks.audience.get(host, set())
-    others = asks.people - len(people)
-    if len(people) < MIN_OBSERVATIONS or others < MIN_OBSERVATIONS:
+    mix = audience_mix(host, own, asks)
+    if len(mix.audience) < MIN_OBSERVATIONS or len(mix.others) < MIN_OBSERVATIONS:
         return None
     held = Counter(x.category for x in own)
-    best: tuple[float, str, int, int, float] | None = None  # (lift, category, audience hits, other hits, z)
-    elsewhere = Counter(c for p in people for c in {c for c, h in asks.by_person[p] if h != host})
-    anywhere = Counter(c for p in people for c in {c for c, _ in asks.by_person[p]})
-    for category, askers in asks.askers_by_category.items():
+    categories = {c for asked in mix.audience.values() for c in asked}
+    best = None
+    for category in sorted(categories):
         if held[category] >= HELD_SHARE * len(own):
             continue
-        mine, theirs = elsewhere[category], askers - anywhere[category]
-        p1, p2 = mine / len(people), theirs / others
-        difference, se = proportion_gap(p1, len(people), p2, others)
-        if p2 <= 0:
+        gap = value_gap(mix.shares(mix.audience, category), mix.shares(mix.others, category))
+        if gap is None or gap.rest_fill <= 0:
             continue
-        z, lift = difference / se, p1 / p2
-        if z >= Z95 and lift >= MIN_LIFT and (best is None or lift > best[0]):
-            best = (lift, category, mine, theirs, z)
+        lift = gap.group_fill / gap.rest_fill
+        if gap.z >= Z95 and lift >= MIN_LIFT and (best is None or lift > best[0]):
+            best = (lift, category, gap)
     if best is None:
         return None
-    lift, category, mine, theirs, z = best
-    main = held.most_common(1)[0][0]
-    share, rest_share = mine / len(people), theirs / others
+    lift, category, gap = best
     return InsightDraft(
         insight_type=INSIGHT_TYPE,
         dedup_key=f"{INSIGHT_TYPE}:audience_category:{host}",
-        title=f"Your audience goes to {category} listings: {100 * share:.0f}% against {100 * rest_share:.0f}%",
-        description=(
-            f"Over the last 180 days, {mine} of the {len(people)} people who asked to join your listings also asked "
-            f"to join a {category} listing by another host ({100 * share:.0f}%), against {100 * rest_share:.0f}% "
-            f"of the {others:,} other people who asked to join a listing. You hold most of your listings in "
-            f"{main} and {held[category]} of {len(own)} in {category}."
+        title=(
+            f"Your audience's other outings lean to {category}: {100 * gap.group_fill:.0f}% against "
+            f"{100 * gap.rest_fill:.0f}%"
         ),
-        confidence=z_confidence(z),
+        description=(
+            f"Over the last 180 days, of the listings outside {mix.main_category} that the {gap.group_size} people "
+            f"who come to you asked to join elsewhere, {100 * gap.group_fill:.0f}% on average were {category} "
+            f"listings, against {100 * gap.rest_fill:.0f}% for {gap.rest_size:,} other people who asked to join "
+            f"listings in {mix.city}. You hold {held[category]} of your {len(own)} listings in {category}."
+        ),
+        confidence=z_confidence(gap.z),
         priority="low",
         suggested_actions=[f"Try a {category} listing for the audience you already have"],
         target_type="host",
@@ -113,16 +151,16 @@ def audience_suggestion(host: str, own: list[PastListing], asks: Asks) -> Insigh
         evidence={
             "aspect": "audience_category",
             "category": category,
-            "host_main_category": main,
-            "audience": len(people),
-            "audience_asked": mine,
-            "audience_share": round(share, 3),
-            "comparison_size": others,
-            "comparison_asked": theirs,
-            "comparison_share": round(rest_share, 3),
+            "host_main_category": mix.main_category,
+            "city": mix.city,
+            "audience": gap.group_size,
+            "audience_share": round(gap.group_fill, 3),
+            "comparison_size": gap.rest_size,
+            "comparison_share": round(gap.rest_fill, 3),
             "lift": round(lift, 2),
-            "z": round(z, 2),
-            "comparison_group": "everyone else who asked to join a listing",
+            "z": round(gap.z, 2),
+            "measure": f"a person's share of their other asks (other hosts, outside {mix.main_category})",
+            "comparison_group": f"other people who asked to join listings in {mix.city}",
         },
         model_name="host_optimisation",
     )

@@ -3,18 +3,23 @@ for the platform (always reported, so the outlook is on the list even when it is
 insight: a host's forecast is the level of their last 28 days, so "next week below last week" would only say
 that last week's lump of ticket sales was a lump; their forecast is shown as such on their insights page.
 
-The 7-day spread is read from the forecast's own daily 80% intervals, taken as independent normals
-(σ_day = (high − low) / 2.563, σ_week = √Σσ_day²); the week's 80% interval and the confidence of the change
-are both read from σ_week, so an interval that leaves out last week's figure goes with a confident change.
+The week's spread σ_week is the larger of two readings: the forecast's own daily 80% intervals taken as
+independent normals (σ_day = (high − low) / 2.563, √Σσ_day²), and the root mean square of the forecast's
+errors on the 7-day totals of the last 6 weeks, each refit on the days before it. Days of one week move
+together — a lump of ticket sales, a quiet week — far more than independence allows: measured on the
+simulator, the independent reading alone held the next week's revenue in its "80%" interval 3 weeks in 8.
+The week's 80% interval and the confidence of the change are both read from σ_week, so an interval that
+leaves out last week's figure goes with a confident change.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from analytics.intelligence.forecasting.revenue import revenue_series
+from analytics.intelligence.forecasting.revenue import MIN_MODEL_DAYS, SEASON, Series, forecast, revenue_series
 from analytics.intelligence.insights.drafts import MIN_OBSERVATIONS, Findings, InsightDraft, NotEnoughData, z_confidence
 from analytics.intelligence.registry import model_active
 from analytics.metrics.display import CURRENCY
@@ -24,15 +29,33 @@ from analytics.models import RevenueForecast
 INSIGHT_TYPE = "revenue_outlook"
 DAYS = 7
 Z80 = 1.2816
+WEEK_ORIGINS = 6
 
 
 def _money(value: float) -> str:
     return f"{CURRENCY}{value:,.0f}"
 
 
-def outlook(expected: list[float], low: list[float], high: list[float], actual: float) -> dict[str, Any]:
+def week_errors(series: Series, *, origins: int = WEEK_ORIGINS) -> list[float]:
+    """The forecast's errors (actual − expected) on the 7-day totals of the last `origins` complete weeks of
+    `series`, each forecast refit on the days before it (as many as the history allows)."""
+    values = series.values
+    starts = [o for o in range(len(values) - DAYS, MIN_MODEL_DAYS - 1, -SEASON)][:origins]
+    return [
+        float(values[o : o + DAYS].sum() - forecast(Series(series.first_day, values[:o]), DAYS).expected.sum())
+        for o in starts
+    ]
+
+
+def outlook(
+    expected: list[float], low: list[float], high: list[float], actual: float, *, errors: Sequence[float] = ()
+) -> dict[str, Any]:
+    """The next 7 days against the last 7: the week's total, its 80% interval and the change's z, from the
+    larger of the daily intervals' σ (taken as independent) and the past weeks' errors' root mean square."""
     total = sum(expected)
-    sigma = math.sqrt(sum(((h - lo) / (2 * Z80)) ** 2 for lo, h in zip(low, high, strict=True)))
+    independent = math.sqrt(sum(((h - lo) / (2 * Z80)) ** 2 for lo, h in zip(low, high, strict=True)))
+    past = math.sqrt(sum(e * e for e in errors) / len(errors)) if errors else 0.0
+    sigma = max(independent, past)
     change = (total - actual) / actual if actual > 0 else None
     return {
         "expected_next_7_days": round(total, 2),
@@ -42,6 +65,8 @@ def outlook(expected: list[float], low: list[float], high: list[float], actual: 
         "actual_last_7_days": round(actual, 2),
         "change": None if change is None else round(change, 3),
         "z": round((total - actual) / sigma, 2) if sigma > 0 else 0.0,
+        "spread_from": "past weeks' errors" if past > independent else "daily intervals",
+        "past_weeks": len(errors),
     }
 
 
@@ -81,6 +106,7 @@ def revenue_outlook(now: datetime) -> Findings:
             [r.low for r in rows],
             [r.high for r in rows],
             float(platform.values[-DAYS:].sum()),
+            errors=week_errors(platform),
         )
         title, description = _describe("Platform", figures)
         falling = figures["z"] <= -1.96 and (figures["change"] or 0) <= -0.1

@@ -4,14 +4,16 @@ by market, a host's best day to hold an event and their capacity, and the anomal
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+import numpy as np
 import pytest
 
+from analytics.intelligence.forecasting.revenue import Series, forecast
 from analytics.intelligence.insights.anomalies import anomaly_insights
 from analytics.intelligence.insights.demand import demand_supply
 from analytics.intelligence.insights.hosts import host_findings
-from analytics.intelligence.insights.revenue import outlook
+from analytics.intelligence.insights.revenue import outlook, week_errors
 from analytics.metrics.periods import business_today
 from analytics.models import DetectedAnomaly
 from tests.unit.intelligence.insights.market import listing, local
@@ -211,3 +213,32 @@ def test_the_weeks_interval_and_the_confidence_read_the_same_spread() -> None:
     assert figures["change"] == round(42_000 / 65_000 - 1, 3)
     calm = outlook(expected, low, high, actual=44_000.0)
     assert calm["low_next_7_days"] < 44_000 < calm["high_next_7_days"] and abs(calm["z"]) < 1.2816
+
+
+def test_past_weeks_errors_widen_the_weeks_interval_when_the_days_move_together() -> None:
+    """Catches: a week's interval read only from the daily intervals as if days were independent (on the
+    simulator it held the next week 3 times in 8). The past weeks' errors, when larger, set the spread."""
+    expected, low, high = [6_000.0] * 7, [1_000.0] * 7, [11_000.0] * 7
+    independent = math.sqrt(7 * (10_000 / (2 * 1.2816)) ** 2)  # ≈ 10,320
+    lumpy = outlook(expected, low, high, actual=65_000.0, errors=[-30_000.0, 30_000.0, -30_000.0, 30_000.0])
+    assert lumpy["spread_from"] == "past weeks' errors" and lumpy["past_weeks"] == 4
+    assert lumpy["high_next_7_days"] == round(42_000 + 1.2816 * 30_000, 2)
+    assert lumpy["z"] == round((42_000 - 65_000) / 30_000, 2) and lumpy["z"] > -1.96  # no longer "confident"
+    steady = outlook(expected, low, high, actual=65_000.0, errors=[1_000.0, -2_000.0])
+    assert steady["spread_from"] == "daily intervals"
+    assert steady["z"] == round((42_000 - 65_000) / independent, 2)
+
+
+def test_the_past_weeks_errors_are_the_refit_forecasts_misses_on_whole_weeks() -> None:
+    """week_errors refits the forecast before each of the last 6 weeks: on a series whose weeks alternate between
+    ₹70,000 and ₹210,000, each refit expects the last week again and misses by a whole lump (±₹140,000) — a
+    spread the days' own intervals do not show, and the one the outlook then uses."""
+    days = np.concatenate([np.full(7, 30_000.0 if (week % 2) else 10_000.0) for week in range(12)])
+    series = Series(date(2026, 1, 5), days)
+    errors = week_errors(series)
+    assert len(errors) == 6
+    assert all(abs(abs(e) - 140_000) < 1_000 for e in errors)
+    assert [e > 0 for e in errors] == [True, False, True, False, True, False]  # newest first
+    made = forecast(series, 7)
+    figures = outlook(list(made.expected), list(made.low), list(made.high), float(days[-7:].sum()), errors=errors)
+    assert figures["spread_from"] == "past weeks' errors"

@@ -82,9 +82,14 @@ def _asked(user: str, listing_id: str, at: datetime) -> UserEvent:
 
 
 @pytest.mark.django_db
-def test_a_host_is_told_the_category_its_audience_goes_to_elsewhere(frozen_now: datetime) -> None:
-    """40 people asked to join h-music's music nights and 30 of them a food listing by h-food; of 100 other
-    people, 10 asked for food and 90 for tech. Host h-small's audience is 20 people: too few to tell."""
+def test_a_host_is_told_the_category_its_audience_goes_to_elsewhere_by_mix_not_by_activity(
+    frozen_now: datetime,
+) -> None:
+    """40 people asked to join h-music's music nights; 30 of them also a food listing by h-food. Of 100 other
+    people in Pune, o0–o9 asked for food, art and music, o10–o19 tech and art, o20–o99 tech only — and the
+    busy ones, b0–b39, asked for everything (each of food, tech, art and wellness): more of them asked for food
+    than h-music's audience did, yet food is a quarter of their outings. Host h-small's audience is 20 people
+    (s0–s19), every one of whom also asked for wellness: a strong lean, but too few people to tell."""
     at = frozen_now - timedelta(days=10)
 
     def held(host: str, category: str, n: int) -> list[str]:
@@ -93,25 +98,26 @@ def test_a_host_is_told_the_category_its_audience_goes_to_elsewhere(frozen_now: 
             for _ in range(n)
         ]
 
-    music, food, tech, small = (
-        held("h-music", "music", 3),
-        held("h-food", "food", 2),
-        held("h-tech", "tech", 2),
-        held("h-small", "art", 2),
-    )
+    music, food, tech = held("h-music", "music", 3), held("h-food", "food", 2), held("h-tech", "tech", 2)
+    small, art, wellness = held("h-small", "art", 2), held("h-art", "art", 1), held("h-well", "wellness", 1)
+    jazz = held("h-jazz", "music", 1)
     events = [_asked(f"a{i}", music[i % 3], at) for i in range(40)]
     events += [_asked(f"a{i}", food[0], at) for i in range(30)]
     events += [_asked(f"o{i}", food[1] if i < 10 else tech[i % 2], at) for i in range(100)]
-    events += [_asked(f"o{i}", small[i % 2], at) for i in range(20)]
+    events += [_asked(f"o{i}", art[0], at) for i in range(20)]
+    events += [_asked(f"s{i}", x, at) for i in range(20) for x in (small[i % 2], wellness[0])]
+    events += [_asked(f"o{i}", jazz[0], at) for i in range(10)]  # music: h-music's own kind, not counted
+    for i in range(40):
+        events += [_asked(f"b{i}", x, at) for x in (food[1], tech[0], art[0], wellness[0])]
     UserEvent.objects.bulk_create(events)
 
     found = {d.host_id: d for d in host_findings(frozen_now).drafts if d.evidence["aspect"] == "audience_category"}
     draft = found["h-music"]
     evidence = draft.evidence
     assert evidence["category"] == "food" and evidence["host_main_category"] == "music"
-    assert (evidence["audience"], evidence["audience_asked"]) == (40, 30)
-    assert (evidence["comparison_size"], evidence["comparison_asked"]) == (100, 10)
-    assert evidence["lift"] == 7.5 and evidence["z"] > 1.96
-    assert draft.title == "Your audience goes to food listings: 75% against 10%"
+    assert evidence["city"] == "Pune" and evidence["audience"] == 30  # the ten with no other ask say nothing
+    # others: o0–o9 half food, b0–b39 a quarter food, the other 110 none — (10 × 0.5 + 40 × 0.25) / 160
+    assert evidence["comparison_size"] == 160 and evidence["comparison_share"] == round(15 / 160, 3)
+    assert evidence["audience_share"] == 1.0 and evidence["z"] > 1.96
+    assert draft.title == "Your audience's other outings lean to food: 100% against 9%"
     assert "h-small" not in found  # 20 people asked to join theirs: under 30
-    assert "h-tech" not in found  # its audience asks for nothing else more than the others do
