@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from django.db.models import OuterRef, Subquery
 
 from analytics import clock
 from analytics.intelligence.churn.features import FeatureFrame, churn_features
@@ -81,18 +82,16 @@ def person_predictions_refresh(*, as_of: datetime | None = None) -> PersonScorin
             "conversion_model_version",
         ],
     )
-    by_user = {row.user_id: row for row in rows}
-    users = frame.user_ids
-    for start in range(0, len(users), _WRITE_BATCH):
-        profiles: list[Any] = list(UserBehaviorProfile.objects.filter(user_id__in=users[start : start + _WRITE_BATCH]))
-        for profile in profiles:
-            prediction = by_user[profile.user_id]
-            profile.churn_risk_score = prediction.churn_risk
-            profile.conversion_probability = prediction.conversion_probability
-            profile.predicted_at = now
-        UserBehaviorProfile.objects.bulk_update(
-            profiles, ["churn_risk_score", "conversion_probability", "predicted_at"], batch_size=_WRITE_BATCH
-        )
+    # The profiles take the scores just written, in one set-based UPDATE (each row's own prediction found
+    # through the (user_id, scored_on) unique index), not a CASE per user.
+    mine = UserPrediction.objects.filter(user_id=OuterRef("user_id"), scored_on=day)
+    UserBehaviorProfile.objects.filter(
+        user_id__in=UserPrediction.objects.filter(scored_on=day, scored_at=now).values("user_id")
+    ).update(
+        churn_risk_score=Subquery(mine.values("churn_risk")[:1]),
+        conversion_probability=Subquery(mine.values("conversion_probability")[:1]),
+        predicted_at=now,
+    )
     high = int((churn >= HIGH_CHURN_RISK).sum()) if churn is not None else 0
     logger.info("predictions.people_scored users=%d high_risk=%d", len(rows), high)
     return PersonScoring(len(rows), churn_version, conversion_version, high)
