@@ -5,6 +5,7 @@ The artefacts the worker stored load in another process (this one) from the data
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from analytics.intelligence.anomalies.series import SERIES
 from analytics.intelligence.anomalies.service import MAX_DAYS, anomalies_find
 from analytics.intelligence.churn.features import churn_features
 from analytics.intelligence.insights.service import insights_generate
+from analytics.intelligence.recommendations.service import recommendations_for
+from analytics.intelligence.recommendations.tastes import LOOKBACK_DAYS, tastes_read
 from analytics.intelligence.registry import model_active_estimator
 from analytics.metrics.periods import business_day, business_today
 from analytics.metrics.rollups import rollups_rebuild
@@ -145,3 +148,28 @@ def test_the_worker_trains_promotes_and_scores_every_model_on_postgresql(
     assert all(i.evidence.get("comparison_group") for i in AIInsight.objects.all())
     again = insights_generate()
     assert again.created == 0 and again.refreshed == opened and again.failed == {}
+
+    # Recommendations on PostgreSQL: a person's searches (a JSON property) and history read as SQLite reads
+    # them, and nothing they asked to join, nothing started.
+    now = clock.now()
+    searchers = set(UserEvent.objects.filter(event_name="search_performed").values_list("user_id", flat=True))
+    person = next(
+        u
+        for u in UserEvent.objects.filter(event_name="event_checked_in").values_list("user_id", flat=True)
+        if u in searchers
+    )
+    searched = Counter(
+        e.properties["category"]
+        for e in UserEvent.objects.filter(
+            user_id=person, event_name="search_performed", timestamp__gte=now - timedelta(days=LOOKBACK_DAYS)
+        )
+    )
+    taste = tastes_read([person], now=now)[person]
+    assert {key[1]: n for key, n in taste.counts.items() if key[0] == "search_performed"} == searched
+    result = recommendations_for(user_id=person)
+    assert result["status"] == "ok" and len(result["recommendations"]) == 10
+    asked = set(
+        UserEvent.objects.filter(user_id=person, event_name="event_requested").values_list("listing_id", flat=True)
+    )
+    assert not asked & {r["listing_id"] for r in result["recommendations"]}
+    assert all(r["starts_at"] > now and r["reason"] for r in result["recommendations"])

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from analytics.intelligence.recommendations.candidates import PRICE_BANDS, Candidate
 from analytics.intelligence.recommendations.collaborative import HostFactors
-from analytics.intelligence.recommendations.tastes import Taste
+from analytics.intelligence.recommendations.tastes import SEARCH, Taste
 
 ALPHA = 3.0  # the prior's weight, in history units (a view is 1)
 HOME_SHARE = 0.7  # the prior's share of the person's home city
@@ -88,6 +88,9 @@ def reason(taste: Taste, candidate: Candidate) -> str:
             return f"because you {verb} {_plural(in_city, candidate.category + ' listing')} in {candidate.city}"
         if anywhere and (name != "event_viewed" or anywhere >= 2):
             return f"because you {verb} {_plural(anywhere, candidate.category + ' listing')}"
+    searches = taste.counts.get((SEARCH, candidate.category), 0)
+    if searches:
+        return f"because you searched for {candidate.category} {_plural(searches, 'time')}"
     if candidate.requests:
         where = f" in {candidate.city}" if candidate.city == taste.home_city else ""
         return f"popular{where}: {_plural(candidate.requests, 'request')} in the last 14 days"

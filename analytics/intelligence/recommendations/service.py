@@ -54,7 +54,15 @@ def recommendations_for(*, user_id: str, limit: int = 10, as_of: datetime | None
     return {
         **base,
         "status": "cold_start" if taste.cold else "ok",
-        "message": "no listing history yet: ranked by home city and popularity" if taste.cold else "",
+        "message": (
+            (
+                "no listing history yet: ranked by their searches, home city and popularity"
+                if taste.searched
+                else "no listing history yet: ranked by home city and popularity"
+            )
+            if taste.cold
+            else ""
+        ),
         "recommendations": [
             {
                 "listing_id": r.candidate.listing_id,

@@ -1,7 +1,9 @@
 """What a person has shown they like, read set-based for many people at once: their listing views, requests
 and check-ins of the last 180 days, weighted (a check-in says more than a request, a request more than a
-view) by the listing's category, city, host, price band and time of week; the listings they ever asked to
-join (never recommended again); and the city they use the app from (for someone with no listing history)."""
+view) by the listing's category, city, host, price band and time of week; the categories they searched for
+(a search says what kind of outing they are after, before any listing does — the one taste signal a
+newcomer has); the listings they ever asked to join (never recommended again); and the city they use the app
+from (for someone with no listing history)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from analytics.models import EventListing, UserEvent
 
 LOOKBACK_DAYS = 180
 WEIGHTS = {"event_viewed": 1, "event_requested": 4, "event_checked_in": 6}
+SEARCH = "search_performed"
+SEARCH_WEIGHT = 2  # on the category searched for
 _CHUNK = 1000
 
 
@@ -42,7 +46,12 @@ class Taste:
 
     @property
     def cold(self) -> bool:
-        return not self.category
+        """No listing history (searches alone do not make a history)."""
+        return not self.interactions
+
+    @property
+    def searched(self) -> bool:
+        return any(key[0] == SEARCH for key in self.counts)
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
@@ -70,6 +79,13 @@ def tastes_read(user_ids: Iterable[str], *, now: datetime) -> dict[str, Taste]:
             user_id__in=chunk, event_name="event_requested", listing_id__isnull=False, timestamp__lt=now
         ).values_list("user_id", "listing_id"):
             tastes[str(asker)].requested.add(str(asked))
+        for searcher, category in UserEvent.objects.filter(
+            user_id__in=chunk, event_name=SEARCH, timestamp__gte=start, timestamp__lt=now
+        ).values_list("user_id", "properties__category"):
+            if isinstance(category, str) and category:
+                taste = tastes[str(searcher)]
+                taste.category[category] += SEARCH_WEIGHT
+                taste.counts[SEARCH, category] += 1
         cities = (
             UserEvent.objects.filter(user_id__in=chunk, timestamp__gte=start, timestamp__lt=now)
             .exclude(city="")

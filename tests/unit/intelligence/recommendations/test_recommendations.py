@@ -51,6 +51,17 @@ def market(transactional_db: None) -> Iterator[None]:
     for n in range(8):
         events.append(ev("event_requested", "2026-03-17T11:00", user=f"t{n}", listing_id="tech-pune", seats=1))
     events.append(ev("page_view", "2026-03-19T10:00", user="newcomer", path="/home", located="Pune"))
+    for day in ("17", "18"):  # a newcomer who searched for food twice, and has viewed no listing yet
+        events.append(
+            ev(
+                "search_performed",
+                f"2026-03-{day}T10:00",
+                user="searcher",
+                located="Pune",
+                category="food",
+                results_count=1,
+            )
+        )
     ingest(*events)
     yield
     clock.freeze(None)
@@ -74,6 +85,14 @@ def test_a_newcomer_gets_their_city_and_what_is_popular(market: None) -> None:
     first = result["recommendations"][0]
     assert (first["listing_id"], first["city"]) == ("tech-pune", "Pune")
     assert all(r["city"] == "Pune" for r in result["recommendations"])
+
+
+def test_a_newcomers_searches_say_what_kind_of_outing_they_are_after(market: None) -> None:
+    result = recommendations_for(user_id="searcher", limit=3)
+    assert result["status"] == "cold_start"  # searches are not a listing history
+    assert result["message"] == "no listing history yet: ranked by their searches, home city and popularity"
+    first = result["recommendations"][0]
+    assert first["listing_id"] == "food-pune" and first["reason"] == "because you searched for food 2 times"
 
 
 def test_an_unknown_person_is_404_and_a_bad_limit_422(market: None) -> None:
