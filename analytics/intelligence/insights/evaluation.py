@@ -291,6 +291,15 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
         if time_total == 0
         else ""
     )
+    price_note = (
+        "No host was told a price band: in no category did one band's priced listings bring more per seat offered "
+        "than the other bands' at 95% confidence with 30 listings on each side. The simulator prices a host's "
+        "listings around their category's base price (× the host's premium), so most categories hold nearly all "
+        "their priced listings in one band, and where two bands each have 30 listings the difference per seat "
+        "is within the noise. Its hit rate needs a platform where prices vary more within a category."
+        if price_total == 0
+        else ""
+    )
     demand_note = (
         "A miss here is a small market (a handful of listings a month) that was asked for more seats than it "
         "offered and then, with the next listings, for fewer: still above the platform's pressure, below one seat "
@@ -346,6 +355,8 @@ after it: price × the simulator's confirmed seats ÷ seats.
 | host | category | suggested band | claimed ₹ per seat (band vs others) | true ₹ per seat after (listings) | hit |
 |---|---|---|---|---|---|
 {newline.join(price_rows) or "| none stated | | | | | |"}
+
+{price_note}
 
 ### A category for a host's audience
 
