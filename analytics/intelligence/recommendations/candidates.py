@@ -11,6 +11,7 @@ the marketplace itself says it is full (docs/recommendations.md).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import Counter
@@ -55,10 +56,12 @@ class Candidate:
     requests: int
     band: str = field(init=False)  # derived once: a candidate is ranked for many people
     slot: str = field(init=False)
+    popularity: float = field(init=False)  # log(1 + 3·requests + views in 14 days)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "band", price_band(self.price))
         object.__setattr__(self, "slot", week_slot(self.starts_at))
+        object.__setattr__(self, "popularity", math.log1p(3 * self.requests + self.views))
 
 
 def open_listings(now: datetime) -> list[Candidate]:

@@ -17,6 +17,7 @@ Each item carries a short reason built from facts of the person's history or the
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -53,19 +54,38 @@ def _city_prior(taste: Taste, city: str, cities: int) -> float:
 
 
 def popularity(candidate: Candidate) -> float:
-    return math.log1p(3 * candidate.requests + candidate.views)
+    return candidate.popularity
 
 
-def score(
-    taste: Taste, candidate: Candidate, *, categories: int, cities: int, affinity: float = 0.0, rivals: int = 1
-) -> float:
+def _scores(taste: Taste, candidates: list[Candidate], affinity: dict[str, float]) -> list[float]:
+    """The module's formula for each candidate. The terms that depend only on a listing's category, city,
+    price band, time of week, host or market are worked out once per value, not once per listing: a pool
+    holds hundreds of listings that share a few dozen values."""
     total = taste.weight
-    value = math.log(_share(taste.category, candidate.category, total, 1.0 / max(categories, 1)))
-    value += math.log(_share(taste.city, candidate.city, total, _city_prior(taste, candidate.city, cities)))
-    value += BAND * math.log(_share(taste.band, candidate.band, total, 1.0 / len(PRICE_BANDS)))
-    value += SLOT * math.log(_share(taste.slot, candidate.slot, total, 1.0 / SLOTS))
-    value += math.log1p(HOST * taste.host.get(candidate.host_id, 0.0) / (total + ALPHA))
-    return value + POPULARITY * popularity(candidate) + affinity - COMPETITION * math.log(rivals)
+    categories = {c.category for c in candidates}
+    cities = {c.city for c in candidates}
+    category = {v: math.log(_share(taste.category, v, total, 1.0 / len(categories))) for v in categories}
+    city = {v: math.log(_share(taste.city, v, total, _city_prior(taste, v, len(cities)))) for v in cities}
+    band = {
+        v: BAND * math.log(_share(taste.band, v, total, 1.0 / len(PRICE_BANDS))) for v in {c.band for c in candidates}
+    }
+    slot = {v: SLOT * math.log(_share(taste.slot, v, total, 1.0 / SLOTS)) for v in {c.slot for c in candidates}}
+    host = {
+        h: math.log1p(HOST * taste.host.get(h, 0.0) / (total + ALPHA)) + affinity.get(h, 0.0)
+        for h in {c.host_id for c in candidates}
+    }
+    rivals = Counter((c.category, c.city) for c in candidates)
+    competition = {market: COMPETITION * math.log(n) for market, n in rivals.items()}
+    return [
+        category[c.category]
+        + city[c.city]
+        + band[c.band]
+        + slot[c.slot]
+        + host[c.host_id]
+        + POPULARITY * c.popularity
+        - competition[c.category, c.city]
+        for c in candidates
+    ]
 
 
 def _plural(n: int, word: str) -> str:
@@ -101,27 +121,14 @@ def reason(taste: Taste, candidate: Candidate) -> str:
 
 def rank(taste: Taste, candidates: list[Candidate], *, limit: int, factors: HostFactors | None = None) -> list[Ranked]:
     """The best `limit` candidates the person has not asked to join, best first."""
-    categories = len({c.category for c in candidates})
-    cities = len({c.city for c in candidates})
-    rivals = Counter((c.category, c.city) for c in candidates)
     affinity: dict[str, float] = {}
     if factors is not None and factors.weight:
         person = factors.person(taste.host)
         affinity = {h: factors.weight * factors.affinity(person, h) for h in {c.host_id for c in candidates}}
     scored = [
-        (
-            score(
-                taste,
-                c,
-                categories=categories,
-                cities=cities,
-                affinity=affinity.get(c.host_id, 0.0),
-                rivals=rivals[c.category, c.city],
-            ),
-            c,
-        )
-        for c in candidates
+        (value, c)
+        for value, c in zip(_scores(taste, candidates, affinity), candidates, strict=True)
         if c.listing_id not in taste.requested
     ]
-    scored.sort(key=lambda pair: (-pair[0], pair[1].starts_at, pair[1].listing_id))
-    return [Ranked(c, s, reason(taste, c)) for s, c in scored[:limit]]
+    best = heapq.nsmallest(limit, scored, key=lambda pair: (-pair[0], pair[1].starts_at, pair[1].listing_id))
+    return [Ranked(c, s, reason(taste, c)) for s, c in best]

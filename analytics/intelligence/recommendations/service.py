@@ -29,9 +29,9 @@ def recommendations_for(*, user_id: str, limit: int = 10, as_of: datetime | None
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit is 1…{MAX_LIMIT}", code="invalid_limit", details={"limit": limit})
     now = as_of or clock.now()
-    if not UserEvent.objects.filter(user_id=user_id).exists():
-        raise NotFound(f"no user {user_id!r}", code="user_not_found")
     taste = tastes_read([user_id], now=now)[user_id]
+    if not taste.seen and not UserEvent.objects.filter(user_id=user_id).exists():  # asked only when nothing was read
+        raise NotFound(f"no user {user_id!r}", code="user_not_found")
     candidates = open_listings(now) if as_of is not None else open_listings_now(now)
     active = model_active_estimator(RECOMMENDATIONS.name)
     factors = active[1] if active is not None else None

@@ -50,6 +50,11 @@ class Taste:
         return not self.interactions
 
     @property
+    def seen(self) -> bool:
+        """Anything at all was read about the person (then they exist)."""
+        return bool(self.interactions or self.requested or self.counts or self.home_city)
+
+    @property
     def searched(self) -> bool:
         return any(key[0] == SEARCH for key in self.counts)
 
@@ -65,27 +70,24 @@ def tastes_read(user_ids: Iterable[str], *, now: datetime) -> dict[str, Taste]:
     start = now - timedelta(days=LOOKBACK_DAYS)
     rows: list[tuple[str, str, str]] = []
     for chunk in _chunks(users):
-        rows += [
-            (str(user), str(listing_id), name)
-            for user, listing_id, name in UserEvent.objects.filter(
-                user_id__in=chunk,
-                event_name__in=tuple(WEIGHTS),
-                listing_id__isnull=False,
-                timestamp__gte=start,
-                timestamp__lt=now,
-            ).values_list("user_id", "listing_id", "event_name")
-        ]
-        for asker, asked in UserEvent.objects.filter(
-            user_id__in=chunk, event_name="event_requested", listing_id__isnull=False, timestamp__lt=now
-        ).values_list("user_id", "listing_id"):
-            tastes[str(asker)].requested.add(str(asked))
-        for searcher, category in UserEvent.objects.filter(
-            user_id__in=chunk, event_name=SEARCH, timestamp__gte=start, timestamp__lt=now
-        ).values_list("user_id", "properties__category"):
-            if isinstance(category, str) and category:
-                taste = tastes[str(searcher)]
-                taste.category[category] += SEARCH_WEIGHT
-                taste.counts[SEARCH, category] += 1
+        # One read of the person's listing events (all time: a request ever made is never recommended again)
+        # and searches; the 180-day window is applied here.
+        events = UserEvent.objects.filter(
+            user_id__in=chunk, event_name__in=(*WEIGHTS, SEARCH), timestamp__lt=now
+        ).values_list("user_id", "event_name", "listing_id", "timestamp", "properties__category")
+        for user, name, listing_id, at, searched in events:
+            taste = tastes[str(user)]
+            if name == SEARCH:
+                if at >= start and isinstance(searched, str) and searched:
+                    taste.category[searched] += SEARCH_WEIGHT
+                    taste.counts[SEARCH, searched] += 1
+                continue
+            if listing_id is None:
+                continue
+            if name == "event_requested":
+                taste.requested.add(str(listing_id))
+            if at >= start:
+                rows.append((str(user), str(listing_id), name))
         cities = (
             UserEvent.objects.filter(user_id__in=chunk, timestamp__gte=start, timestamp__lt=now)
             .exclude(city="")
