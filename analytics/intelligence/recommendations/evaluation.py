@@ -81,8 +81,9 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
             f"host factors learnt from {factors.people:,} people and {len(factors.hosts):,} hosts before "
             f"{figures['people']:,} people's requests of the 30 days before the checkpoint, on which the ranking "
             f"found {figures['recall_at_10_without_host_factors']:.3f} without them and "
-            f"{figures['recall_at_10_with_host_factors']:.3f} with them: "
-            + ("used" if factors.weight else "not used (weight 0)")
+            f"{figures['recall_at_10_with_host_factors']:.3f} with them (a paired gain of "
+            f"{figures['host_factors_gain']:+.3f} ± {figures['host_factors_gain_se']:.3f}): "
+            + ("used" if factors.weight else "not used (weight 0: not better at 95% confidence)")
         )
     oracle = _oracle_scores(truth, candidates)
     by_popularity = sorted(candidates, key=lambda c: (-popularity(c), c.starts_at, c.listing_id))
