@@ -38,9 +38,13 @@ def recommendations_for(*, user_id: str, limit: int = 10, as_of: datetime | None
     base: dict[str, Any] = {
         "user_id": user_id,
         "as_of": now,
-        "model": MODEL
-        if active is not None
-        else "hybrid ranking: content and popularity (no host factors trained yet)",
+        "model": (
+            "hybrid ranking: content and popularity (no host factors trained yet)"
+            if factors is None
+            else MODEL
+            if factors.weight > 0
+            else "hybrid ranking: content and popularity (this version's host factors did not help on its holdout)"
+        ),
         "model_version": str(active[0].version) if active is not None else "",
     }
     open_to = [c for c in candidates if c.listing_id not in taste.requested]

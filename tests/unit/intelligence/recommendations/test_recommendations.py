@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+import numpy as np
 import pytest
 
 from analytics import clock
 from analytics.ai_services import PredictiveAnalyticsService
 from analytics.errors import NotFound, ValidationFailed
 from analytics.intelligence.recommendations.candidates import open_listings_forget
+from analytics.intelligence.recommendations.collaborative import HostFactors
 from analytics.intelligence.recommendations.service import recommendations_for
+from analytics.intelligence.registry import Trained, model_train_and_promote
 from tests.unit.metrics.support import created, ev, ingest
 
 NOW = datetime.fromisoformat("2026-03-20T12:00:00+00:00")  # 17:30 in Kolkata, a Friday
@@ -138,3 +141,26 @@ def test_serving_reads_the_open_listings_once_a_minute_and_drops_what_has_starte
     open_listings_forget()
     ingest(created("later", "2026-03-26T18:10", host="h9", city="Pune", starts="2026-03-27T20:00"))
     assert "later" in served()
+
+
+class _VersionWithoutHelp:
+    """A `recommendations` version whose host factors its holdout kept at weight 0, through the real registry."""
+
+    name = "recommendations"
+    minimum_data = "none"
+
+    def train(self, *, as_of: datetime) -> Trained:
+        factors = HostFactors(("h1",), np.ones((1, 2)), 0.1, 1, weight=0.0)
+        return Trained(factors, "test", (), 1, as_of, as_of, as_of, {"recall_at_10": 0.5}, "recall_at_10")
+
+
+def test_the_answer_says_which_model_ranked_it(market: None) -> None:
+    assert recommendations_for(user_id="u1")["model"] == (
+        "hybrid ranking: content and popularity (no host factors trained yet)"
+    )
+    version = model_train_and_promote(_VersionWithoutHelp())
+    result = recommendations_for(user_id="u1")
+    assert result["model_version"] == str(version.version)
+    assert result["model"] == (
+        "hybrid ranking: content and popularity (this version's host factors did not help on its holdout)"
+    )
