@@ -5,11 +5,14 @@ goes to elsewhere."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
+from analytics.intelligence.insights.host_audience import asks_read, audience_suggestion
 from analytics.intelligence.insights.hosts import host_findings
+from analytics.intelligence.insights.listings_frame import past_listings
 from analytics.models import UserEvent
 from tests.unit.intelligence.insights.market import listing, local
 
@@ -120,4 +123,7 @@ def test_a_host_is_told_the_category_its_audience_goes_to_elsewhere_by_mix_not_b
     assert evidence["comparison_size"] == 160 and evidence["comparison_share"] == round(15 / 160, 3)
     assert evidence["audience_share"] == 1.0 and evidence["z"] > 1.96
     assert draft.title == "Your audience's other outings lean to food: 100% against 9%"
+    # A category the host already holds (here 1 of 4 listings, over 10%) is theirs: nothing to suggest.
+    own = [x for x in past_listings(frozen_now) if x.host_id == "h-music"]
+    assert audience_suggestion("h-music", [*own, replace(own[0], category="food")], asks_read(frozen_now)) is None
     assert "h-small" not in found  # 20 people asked to join theirs: under 30
