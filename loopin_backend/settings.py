@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from analytics.security.jwt_keys import hmac_secret_check, jwt_keys_parse, rsa_key_pair_check, rsa_public_key_check
 from analytics.security.transport import cleartext_credentials
+from loopin_backend.clickhouse_target import clickhouse_target
 from loopin_backend.error_tracking import error_tracking_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -103,6 +104,10 @@ class Env(BaseSettings):
     # more than this on its fresh evaluation's primary metric (ROC-AUC, …) is not promoted.
     ANALYTICS_MODEL_PROMOTION_MARGIN: float = Field(default=0.02, ge=0, le=1)
     ANALYTICS_MODEL_TRAINING_INTERVAL_HOURS: float = Field(default=168.0, gt=0, le=24 * 90)
+    # The analytics engine (docs/operations.md, "Analytics engine"): chdb:///path, http(s)://…, or off/empty.
+    ANALYTICS_CLICKHOUSE_URL: str = ""
+    ANALYTICS_CLICKHOUSE_CLUSTER: str = Field(default="", pattern=r"^([A-Za-z_][A-Za-z0-9_]{0,63})?$")
+    ANALYTICS_CLICKHOUSE_BATCH_SIZE: int = Field(default=50_000, ge=100, le=1_000_000)
     ANALYTICS_ANALYSIS_WORK_MEM: str = Field(default="256MB", pattern=r"^[1-9][0-9]{0,6}(kB|MB|GB)$")
     ANALYTICS_ALERT_COOLDOWN_MINUTES: int = Field(default=60, ge=0, le=60 * 24 * 30)
     ANALYTICS_ALERT_BREAKDOWNS: bool = False
@@ -344,6 +349,14 @@ OPENAI_MODEL = ENV.OPENAI_MODEL
 OPENAI_TIMEOUT_SECONDS = ENV.OPENAI_TIMEOUT_SECONDS
 AI_SERVICES_ENABLED = ENV.AI_SERVICES_ENABLED
 ANALYTICS_ANALYSIS_WORK_MEM = ENV.ANALYTICS_ANALYSIS_WORK_MEM
+# The analytics engine: None = the SQL engine (this database answers every analysis); else a ClickHouse
+# target (loopin_backend/clickhouse_target.py). A malformed URL stops start-up here.
+try:
+    ANALYTICS_CLICKHOUSE = clickhouse_target(ENV.ANALYTICS_CLICKHOUSE_URL)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"ANALYTICS_CLICKHOUSE_URL is malformed: {_exc}") from None
+ANALYTICS_CLICKHOUSE_CLUSTER = ENV.ANALYTICS_CLICKHOUSE_CLUSTER
+ANALYTICS_CLICKHOUSE_BATCH_SIZE = ENV.ANALYTICS_CLICKHOUSE_BATCH_SIZE
 ANALYTICS_MODEL_PROMOTION_MARGIN = ENV.ANALYTICS_MODEL_PROMOTION_MARGIN
 # Retraining of every prediction model by beat (weekly by default).
 ANALYTICS_MODEL_TRAINING_INTERVAL_HOURS = ENV.ANALYTICS_MODEL_TRAINING_INTERVAL_HOURS

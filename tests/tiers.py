@@ -2,6 +2,8 @@
 
 Tiers (docs/design.md, "Quality bars"):
 - unit — SQLite, tasks in-process; always runs;
+- clickhouse — the analytics engine: chDB (embedded ClickHouse) and a local stand-in of a ClickHouse server
+  beside SQLite; every analysis on both engines must answer the same;
 - integration — the real PostgreSQL (127.0.0.1:5432) and Redis, a real Celery worker process;
 - eval — the evaluation smoke: every model trained or scored on a small simulated platform (SQLite)
   must beat its baseline (`make eval` runs the full evaluations; tests/eval runs the small ones);
@@ -130,9 +132,19 @@ def _missing_fuzzer() -> str | None:
     return None
 
 
+def _missing_clickhouse() -> str | None:
+    try:
+        import chdb  # noqa: F401  (the embedded analytics engine, a core dependency)
+        import clickhouse_connect  # noqa: F401
+    except ImportError:
+        return "chdb or clickhouse-connect is not installed (pip install -e . installs them)"
+    return None
+
+
 def _tiers(work: Path) -> list[Tier]:
     return [
         Tier("unit", ["tests/unit"], _base_env(work / "unit")),
+        Tier("clickhouse", ["tests/clickhouse"], _base_env(work / "clickhouse"), missing=_missing_clickhouse),
         Tier("eval", ["tests/eval"], _base_env(work / "eval"), missing=_missing_eval),
         Tier("e2e", ["tests/e2e"], _base_env(work / "e2e"), missing=_missing_browser),
         Tier("fuzz", ["tests/fuzz"], _base_env(work / "fuzz"), missing=_missing_fuzzer),

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
 from analytics import clock
 from analytics.collection.pending import PendingEvent
-from analytics.models import IdentityLink, Session, UserEvent
+from analytics.models import IdentityLink, ReplicaPending, Session, UserEvent
+from analytics.models.replication import replication_on
 
 _IN_CHUNK = 500
 
@@ -44,8 +46,12 @@ def identity_merge(*, anonymous_ids: Sequence[str]) -> int:
     if not linked_ids:
         return 0
     user_of = Subquery(IdentityLink.objects.filter(anonymous_id=OuterRef("anonymous_id")).values("user_id")[:1])
-    merged = UserEvent.objects.filter(anonymous_id__in=linked_ids, user_id__isnull=True).update(user_id=user_of)
-    Session.objects.filter(anonymous_id__in=linked_ids, user_id__isnull=True).update(user_id=user_of)
+    anonymous = UserEvent.objects.filter(anonymous_id__in=linked_ids, user_id__isnull=True)
+    with transaction.atomic():
+        if replication_on():  # the analytics engine receives them again, with their user id
+            ReplicaPending.mark(list(anonymous.values_list("id", flat=True)))
+        merged = anonymous.update(user_id=user_of)
+        Session.objects.filter(anonymous_id__in=linked_ids, user_id__isnull=True).update(user_id=user_of)
     return merged
 
 

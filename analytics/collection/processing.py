@@ -19,7 +19,7 @@ from analytics.collection.identity import link_identities
 from analytics.collection.listings import update_listings
 from analytics.collection.pending import PENDING_COLUMNS, PendingEvent, Step
 from analytics.collection.sessions import update_sessions
-from analytics.models import UserEvent
+from analytics.models import ReplicaPending, UserEvent
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def process_pending_events(*, chunk_size: int = 2000, max_chunks: int = 50) -> i
             UserEvent.objects.filter(id__in=[row.id for row in rows], processed_at__isnull=True).update(
                 processed_at=clock.now()
             )
+            ReplicaPending.mark([row.id for row in rows])  # the analytics engine receives them next
         processed += len(rows)
         if len(rows) < chunk_size:
             break

@@ -26,6 +26,7 @@ from analytics.models.predictions import (
     UserPrediction,
 )
 from analytics.models.profiles import UserBehaviorProfile, UserPersona
+from analytics.models.replication import ReplicaDeletion, ReplicaPending, ReplicaState
 from analytics.models.reports import ReportDelivery
 from analytics.models.security import ApiKey, AuditLog
 
@@ -52,6 +53,9 @@ __all__ = [
     "MetricDirtyDay",
     "PostHogPersonDeletion",
     "PredictionModel",
+    "ReplicaDeletion",
+    "ReplicaPending",
+    "ReplicaState",
     "ReportDelivery",
     "RetentionPurge",
     "RevenueForecast",

@@ -45,6 +45,7 @@ from analytics.models import (
     DailyUserEvent,
     FailedEvent,
     ForwardingOutbox,
+    ReplicaDeletion,
     RetentionPurge,
     Session,
     SessionCursor,
@@ -100,6 +101,8 @@ def _purge(model: type[models.Model], rows: Q, *, deadline: float, report: Purge
             ids = list(manager.filter(rows).order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE])
             if not ids:
                 return
+            if model is UserEvent:  # the analytics engine's copy goes too (replication applies it)
+                ReplicaDeletion.record(event_uuids=list(manager.filter(pk__in=ids).values_list("uuid", flat=True)))
             _, by_model = manager.filter(pk__in=ids).delete()
         for label, count in by_model.items():
             table = _table_of(label)

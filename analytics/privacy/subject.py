@@ -12,6 +12,7 @@ from typing import Any, Literal
 from django.db import transaction
 
 from analytics import clock
+from analytics.models import ReplicaDeletion, UserEvent
 from analytics.privacy.encryption import payload_decrypt, properties_decrypt
 from analytics.privacy.posthog_deletion import posthog_deletion_enabled, posthog_deletion_request
 from analytics.privacy.registry import PERSONAL_DATA, Erasure, Person, PersonalData
@@ -79,7 +80,10 @@ def person_erase(user_id: str, *, actor: str, actor_role: str = "") -> Erased:
         for entry in sorted(PERSONAL_DATA, key=lambda e: not _points_at_personal_rows(e)):
             if entry.erasure is not Erasure.DELETE:
                 continue
-            counts = entry.model._default_manager.filter(entry.rows(person)).delete()[1]
+            rows = entry.model._default_manager.filter(entry.rows(person))
+            if entry.model is UserEvent:  # the analytics engine's copy goes too (replication applies it)
+                ReplicaDeletion.record(event_uuids=list(rows.values_list("uuid", flat=True)))
+            counts = rows.delete()[1]
             erased[entry.table] = counts.get(entry.model._meta.label, 0)
         posthog: PostHogDeletion = "nothing_erased"
         if any(erased.values()):

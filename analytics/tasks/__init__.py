@@ -14,6 +14,7 @@ from analytics.tasks.metrics import process_daily_metrics_calculation
 from analytics.tasks.predictions import score_prediction_models, train_prediction_models
 from analytics.tasks.privacy import cleanup_old_analytics_data
 from analytics.tasks.processing import process_new_events
+from analytics.tasks.replication import replicate_to_analytics_engine
 from analytics.tasks.reports import generate_daily_insights_summary, generate_period_reports
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "perform_user_clustering",
     "process_daily_metrics_calculation",
     "process_new_events",
+    "replicate_to_analytics_engine",
     "score_prediction_models",
     "train_prediction_models",
 ]

@@ -15,6 +15,13 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": settings.ANALYTICS_SWEEP_INTERVAL_SECONDS,
             "options": {"queue": "ingest", "expires": settings.ANALYTICS_SWEEP_INTERVAL_SECONDS * 5},
         },
+        # The analytics engine's copy of the tracked events (a no-op without ANALYTICS_CLICKHOUSE_URL); each
+        # processing run also enqueues it.
+        "replicate-to-analytics-engine": {
+            "task": "analytics.tasks.replication.replicate_to_analytics_engine",
+            "schedule": 60.0,
+            "options": {"queue": "default", "expires": 300},
+        },
         # PostHog forwarding: drains the outbox (a no-op while POSTHOG_API_KEY is unset).
         "forward-to-posthog": {
             "task": "analytics.tasks.forwarding.forward_to_posthog",

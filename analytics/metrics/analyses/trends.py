@@ -22,6 +22,8 @@ from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate, TruncW
 
 from analytics.errors import ValidationFailed
 from analytics.metrics.analyses import DateRange, as_date, bucket_of, buckets
+from analytics.metrics.clickhouse import engine
+from analytics.metrics.clickhouse.trends import trends_clickhouse
 from analytics.metrics.periods import business_zone, day_start
 from analytics.metrics.rollups import day_runs, rollups_current_days
 from analytics.models import DailyEventRollup, DailyUserEvent, UserEvent
@@ -119,7 +121,12 @@ def trends_run(*, query: TrendsQuery, use_rollups: bool = True) -> TrendsResult:
     Days whose daily rollups are current (analytics/metrics/rollups.py, `rollups_current_days`) are read
     from the rollups when the rollups hold the answer — totals with no property filter, by nothing, platform,
     city or listing (`DailyEventRollup`), and unique users with no breakdown (`DailyUserEvent`); every other
-    day, and every other query, is read from the tracked events. Both give the same numbers."""
+    day, and every other query, is read from the tracked events. Both give the same numbers. With an
+    analytics engine configured (`ANALYTICS_CLICKHOUSE_URL`), the engine answers instead, from its copy of
+    the tracked events (analytics/metrics/clickhouse/trends.py)."""
+    found = engine()
+    if found is not None:
+        return trends_clickhouse(query, *found)
     rng = query.range
     current = rollups_current_days(rng.date_from, rng.date_to) if use_rollups and _from_rollups(query) else set()
     from_events = [day for day in rng.days() if day not in current]
