@@ -12,6 +12,7 @@ from django.db import DatabaseError, connection
 from analytics import clock
 from analytics.collection.forwarding import posthog_backlog
 from analytics.collection.processing import processing_backlog
+from analytics.metrics.clickhouse.replication import replication_lag
 from analytics.models import WorkerHeartbeat
 from analytics.privacy.posthog_deletion import posthog_deletion_backlog, posthog_deletion_enabled
 
@@ -48,6 +49,14 @@ def _workers_status() -> dict[str, Any]:
     }
 
 
+def _analytics_engine(lag: dict[str, Any]) -> dict[str, Any]:
+    """Which engine answers the analyses and, for ClickHouse, what it still lacks (never its password)."""
+    if lag["engine"] == "sql":
+        return {"engine": "sql"}
+    last = lag["last_run_at"]
+    return {**lag, "last_run_at": last.isoformat() if last else None}
+
+
 def health_report() -> HealthReport:
     now = clock.now()
     body: dict[str, Any] = {
@@ -80,6 +89,7 @@ def health_report() -> HealthReport:
         deletions = posthog_deletion_backlog()
         if posthog_deletion_enabled() or deletions["person_deletions_pending"]:
             body["integrations"]["posthog"].update(deletions)
+        body["analytics_engine"] = _analytics_engine(replication_lag())
         checks["workers"] = _workers_status()
         database_ok = True
     except DatabaseError as exc:

@@ -62,6 +62,23 @@ class OperationalCollector:
         yield runs
         yield retries
         yield finished
+        engine = snap.get("analytics_engine")
+        if engine is not None:  # only with ANALYTICS_CLICKHOUSE_URL: what the engine still lacks
+            yield GaugeMetricFamily(
+                "loopin_analytics_engine_pending_events",
+                "Tracked events the analytics engine (ClickHouse) has not received yet, the initial copy included",
+                value=engine["pending_events"] + engine["initial_copy_remaining"],
+            )
+            yield GaugeMetricFamily(
+                "loopin_analytics_engine_pending_deletions",
+                "Erasures and retention purges the analytics engine has not applied yet",
+                value=engine["pending_deletions"],
+            )
+            yield GaugeMetricFamily(
+                "loopin_analytics_engine_lag_seconds",
+                "Age of the oldest processed event the analytics engine has not received (0 when none waits)",
+                value=engine["oldest_pending_seconds"],
+            )
         ages = GaugeMetricFamily("loopin_model_age_hours", "Age of each active prediction model", labels=["model"])
         for model in snap["models"]:
             ages.add_metric([model["name"]], model["age_hours"])
@@ -76,11 +93,14 @@ def operational_snapshot_refresh() -> None:
     """Read the database's side of the exposition (called in a worker thread before each scrape)."""
     from analytics import clock
     from analytics.collection.processing import processing_backlog
+    from analytics.metrics.clickhouse.replication import replication_lag
     from analytics.operations.diagnostics import model_freshness
     from analytics.operations.task_runs import task_runs
 
     count, oldest = processing_backlog()
+    lag = replication_lag()
     OPERATIONAL.snapshot = {
+        "analytics_engine": None if lag["engine"] == "sql" else lag,
         "backlog": count,
         "backlog_age": (clock.now() - oldest).total_seconds() if oldest else 0.0,
         "task_runs": task_runs(),
