@@ -7,47 +7,21 @@ but `computed_from`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from analytics import clock
 from analytics.metrics.analyses import DateRange
 from analytics.metrics.analyses.trends import TrendsQuery, trends_run
 from analytics.models import UserEvent
 from tests.clickhouse.conftest import engine_off, engine_on
-from tests.support.cross_check import END_DATE, FIRST_DAY, NOW, simulate_and_backfill
+from tests.support.cross_check import END_DATE, FIRST_DAY, NOW
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return Path(tmp_path_factory.mktemp("chdb"))
-
-
-@pytest.fixture(scope="module")
-def platform(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory, chdb_dir: Path
-) -> Iterator[None]:
-    from django.conf import settings as django_settings
-
-    with django_db_blocker.unblock():
-        saved = django_settings.ANALYTICS_CLICKHOUSE
-        try:
-            engine_on(django_settings, chdb_dir)
-            simulate_and_backfill(Path(tmp_path_factory.mktemp("platform")))
-            call_command("clickhouse_sync", verbosity=0)
-            yield
-        finally:
-            django_settings.ANALYTICS_CLICKHOUSE = saved
-            clock.freeze(None)
-            call_command("flush", interactive=False, verbosity=0)
 
 
 WHOLE = DateRange(FIRST_DAY, END_DATE - timedelta(days=1))
