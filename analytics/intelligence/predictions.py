@@ -9,16 +9,18 @@ whatever is active.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from analytics import clock
 from analytics.intelligence.anomalies.service import detect_anomalies
 from analytics.intelligence.attendance.model import ATTENDANCE
-from analytics.intelligence.attendance.service import event_attendance_predict, listing_forecasts_refresh
-from analytics.intelligence.churn.scoring import person_predictions_refresh
+from analytics.intelligence.attendance.service import ForecastRun, event_attendance_predict, listing_forecasts_refresh
+from analytics.intelligence.churn.scoring import PersonScoring, person_predictions_refresh
 from analytics.intelligence.churn.service import CHURN, CONVERSION, splits_shared
 from analytics.intelligence.forecasting.revenue import REVENUE_FORECAST
 from analytics.intelligence.forecasting.service import revenue_forecasts_refresh
@@ -76,10 +78,30 @@ def _train(*, as_of: datetime, names: list[str] | None, fresh_for: timedelta | N
     return outcomes
 
 
+def everyone_score(*, as_of: datetime | None = None) -> tuple[PersonScoring, ForecastRun]:
+    """Churn risk and conversion of every active person, and the forecast of every upcoming listing, at one
+    instant. On PostgreSQL the two run side by side, each on its own connection: the people's feature read
+    waits on the database (its parallel scan) while the listings' history is worked in Python, so together
+    they take about as long as the longer one. SQLite serialises writers: there, one after the other."""
+    now = as_of or clock.now()
+    if connection.vendor != "postgresql":
+        return person_predictions_refresh(as_of=now), listing_forecasts_refresh(as_of=now)
+
+    def listings_on_own_connection() -> ForecastRun:
+        try:
+            return listing_forecasts_refresh(as_of=now)
+        finally:
+            connection.close()  # this thread's connection
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="listing-forecasts") as pool:
+        listings = pool.submit(listings_on_own_connection)
+        people = person_predictions_refresh(as_of=now)
+        return people, listings.result()
+
+
 def prediction_models_score(*, as_of: datetime | None = None) -> dict[str, Any]:
     """Score with every active model; {what: count}."""
-    people = person_predictions_refresh(as_of=as_of)
-    listings = listing_forecasts_refresh(as_of=as_of)
+    people, listings = everyone_score(as_of=as_of)
     revenue = revenue_forecasts_refresh(as_of=as_of)
     return {
         "people": people.scored,

@@ -29,6 +29,7 @@ from analytics.models import (
     ListingAttendanceForecast,
     PredictionModel,
     RevenueForecast,
+    UserBehaviorProfile,
     UserEvent,
     UserPrediction,
 )
@@ -86,6 +87,22 @@ def test_the_worker_trains_promotes_and_scores_every_model_on_postgresql(
         active = model_active_estimator(name)  # this process loads what the worker stored
         assert active is not None and active[0].id == row.id
 
+    # Three people of the population have behaviour profiles: scoring gives them the same two numbers.
+    profiled = sorted(churn_features(as_of=clock.now()).user_ids)[:3]
+    UserBehaviorProfile.objects.bulk_create(
+        [
+            UserBehaviorProfile(
+                user_id=user,
+                engagement_score=0.5,
+                engagement_trend="stable",
+                as_of=clock.now(),
+                lookback_days=30,
+                model_version="test",
+                last_analysis_at=clock.now(),
+            )
+            for user in profiled
+        ]
+    )
     score_prediction_models.delay()
     wait_until(
         lambda: UserPrediction.objects.exists() and ListingAttendanceForecast.objects.exists(),
@@ -98,6 +115,14 @@ def test_the_worker_trains_promotes_and_scores_every_model_on_postgresql(
     scored = set(UserPrediction.objects.values_list("user_id", flat=True))
     assert scored and scored <= population and len(scored) >= 0.9 * len(population)
     assert not UserPrediction.objects.filter(churn_risk__isnull=True).exists()
+    predicted = {p.user_id: p for p in UserPrediction.objects.filter(user_id__in=profiled)}
+    for profile in UserBehaviorProfile.objects.filter(user_id__in=profiled):
+        mine = predicted[profile.user_id]
+        assert (profile.churn_risk_score, profile.conversion_probability) == (
+            mine.churn_risk,
+            mine.conversion_probability,
+        )
+        assert profile.churn_risk_score is not None and profile.predicted_at == mine.scored_at
     upcoming = EventListing.objects.filter(starts_at__gt=clock.now(), cancelled_at__isnull=True).count()
     assert 0 < ListingAttendanceForecast.objects.count() <= upcoming
     assert RevenueForecast.objects.filter(scope="").count() == 28

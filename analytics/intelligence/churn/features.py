@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from analytics.intelligence.churn.queries import NOT_USER_INITIATED, FeatureQueries, Window
+from analytics.metrics.analysis_session import analysis_session
 
 POPULATION_DAYS = 30
 LOOKBACK_DAYS = 90
@@ -206,9 +207,12 @@ def churn_frames(
     window = Window.of(cutoffs, lookback_days=LOOKBACK_DAYS, horizon_days=HORIZON_DAYS if labels else 0)
     queries = FeatureQueries(window, lookback_days=LOOKBACK_DAYS, horizon_days=HORIZON_DAYS, user_ids=user_ids)
     by_cutoff: list[list[dict[str, Any]]] = [[] for _ in cutoffs]
-    for row in queries.events(labels=labels):
-        by_cutoff[row["idx"]].append(row)
-    sessions, no_shows, signups = queries.sessions(), queries.no_shows(), queries.signup_sessions()
+    # The rollup sorts and groups millions of rows: with PostgreSQL's default 4 MB of work_mem it spilled
+    # 600 MB to disk and took 12.8 s of a 13 s read at 100,000 users (docs/benchmarks.md).
+    with analysis_session():
+        for row in queries.events(labels=labels):
+            by_cutoff[row["idx"]].append(row)
+        sessions, no_shows, signups = queries.sessions(), queries.no_shows(), queries.signup_sessions()
     frames = []
     for idx, as_of in enumerate(cutoffs):
         people = sorted(by_cutoff[idx], key=lambda row: str(row["user_id"]))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 
 from analytics import clock
@@ -57,17 +58,44 @@ def person_predictions_refresh(*, as_of: datetime | None = None) -> PersonScorin
     if churn is None and conversion is None:
         return PersonScoring(0, None, None, 0)
     day = business_today(now)
+    users = list(frame.user_ids)
+    churn_values = None if churn is None else [round(float(v), 6) for v in churn]
+    conversion_values = None if conversion is None else [round(float(v), 6) for v in conversion]
+    write = _write_postgresql if connection.vendor == "postgresql" else _write_orm
+    write(
+        users,
+        day=day,
+        now=now,
+        churn=churn_values,
+        conversion=conversion_values,
+        versions=(churn_version, conversion_version),
+    )
+    high = int((churn >= HIGH_CHURN_RISK).sum()) if churn is not None else 0
+    logger.info("predictions.people_scored users=%d high_risk=%d", len(users), high)
+    return PersonScoring(len(users), churn_version, conversion_version, high)
+
+
+def _write_orm(
+    users: list[str],
+    *,
+    day: date,
+    now: datetime,
+    churn: list[float] | None,
+    conversion: list[float] | None,
+    versions: tuple[int | None, int | None],
+) -> None:
+    """The day's predictions upserted, and the profiles given the same numbers (any database)."""
     rows = [
         UserPrediction(
             user_id=user,
             scored_on=day,
             scored_at=now,
-            churn_risk=None if churn is None else round(float(churn[i]), 6),
-            conversion_probability=None if conversion is None else round(float(conversion[i]), 6),
-            churn_model_version=churn_version,
-            conversion_model_version=conversion_version,
+            churn_risk=None if churn is None else churn[i],
+            conversion_probability=None if conversion is None else conversion[i],
+            churn_model_version=versions[0],
+            conversion_model_version=versions[1],
         )
-        for i, user in enumerate(frame.user_ids)
+        for i, user in enumerate(users)
     ]
     UserPrediction.objects.bulk_create(
         rows,
@@ -92,9 +120,42 @@ def person_predictions_refresh(*, as_of: datetime | None = None) -> PersonScorin
         conversion_probability=Subquery(mine.values("conversion_probability")[:1]),
         predicted_at=now,
     )
-    high = int((churn >= HIGH_CHURN_RISK).sum()) if churn is not None else 0
-    logger.info("predictions.people_scored users=%d high_risk=%d", len(rows), high)
-    return PersonScoring(len(rows), churn_version, conversion_version, high)
+
+
+def _write_postgresql(
+    users: list[str],
+    *,
+    day: date,
+    now: datetime,
+    churn: list[float] | None,
+    conversion: list[float] | None,
+    versions: tuple[int | None, int | None],
+) -> None:
+    """The same as `_write_orm` in two statements: the whole population travels as three arrays
+    (`unnest`), instead of tens of thousands of bound rows in batches."""
+    blank: list[float | None] = [None] * len(users)
+    arrays = [users, churn if churn is not None else blank, conversion if conversion is not None else blank]
+    predictions, profiles = UserPrediction._meta.db_table, UserBehaviorProfile._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {predictions} (user_id, scored_on, scored_at, churn_risk, conversion_probability,
+                churn_model_version, conversion_model_version)
+            SELECT t.u, %s, %s, t.c, t.p, %s, %s FROM unnest(%s::text[], %s::float8[], %s::float8[]) AS t(u, c, p)
+            ON CONFLICT (user_id, scored_on) DO UPDATE SET scored_at = EXCLUDED.scored_at,
+                churn_risk = EXCLUDED.churn_risk, conversion_probability = EXCLUDED.conversion_probability,
+                churn_model_version = EXCLUDED.churn_model_version,
+                conversion_model_version = EXCLUDED.conversion_model_version
+            """,  # noqa: S608 (table names from the models; values are parameters)
+            [day, now, versions[0], versions[1], *arrays],
+        )
+        cursor.execute(
+            f"""
+            UPDATE {profiles} AS p SET churn_risk_score = t.c, conversion_probability = t.p, predicted_at = %s
+            FROM unnest(%s::text[], %s::float8[], %s::float8[]) AS t(u, c, p) WHERE p.user_id = t.u
+            """,  # noqa: S608
+            [now, *arrays],
+        )
 
 
 def person_prediction(*, user_id: str, as_of: datetime | None = None) -> dict[str, Any]:
