@@ -72,6 +72,11 @@ def frozen_before() -> date | None:
     return RetentionPurge.objects.order_by("-frozen_before").values_list("frozen_before", flat=True).first()
 
 
+def events_ever_purged() -> bool:
+    """Has any retention run removed tracked events? (First activity then outlives the events it came from.)"""
+    return RetentionPurge.objects.filter(removed__analytics_user_event__gt=0).exists()
+
+
 def days_not_frozen(days: set[date]) -> set[date]:
     """`days` without the frozen ones."""
     first_kept = frozen_before()

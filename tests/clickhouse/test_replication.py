@@ -4,7 +4,7 @@ retention, a wiped engine, an unreachable engine, and nothing but the analysis c
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,9 @@ from django.core.management.base import CommandError
 
 from analytics import clock
 from analytics.collection.pipeline import event_ingest
+from analytics.metrics.analyses import DateRange
+from analytics.metrics.analyses.lifecycle import LifecycleQuery, lifecycle_run
+from analytics.metrics.analyses.retention import RetentionQuery, retention_run
 from analytics.metrics.clickhouse import engine
 from analytics.metrics.clickhouse.client import ClickHouse, EngineUnavailable, rows
 from analytics.metrics.clickhouse.replication import replication_lag, replication_run
@@ -110,11 +113,16 @@ def test_erasure_and_retention_purge_reach_the_engine(ch: tuple[ClickHouse, Layo
     assert {r[0] for r in stored(ch).values()} == {"gone", "kept", "old"}
     person_erase("gone", actor="test")
     assert ReplicaDeletion.objects.count() == 1
+    cohorts = RetentionQuery(range=DateRange(date(2026, 3, 1), date(2026, 3, 19)))
+    assert retention_run(query=cohorts).computed_from == "clickhouse"
     settings.ANALYTICS_RETENTION_DAYS = 120
     retention_purge(now=NOW)
     call_command("clickhouse_sync", verbosity=0)
     assert {r[0] for r in stored(ch).values()} == {"kept"}
     assert ReplicaDeletion.objects.count() == 0
+    # Events were purged: only the rollups still know first active days from before the horizon.
+    assert retention_run(query=cohorts).computed_from == "rollup"
+    assert lifecycle_run(query=LifecycleQuery(range=cohorts.range)).computed_from == "rollup"
 
 
 def test_a_wiped_engine_is_noticed_and_refilled(ch: tuple[ClickHouse, Layout]) -> None:

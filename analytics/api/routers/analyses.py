@@ -134,6 +134,7 @@ async def retention(
         retention_rate_1d=result.classic["d1"],
         retention_rate_7d=result.classic["d7"],
         retention_rate_30d=result.classic["d30"],
+        computed_from=result.computed_from,
     )
 
 
@@ -152,6 +153,7 @@ async def lifecycle(
         date_from=rng.date_from,
         date_to=rng.date_to,
         data=[LifecyclePointOut.model_validate(p) for p in result.points],
+        computed_from=result.computed_from,
     )
 
 
@@ -167,6 +169,7 @@ async def stickiness(principal: AdminOrAnalyst, date_from: DateFrom = None, date
         users=result.users,
         distribution=[{"days": k, "users": n} for k, n in result.distribution],
         dau_over_unique=result.dau_over_unique,
+        computed_from=result.computed_from,
     )
 
 

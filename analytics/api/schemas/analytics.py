@@ -180,6 +180,12 @@ class FunnelOut(BaseModel):
     computed_from: str  # "rollup" (the marketplace funnel, as of the last metrics run) or "events"
 
 
+_COHORTS_FROM = (
+    "rollup (the SQL engine: the daily activity and first-activity rollups) or clickhouse (the analytics engine: "
+    "the replicated tracked events)"
+)
+
+
 class RetentionCohortOut(_Out):
     cohort_start: date
     size: int
@@ -196,6 +202,7 @@ class RetentionOut(BaseModel):
     retention_rate_1d: float | None
     retention_rate_7d: float | None
     retention_rate_30d: float | None
+    computed_from: str = Field(description=_COHORTS_FROM)
 
 
 class LifecyclePointOut(_Out):
@@ -212,6 +219,7 @@ class LifecycleOut(BaseModel):
     date_from: date
     date_to: date
     data: list[LifecyclePointOut]
+    computed_from: str = Field(description=_COHORTS_FROM)
 
 
 class StickinessOut(BaseModel):
@@ -221,6 +229,7 @@ class StickinessOut(BaseModel):
     users: int
     distribution: list[dict[str, int]]
     dau_over_unique: float | None
+    computed_from: str = Field(description=_COHORTS_FROM)
 
 
 class SessionStatsOut(_Out):

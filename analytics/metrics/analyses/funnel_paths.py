@@ -135,7 +135,7 @@ def _bytewise(column: str) -> str:
 
 def _skipped(spec: FunnelSpec, j: int) -> bool:
     """Can step j (0-based) be skipped (a payment step of a free journey)?"""
-    return spec.by_listing and spec.skip_payment_for_free and j > 0 and spec.steps[j] == PAYMENT_STEP
+    return spec.by_listing and spec.skip_payment_for_free and 0 < j < len(spec.steps) and spec.steps[j] == PAYMENT_STEP
 
 
 def _next_step(spec: FunnelSpec, k: int) -> int | None:

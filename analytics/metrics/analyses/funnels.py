@@ -36,6 +36,8 @@ from analytics.metrics.analyses.funnel_paths import (
     FunnelSpec,
     funnel_paths,
 )
+from analytics.metrics.clickhouse import engine
+from analytics.metrics.clickhouse.funnels import funnel_paths_clickhouse
 from analytics.models import DailyFunnelReach, DailyUserEvent
 
 __all__ = ["DEFAULT_STEPS", "DEFAULT_WINDOW_DAYS", "FunnelQuery", "FunnelResult", "funnel_as_dict", "funnel_run"]
@@ -132,7 +134,7 @@ class FunnelResult:
     overall: FunnelSeries
     breakdown: list[FunnelSeries] = field(default_factory=list)
     # "rollup": the marketplace funnel read from `DailyFunnelReach` (as fresh as the last metrics run);
-    # "events": computed from the tracked events now.
+    # "events": computed from the tracked events now; "clickhouse": from them, by the analytics engine.
     computed_from: str = "events"
 
 
@@ -223,7 +225,11 @@ def funnel_run(*, query: FunnelQuery, listing_ids: list[str] | None = None, from
     """
     if from_rollup and listing_ids is None and is_marketplace_funnel(query):
         return _from_rollup(query)
-    found = funnel_paths(funnel_spec(query, listing_ids))
+    analytics_engine = engine()
+    if analytics_engine is not None:
+        found = funnel_paths_clickhouse(funnel_spec(query, listing_ids), *analytics_engine)
+    else:
+        found = funnel_paths(funnel_spec(query, listing_ids))
     overall = _series(query, None, [p for p in found.paths if p.breakdown_value is None], found.entrants)
     by_value: dict[str, list[EntrantPath]] = defaultdict(list)
     for path in found.paths:
@@ -233,7 +239,10 @@ def funnel_run(*, query: FunnelQuery, listing_ids: list[str] | None = None, from
         _series(query, value, by_value[value], found.entrants_by[value])
         for value in sorted(found.entrants_by, key=lambda v: (-found.entrants_by[v], v))
     ]
-    return FunnelResult(query=query, by_listing=query.by_listing, overall=overall, breakdown=breakdown)
+    computed_from = "events" if analytics_engine is None else "clickhouse"
+    return FunnelResult(
+        query=query, by_listing=query.by_listing, overall=overall, breakdown=breakdown, computed_from=computed_from
+    )
 
 
 def funnel_as_dict(result: FunnelResult) -> dict[str, Any]:

@@ -21,7 +21,10 @@ from django.db.models.functions import TruncWeek
 
 from analytics.errors import ValidationFailed
 from analytics.metrics.analyses import DateRange, as_date, buckets
+from analytics.metrics.clickhouse import engine
+from analytics.metrics.clickhouse.cohorts import lifecycle_clickhouse
 from analytics.models import DailyUserActivity, UserFirstActivity
+from analytics.privacy.retention import events_ever_purged
 
 _CHUNK = 5000
 
@@ -50,10 +53,17 @@ class LifecyclePoint:
 class LifecycleResult:
     interval: str
     points: list[LifecyclePoint]
+    computed_from: str = "rollup"  # "rollup" (the SQL engine) or "clickhouse" (the analytics engine)
 
 
 def lifecycle_run(*, query: LifecycleQuery) -> LifecycleResult:
-    """Where do each period's users come from — new, returning, back after a gap — and who left?"""
+    """Where do each period's users come from — new, returning, back after a gap — and who left? With an
+    analytics engine configured, the engine answers (analytics/metrics/clickhouse/cohorts.py)."""
+    found = engine()
+    # Once events were purged, only the database still knows each person's first active day (the cohort):
+    # the engine would put people first active before the horizon into later cohorts, so the rollups answer.
+    if found is not None and not events_ever_purged():
+        return lifecycle_clickhouse(query, *found)
     starts = buckets(query.range, query.interval)
     step = timedelta(days=1 if query.interval == "day" else 7)
     first_bucket = starts[0] - step

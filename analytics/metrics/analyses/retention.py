@@ -21,8 +21,11 @@ from django.db.models.functions import TruncWeek
 from analytics.errors import ValidationFailed
 from analytics.metrics.analyses import DateRange, as_date, percent, week_start
 from analytics.metrics.analysis_session import analysis_session
+from analytics.metrics.clickhouse import engine
+from analytics.metrics.clickhouse.cohorts import retention_clickhouse
 from analytics.metrics.periods import business_today
 from analytics.models import DailyUserActivity, UserFirstActivity
+from analytics.privacy.retention import events_ever_purged
 
 CLASSIC_DAYS = (1, 7, 30)
 MAX_INTERVALS = 92
@@ -55,6 +58,7 @@ class RetentionResult:
     cohorts: list[RetentionCohort]
     # Classic D1/D7/D30 over the range's day cohorts whose day n is complete (the metrics' definition).
     classic: dict[str, float | None]
+    computed_from: str = "rollup"  # "rollup" (the SQL engine) or "clickhouse" (the analytics engine)
 
 
 def _step(period: str) -> int:
@@ -111,7 +115,13 @@ def retention_run(*, query: RetentionQuery) -> RetentionResult:
     """Of the people who first used Loopin on a day (week), what share came back n days (weeks) later?
 
     Day cohorts and the classic rates share one grouped read of (first day, active day) pairs; week
-    cohorts need their own (a user active on several days of a week counts once)."""
+    cohorts need their own (a user active on several days of a week counts once). With an analytics engine
+    configured, the engine answers from its copy of the tracked events (analytics/metrics/clickhouse/cohorts.py)."""
+    found = engine()
+    # Once events were purged, only the database still knows each person's first active day (the cohort):
+    # the engine would put people first active before the horizon into later cohorts, so the rollups answer.
+    if found is not None and not events_ever_purged():
+        return retention_clickhouse(query, *found)
     today = business_today()
     step = _step(query.period)
     rng = query.range

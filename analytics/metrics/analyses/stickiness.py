@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django.db.models import Count
 
 from analytics.metrics.analyses import DateRange, percent
+from analytics.metrics.clickhouse import engine
+from analytics.metrics.clickhouse.cohorts import stickiness_clickhouse
 from analytics.metrics.periods import business_today
 from analytics.models import DailyUserActivity
 
@@ -24,10 +26,15 @@ class StickinessResult:
     users: int  # distinct active users in the range
     distribution: list[tuple[int, int]]  # (active days k, users active on exactly k days), k = 1…days
     dau_over_unique: float | None  # average DAU ÷ unique users x 100
+    computed_from: str = "rollup"  # "rollup" (the SQL engine) or "clickhouse" (the analytics engine)
 
 
 def stickiness_run(*, query: StickinessQuery) -> StickinessResult:
-    """Of the range's users, how many come back on many days rather than once?"""
+    """Of the range's users, how many come back on many days rather than once? With an analytics engine
+    configured, the engine answers (analytics/metrics/clickhouse/cohorts.py)."""
+    found = engine()
+    if found is not None:
+        return stickiness_clickhouse(query, *found)
     today = business_today()
     days = [d for d in query.range.days() if d <= today]
     active = DailyUserActivity.objects.filter(day__gte=query.range.date_from, day__lte=min(query.range.date_to, today))

@@ -160,3 +160,11 @@ def test_invalid_funnels_are_refused(kwargs: dict, code: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         FunnelQuery(range=MAR10, **kwargs)
     assert caught.value.code == code
+
+
+def test_a_one_step_funnel_of_a_listing_event_counts_its_entrants() -> None:
+    """One step that follows a listing: every viewer is an entrant and has converted (it was a 500 once)."""
+    marketplace()
+    result = funnel_run(query=FunnelQuery(range=MAR10, steps=("event_viewed",)))
+    assert result.by_listing is True
+    assert (result.overall.entrants, result.overall.converted, result.overall.conversion_rate) == (4, 4, 100.0)

@@ -1,0 +1,300 @@
+"""Funnels on the analytics engine: the same `FunnelPaths` as `analyses.funnel_paths.funnel_paths`, read from
+the replicated events, so that `funnel_run` gives the identical `FunnelResult` (`computed_from` =
+"clickhouse").
+
+The semantics are the SQL engine's (read `funnel_paths`' docstring): entries are first-step events in the
+range; from an entry each later step is the earliest event of that step at or after the previous one on
+the path — the next *other* event of the name, strictly after in (time, id) order, when the step is named
+like the previous step on the path; a step is reached when it happened at most `window_days` after the
+entry; a `payment_completed` step is skipped for a free listing in a funnel that follows one listing; per
+user (and per breakdown value and user) the path that gets furthest wins, ties to the earliest entry
+(time, then id).
+
+How ClickHouse gets there, one row per journey (a user, and the listing when the funnel follows one):
+the journey's events become arrays sorted by (time, event id), and the greedy path is built backwards,
+one layer per step, exactly as the SQL engine's running minima do — with array fills instead of window
+frames. `T{k}_{j}[i]` is when step j happens on the greedy path that starts at position i acting as step
+k (meaningful where the event at i is named like step k; `NONE` — never — elsewhere or when not found).
+The path from a step-k event goes on with the *first* step-(k+1) event at or after it, so
+`T{k}_{j}` is `T{k+1}_{j}` read at the next step-(k+1) position:
+
+- `arrayReverseFill` carries each step-(k+1) value leftwards: at i, the value of the nearest step-(k+1)
+  event at or after position i (sorted by (time, id), "nearest position" is "earliest");
+- strictly after (a repeated name): the same read one position further right (`arrayPopFront`);
+- at or after in time (any other step): the value at the first position of i's instant (`arrayFill`
+  over the instants' first positions), so events at one instant count as in order whatever their ids.
+
+A free journey (its listing's price is 0) jumps over a skipped payment step: from step k it goes on with
+the next step that is not skipped. Times travel as integer microseconds (`toUnixTimestamp64Micro`), so
+the paths' times come back microsecond-exact; "never" is the largest Int64, later than every deadline.
+The entries' layer-0 values give the reached step and the times; `argMin` picks each user's best entry.
+
+Listing facts (free, category, host — as they are now) live only in the system of record: they are read
+there (`EventListing`) for the listings that have an entry in the range, and passed in as array
+parameters. Every value — step names, times, listing and user ids — is a server-side parameter; the only
+text generated is the statement's shape (step indices, array names, a whole number of microseconds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from analytics.metrics.analyses.funnel_paths import PAYMENT_STEP, EntrantPath, FunnelPaths, FunnelSpec
+from analytics.metrics.clickhouse.client import ClickHouse, rows
+from analytics.metrics.clickhouse.expressions import Params, label
+from analytics.metrics.clickhouse.schema import Layout
+from analytics.models import EventListing
+
+NONE = "toInt64(9223372036854775807)"  # "never": later than every deadline
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROS_PER_DAY = 86_400_000_000
+_CHUNK = 2_000  # listing ids per system-of-record read
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the system of record knows of the entered listings, as they are now."""
+
+    free: list[str]
+    ids: list[str]
+    values: list[str]  # category or host of `ids[i]` ("" when empty)
+
+
+def _skipped(spec: FunnelSpec, j: int) -> bool:
+    """Can step j (0-based) be skipped (a payment step of a free journey)?"""
+    return spec.by_listing and spec.skip_payment_for_free and j > 0 and spec.steps[j] == PAYMENT_STEP
+
+
+def _next_step(spec: FunnelSpec, k: int) -> int | None:
+    """The step after step k that is never skipped (None: only skipped steps follow)."""
+    return next((m for m in range(k + 1, len(spec.steps)) if not _skipped(spec, m)), None)
+
+
+def _time(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=int(micros))
+
+
+class _Statement:
+    """The parts every statement shares: the source, the scope, the entry conditions."""
+
+    def __init__(self, spec: FunnelSpec, layout: Layout, params: Params) -> None:
+        self.source = f"{layout.events} FINAL"
+        self.first = params.add(spec.steps[0], "String")
+        self.start = params.instant(spec.start)
+        self.end = params.instant(spec.end)
+        scope = ""
+        if spec.listing_ids is not None:  # a host's own listings ([]: none)
+            listings = params.add(list(spec.listing_ids), "Array(String)") if spec.listing_ids else ""
+            scope += f" AND listing_id IS NOT NULL AND has({listings}, listing_id)" if listings else " AND 0"
+        if spec.user_ids is not None:
+            users = params.add(list(spec.user_ids), "Array(String)") if spec.user_ids else ""
+            scope += f" AND has({users}, user_id)" if users else " AND 0"
+        self.scope = scope
+        self.with_listing = " AND listing_id IS NOT NULL" if spec.by_listing else ""
+
+    def firsts(self, *, listing_only: bool) -> str:
+        """First-step events of identified users in the range (optionally only those with a listing)."""
+        only = self.with_listing if listing_only else ""
+        return (
+            f"event_name = {self.first} AND user_id IS NOT NULL AND timestamp >= {self.start} "
+            f"AND timestamp < {self.end}{only}{self.scope}"
+        )
+
+
+def _facts(spec: FunnelSpec, client: ClickHouse, layout: Layout) -> _Facts | None:
+    """The listing facts the funnel needs (None: none), for the listings of the range's entries."""
+    wants_free = any(_skipped(spec, j) for j in range(1, len(spec.steps)))
+    wants_dim = spec.breakdown in ("category", "host")
+    if not wants_free and not wants_dim:
+        return None
+    params = Params()
+    part = _Statement(spec, layout, params)
+    sql = (
+        f"SELECT DISTINCT assumeNotNull(listing_id) FROM {part.source} "  # noqa: S608
+        f"WHERE {part.firsts(listing_only=True)} AND listing_id IS NOT NULL"
+    )
+    entered = sorted(str(row[0]) for row in rows(client, sql, params))
+    free: list[str] = []
+    ids: list[str] = []
+    values: list[str] = []
+    for start in range(0, len(entered), _CHUNK):
+        found = EventListing.objects.filter(listing_id__in=entered[start : start + _CHUNK]).values_list(
+            "listing_id", "price", "category", "host_id"
+        )
+        for listing_id, price, category, host_id in found:
+            if wants_free and price is not None and price == 0:
+                free.append(listing_id)
+            if wants_dim:
+                value = category if spec.breakdown == "category" else host_id
+                if value:
+                    ids.append(listing_id)
+                    values.append(value)
+    return _Facts(free=free, ids=ids, values=values)
+
+
+def _dim(spec: FunnelSpec, params: Params, facts: _Facts | None) -> str:
+    """The breakdown value of an event (used for entries): its platform or city, or its listing's category
+    or host; "unknown" when empty."""
+    if spec.breakdown in ("platform", "city"):
+        return label("device_type" if spec.breakdown == "platform" else "city")
+    if spec.breakdown in ("category", "host"):
+        assert facts is not None
+        ids = params.add(facts.ids, "Array(String)")
+        values = params.add(facts.values, "Array(String)")
+        return label(f"transform(ifNull(listing_id, ''), {ids}, {values}, '')")
+    return "''"
+
+
+def _layers(spec: FunnelSpec) -> list[str]:
+    """The per-journey arrays, in dependency order: `m{k}` (is the event named like step k), `T{k}_{j}`."""
+    n = len(spec.steps)
+    exprs = [f"arrayMap(_b -> bitTest(_b, {k}), bits) AS m{k}" for k in range(n)]
+
+    def read(k: int, m: int, j: int) -> str:
+        """`T{m}_{j}` read from a step-k position: at the first step-m event strictly after it (a name
+        repeated from step k) or at or after its instant (any other name)."""
+        nearest = f"arrayReverseFill((_v, _h) -> _h, T{m}_{j}, m{m})"
+        if spec.steps[m] == spec.steps[k]:
+            return f"arrayPushBack(arrayPopFront({nearest}), {NONE})"
+        return f"arrayFill((_v, _s) -> _s, {nearest}, instant_starts)"
+
+    for k in range(n - 1, -1, -1):
+        exprs.append(f"arrayMap((_t, _h) -> if(_h, _t, {NONE}), ts, m{k}) AS T{k}_{k}")
+        skippable = any(_skipped(spec, m) for m in range(k + 1, n))
+        next_free = _next_step(spec, k)
+        for j in range(k + 1, n):
+            paid = read(k, k + 1, j)
+            if not skippable or next_free == k + 1:
+                value = paid
+            elif next_free is None or j < next_free:  # a skipped payment has no time of its own
+                value = f"if(free, arrayMap(_t -> {NONE}, ts), {paid})"
+            else:  # a free journey goes on from the next step that is not skipped
+                value = f"if(free, {read(k, next_free, j)}, {paid})"
+            # Only positions named like step k carry a value: the layer before reads them alone.
+            exprs.append(f"arrayMap((_t, _h) -> if(_h, _t, {NONE}), {value}, m{k}) AS T{k}_{j}")
+    return exprs
+
+
+def _paths_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts | None) -> str:
+    n = len(spec.steps)
+    part = _Statement(spec, layout, params)
+    names = params.add(sorted(set(spec.steps)), "Array(String)")
+    bits = " + ".join(
+        f"toUInt16(event_name = {params.add(name, 'String')}) * {1 << i}" for i, name in enumerate(spec.steps)
+    )
+    horizon = params.instant(spec.end + timedelta(days=spec.window_days))
+    key = "ifNull(listing_id, '')" if spec.by_listing else "''"
+    free = "0"
+    if facts is not None and any(_skipped(spec, j) for j in range(1, n)):
+        free = f"has({params.add(facts.free, 'Array(String)')}, k)"
+    dim = _dim(spec, params, facts)
+    # The events that can be on a path: identified, of a step's name, from the range's start up to the
+    # window after its end; an entry is a first-step event in the range.
+    events = (
+        f"SELECT user_id AS u, {key} AS k, toUnixTimestamp64Micro(timestamp) AS t, event_id AS id, "  # noqa: S608
+        f"toUInt16({bits}) AS b, toUInt8(event_name = {part.first} AND timestamp < {part.end}) AS entry, {dim} AS d "
+        f"FROM {part.source} WHERE user_id IS NOT NULL AND event_name IN {names} "
+        f"AND timestamp >= {part.start} AND timestamp < {horizon}{part.with_listing}{part.scope}"
+    )
+    # One row per journey with an entry, its events sorted by (time, id).
+    journeys = (
+        f"SELECT u, k, {free} AS free, arraySort(_e -> (_e.1, _e.2), groupArray((t, id, b, entry, d))) AS ev "  # noqa: S608
+        f"FROM ({events}) GROUP BY u, k HAVING max(entry) = 1"
+    )
+    arrays = [
+        "arrayMap(_e -> _e.1, ev) AS ts",
+        "arrayMap(_e -> _e.2, ev) AS ids",
+        "arrayMap(_e -> _e.3, ev) AS bits",
+        "arrayMap(_e -> _e.4, ev) AS entries",
+        "arrayMap(_e -> _e.5, ev) AS dims",
+        # The first position of each instant (ties in time count as in order).
+        "arrayMap((_d, _i) -> _i = 1 OR _d != 0, arrayDifference(ts), arrayEnumerate(ts)) AS instant_starts",
+        *_layers(spec),
+    ]
+    # Only the entries' values leave the journey (the other arrays are not copied by the ARRAY JOIN).
+    at_entries = ", ".join(
+        f"arrayFilter((_x, _e) -> _e, {name}, entries) AS e_{suffix}"
+        for name, suffix in [("ts", "ts"), ("ids", "id"), ("dims", "dim")] + [(f"T0_{j}", str(j)) for j in range(1, n)]
+    )
+    per_journey = f"SELECT u, free, {at_entries} FROM (SELECT u, free, {', '.join(arrays)} FROM ({journeys}))"  # noqa: S608
+    window = f"toInt64({int(spec.window_days) * _MICROS_PER_DAY})"
+    fails = []
+    for j in range(1, n):
+        fail = f"t{j} > entry_t + {window}"  # not found ("never") or after the window
+        fails.append(f"{'NOT free AND ' + fail if _skipped(spec, j) else fail}, {j}")
+    reached = f"toUInt8(multiIf({', '.join(fails)}, {n}))"
+    at_steps = [f"e_{j} AS t{j}" for j in range(1, n)]
+    joined = ", ".join(["e_ts AS entry_t", "e_id AS entry_id", "e_dim AS dim", *at_steps])
+    times = "".join(f", t{j}" for j in range(1, n))
+    entries = (
+        f"SELECT u, dim, free, entry_t, entry_id, {reached} AS reached{times} FROM ({per_journey}) "  # noqa: S608
+        f"ARRAY JOIN {joined} WHERE reached >= 2"
+    )
+    if spec.all_entries:
+        return f"SELECT u, dim, reached, free, entry_id, entry_t{times} FROM ({entries})"  # noqa: S608
+    # Each (breakdown value, user)'s best entry — most steps, then the earliest (time, id); the overall best
+    # per user is the best of these (picked in Python: one row per value and user leaves the engine).
+    by = "dim, u" if spec.breakdown else "u"
+    best = f"argMin((reached, free, entry_id, entry_t{times}), (-toInt16(reached), entry_t, entry_id))"
+    picked = ", ".join(f"best.{i + 1}" for i in range(4 + n - 1))
+    value = "dim" if spec.breakdown else "''"
+    return (
+        f"SELECT u, {value}, {picked} FROM "  # noqa: S608
+        f"(SELECT {by}, {best} AS best FROM ({entries}) GROUP BY {by})"
+    )
+
+
+def _entrants(spec: FunnelSpec, client: ClickHouse, layout: Layout, facts: _Facts | None) -> tuple[int, dict[str, int]]:
+    """Identified users with a first-step event in the range (with or without a listing); per breakdown
+    value, those who entered through it (with a listing when the funnel follows one)."""
+    params = Params()
+    part = _Statement(spec, layout, params)
+    sql = f"SELECT uniqExact(user_id) FROM {part.source} WHERE {part.firsts(listing_only=False)}"  # noqa: S608
+    entrants = int(rows(client, sql, params)[0][0])
+    if not spec.breakdown:
+        return entrants, {}
+    params = Params()
+    part = _Statement(spec, layout, params)
+    dim = _dim(spec, params, facts)
+    sql = (
+        f"SELECT {dim} AS dim, uniqExact(user_id) FROM {part.source} "  # noqa: S608
+        f"WHERE {part.firsts(listing_only=True)} GROUP BY dim"
+    )
+    return entrants, {str(value): int(count) for value, count in rows(client, sql, params)}
+
+
+def _path(spec: FunnelSpec, user: str, value: str | None, row: Iterable[Any]) -> EntrantPath:
+    reached, free, entry_id, entry, *later = row
+    times = [_time(entry)] + [
+        None if free and _skipped(spec, j) else _time(later[j - 1]) for j in range(1, int(reached))
+    ]
+    return EntrantPath(str(user), value, int(reached), tuple(times), int(entry_id))
+
+
+def funnel_paths_clickhouse(spec: FunnelSpec, client: ClickHouse, layout: Layout) -> FunnelPaths:
+    """Entrants (overall and per breakdown value) and each entrant's best paths that got past step 1 —
+    `funnel_paths(spec)`, answered by the analytics engine."""
+    facts = _facts(spec, client, layout)
+    entrants, entrants_by = (0, {}) if spec.all_entries else _entrants(spec, client, layout, facts)
+    paths: list[EntrantPath] = []
+    if len(spec.steps) < 2:  # one step: nobody gets past it
+        return FunnelPaths(entrants=entrants, entrants_by=entrants_by, paths=paths)
+    params = Params()
+    found = rows(client, _paths_sql(spec, layout, params, facts), params)
+    if spec.all_entries:
+        for user, _, *row in found:
+            paths.append(_path(spec, user, None, row))
+        return FunnelPaths(entrants=0, entrants_by={}, paths=paths)
+    best: dict[str, tuple[Any, ...]] = {}
+    for user, value, *row in found:
+        if spec.breakdown:
+            paths.append(_path(spec, user, str(value), row))
+        reached, _, entry_id, entry, *_ = row
+        held = best.get(user)
+        if held is None or (-reached, entry, entry_id) < (-held[0], held[3], held[2]):
+            best[user] = tuple(row)
+    overall = [_path(spec, user, None, row) for user, row in best.items()]
+    return FunnelPaths(entrants=entrants, entrants_by=entrants_by, paths=overall + paths)
