@@ -88,7 +88,7 @@ async def funnels(principal: AdminOrAnalyst, body: FunnelIn) -> FunnelOut:
     The default (view → request → payment → check-in, one listing, free listings skip payment, 14 days)
     is `overall_conversion_rate`'s definition; without a breakdown it is read from the funnel-reach rollup
     (`computed_from: "rollup"`, as fresh as the last metrics run), every other funnel from the tracked
-    events (`computed_from: "events"`)."""
+    events (`computed_from: "events"`) — or by the analytics engine when one is configured (`"clickhouse"`)."""
     rng = date_range(date_from=body.date_from, date_to=body.date_to)
     query = FunnelQuery(
         range=rng,

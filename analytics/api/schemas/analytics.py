@@ -130,8 +130,9 @@ class TrendsOut(BaseModel):
     date_to: date
     series: list[TrendSeriesOut]
     computed_from: str = Field(
-        description="where the days were read: rollup (every day current in the daily rollups), events, or "
-        "rollup+events (days still waiting for a rollup run read from the events)"
+        description="where the days were read: rollup (every day current in the daily rollups), events, "
+        "rollup+events (days still waiting for a rollup run read from the events), or clickhouse (the analytics "
+        "engine's copy of the tracked events, when ANALYTICS_CLICKHOUSE_URL is set)"
     )
 
 
@@ -177,7 +178,8 @@ class FunnelOut(BaseModel):
     results: list[FunnelStepOut]
     breakdown: str | None
     breakdown_results: list[FunnelSeriesOut]
-    computed_from: str  # "rollup" (the marketplace funnel, as of the last metrics run) or "events"
+    # "rollup" (the marketplace funnel, as of the last metrics run), "events", or "clickhouse" (the engine)
+    computed_from: str
 
 
 _COHORTS_FROM = (

@@ -14,9 +14,10 @@ pair — a person active on several days of a week is one element of `arrayDisti
 scan's end is bounded (the last day an answer reads): a first day needs every earlier event.
 
 One difference the engine cannot remove: the retention purge deletes events (here too) but the SQL side keeps
-each purged person's `UserFirstActivity`. After a purge, a person first active before the purge horizon is, here,
-first active on their first *kept* day — counted in that later cohort and as "new" then, not "resurrecting";
-the cohorts before the horizon are empty here. Stickiness reads no first day and stays exact.
+each purged person's `UserFirstActivity`. After a purge, a person first active before the purge horizon would be,
+here, first active on their first *kept* day — counted in that later cohort and as "new" then, not
+"resurrecting". So once a retention run has removed events, retention and lifecycle are answered by the rollups
+(their dispatch checks `events_ever_purged`); stickiness reads no first day and stays on the engine.
 """
 
 from __future__ import annotations
