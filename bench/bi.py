@@ -21,6 +21,8 @@ What it does, start to end:
    `GET /retention` over the 90 days (day and week cohorts), and a host's overview.
 6. **Plans.** `EXPLAIN (ANALYZE, BUFFERS)` of the statements that matter, written to
    `$BENCH_BI_PLANS` (default var/bench-bi/plans.txt), with one summary line each on stdout.
+7. **The analytics engine.** bench/engine.py on this database: replication into chDB and every analysis on
+   both engines (docs/benchmarks.md, "Analytics engine").
 
 The database is kept (re-running measures again without the ~40 min of generation); `BENCH_BI_DROP=1`
 drops it at the end. Prints to stdout; writes only the plans file.
@@ -31,6 +33,7 @@ from __future__ import annotations
 import os
 import secrets
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -404,6 +407,11 @@ def main() -> None:
         overview_uncached()
         reads(host_id)
         plans()
+    # The analytics engine (ClickHouse) on the same dataset, in its own process (its own settings).
+    say("analytics engine (bench/engine.py):")
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "engine.py")], env={**os.environ, "BENCH_ENGINE_DB": DB_NAME}, check=True
+    )
     if os.environ.get("BENCH_BI_DROP") == "1":
         with psycopg.connect(PG_DSN, dbname="postgres", autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")

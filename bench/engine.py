@@ -104,11 +104,17 @@ def analyses() -> None:
     from analytics.metrics.analyses.retention import RetentionQuery, retention_run
     from analytics.metrics.analyses.stickiness import StickinessQuery, stickiness_run
     from analytics.metrics.analyses.trends import TrendsQuery, trends_run
-    from analytics.models import UserEvent
+    from analytics.metrics.rollups import rollups_rebuild
+    from analytics.models import DailyUserActivity, UserEvent
 
     bounds = UserEvent.objects.aggregate(first=Min("timestamp"), last=Max("timestamp"))
     first, last = (bounds[k].astimezone(ZONE).date() for k in ("first", "last"))
     span = DateRange(first, last)
+    if not DailyUserActivity.objects.exists():  # the SQL engine's cohorts read rollups: make them current first
+        started = time.perf_counter()
+        rollups_rebuild(days=span.days())
+        took = time.perf_counter() - started
+        say(f"(the SQL engine's rollups of {len(span.days())} days rebuilt first: {took:.0f} s)")
     say(f"analyses over {span.date_from} … {span.date_to} ({(last - first).days + 1} days)")
     cases: list[tuple[str, float, Callable[[], Any]]] = [
         ("funnel, marketplace (default)", 1.0, lambda: funnel_run(query=FunnelQuery(range=span))),
@@ -172,6 +178,9 @@ def main() -> None:
     )
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     django_setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # a database built before the replication tables existed
     replication()
     analyses()
 
