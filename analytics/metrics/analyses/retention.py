@@ -163,10 +163,26 @@ def retention_run(*, query: RetentionQuery) -> RetentionResult:
                 n = (active - cohort).days // step
                 if 0 <= n < query.intervals:
                     counts[(cohort, n)] = int(row["n"])
+    in_range = {day: size for day, size in daily_sizes.items() if first_from <= day <= first_to}
+    return retention_table(query, today=today, daily_sizes=in_range, counts=counts, daily=daily)
+
+
+def retention_table(
+    query: RetentionQuery,
+    *,
+    today: date,
+    daily_sizes: dict[date, int],
+    counts: dict[tuple[date, int], int],
+    daily: dict[tuple[date, date], int],
+    computed_from: str = "rollup",
+) -> RetentionResult:
+    """The answer from what either engine counted: each first day's cohort size (`daily_sizes`), members
+    retained per (cohort start, interval) (`counts`) and per (first day, active day) (`daily`, for the classic
+    rates). An interval not yet complete is None, not 0."""
+    step = _step(query.period)
     sizes: dict[date, int] = defaultdict(int)
     for day, size in daily_sizes.items():
-        if first_from <= day <= first_to:
-            sizes[day if query.period == "day" else week_start(day)] += size
+        sizes[day if query.period == "day" else week_start(day)] += size
     cohorts = []
     for cohort_start in sorted(sizes):
         retained: list[int | None] = []
@@ -177,7 +193,8 @@ def retention_run(*, query: RetentionQuery) -> RetentionResult:
             retained.append(value)
             rates.append(None if value is None else percent(value, sizes[cohort_start]))
         cohorts.append(RetentionCohort(cohort_start, sizes[cohort_start], retained, rates))
-    return RetentionResult(query.period, cohorts, _classic(rng=rng, today=today, sizes=daily_sizes, pairs=daily))
+    classic = _classic(rng=query.range, today=today, sizes=daily_sizes, pairs=daily)
+    return RetentionResult(query.period, cohorts, classic, computed_from=computed_from)
 
 
 def _classic(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Count
 
@@ -40,13 +41,21 @@ def stickiness_run(*, query: StickinessQuery) -> StickinessResult:
     active = DailyUserActivity.objects.filter(day__gte=query.range.date_from, day__lte=min(query.range.date_to, today))
     per_user = active.values("user_id").annotate(k=Count("day", distinct=True)).order_by()
     histogram = Counter(row["k"] for row in per_user.iterator(chunk_size=5000))
-    users = sum(histogram.values())
     daily = active.values("day").annotate(n=Count("user_id", distinct=True)).order_by()
-    dau_sum = sum(row["n"] for row in daily)
+    return stickiness_result(days, histogram, dau_sum=sum(row["n"] for row in daily))
+
+
+def stickiness_result(
+    days: list[date], histogram: Counter[int], *, dau_sum: int, computed_from: str = "rollup"
+) -> StickinessResult:
+    """The answer from either engine's count: `histogram` (active days k → users) and the sum of daily active
+    users over `days` (the range up to today)."""
+    users = sum(histogram.values())
     average = dau_sum / len(days) if days else 0
     return StickinessResult(
         days=len(days),
         users=users,
         distribution=[(k, histogram.get(k, 0)) for k in range(1, len(days) + 1)],
         dau_over_unique=percent(average, users) if days else None,
+        computed_from=computed_from,
     )

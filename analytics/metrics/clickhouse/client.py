@@ -15,6 +15,7 @@ statement the engine refuses is `EngineError` (a bug of ours: 500).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -90,6 +91,7 @@ class ChdbClient:
                 f"the embedded analytics engine could not open {self.target.path} (held by another process?)"
             ) from exc
         cls._session_pid, cls._session_path = os.getpid(), self.target.path
+        atexit.register(self.close)  # chDB complains at exit about a session nobody closed
         return cls._session
 
     def _query(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> Any:

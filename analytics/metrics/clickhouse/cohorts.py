@@ -22,7 +22,7 @@ here, first active on their first *kept* day — counted in that later cohort an
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -106,14 +106,8 @@ def retention_clickhouse(query: RetentionQuery, client: ClickHouse, layout: Layo
     """Cohorts by first active day (week) and who was active on day (week) n after it; the classic D1/D7/D30.
 
     Every cohort member is active on their first day, so a cohort's size is its pair at offset 0."""
-    from analytics.metrics.analyses import percent, week_start
-    from analytics.metrics.analyses.retention import (
-        CLASSIC_DAYS,
-        RetentionCohort,
-        RetentionResult,
-        _classic,
-        _step,
-    )
+    from analytics.metrics.analyses import week_start
+    from analytics.metrics.analyses.retention import CLASSIC_DAYS, _step, retention_table
 
     today = business_today()
     step = _step(query.period)
@@ -149,21 +143,9 @@ def retention_clickhouse(query: RetentionQuery, client: ClickHouse, layout: Layo
         for (cohort, active), users in weekly.items():
             counts[(cohort, (active - cohort).days // step)] = users
     daily_sizes = {first: users for (first, active), users in daily.items() if first == active}
-    sizes: dict[date, int] = defaultdict(int)
-    for day, size in daily_sizes.items():
-        sizes[day if query.period == "day" else week_start(day)] += size
-    cohorts = []
-    for cohort_start in sorted(sizes):
-        retained: list[int | None] = []
-        rates: list[float | None] = []
-        for n in range(query.intervals):
-            complete = cohort_start + timedelta(days=step * (n + 1) - 1) < today
-            value = counts.get((cohort_start, n), 0) if complete else None
-            retained.append(value)
-            rates.append(None if value is None else percent(value, sizes[cohort_start]))
-        cohorts.append(RetentionCohort(cohort_start, sizes[cohort_start], retained, rates))
-    classic = _classic(rng=rng, today=today, sizes=daily_sizes, pairs=daily)
-    return RetentionResult(query.period, cohorts, classic, computed_from="clickhouse")
+    return retention_table(
+        query, today=today, daily_sizes=daily_sizes, counts=counts, daily=daily, computed_from="clickhouse"
+    )
 
 
 def lifecycle_clickhouse(query: LifecycleQuery, client: ClickHouse, layout: Layout) -> LifecycleResult:
@@ -205,8 +187,7 @@ def lifecycle_clickhouse(query: LifecycleQuery, client: ClickHouse, layout: Layo
 def stickiness_clickhouse(query: StickinessQuery, client: ClickHouse, layout: Layout) -> StickinessResult:
     """How many of the range's days (up to today) each active user was active: `uniqExact(day)` per user,
     counted per number of days. The sum of DAU over the days is the sum of those day counts."""
-    from analytics.metrics.analyses import percent
-    from analytics.metrics.analyses.stickiness import StickinessResult
+    from analytics.metrics.analyses.stickiness import stickiness_result
 
     today = business_today()
     days = [d for d in query.range.days() if d <= today]
@@ -216,13 +197,7 @@ def stickiness_clickhouse(query: StickinessQuery, client: ClickHouse, layout: La
         active = _active_days(layout, params, since=query.range.date_from, until=days[-1])
         sql = f"SELECT k, count() FROM (SELECT uniqExact(day) AS k FROM ({active}) GROUP BY user_id) GROUP BY k"  # noqa: S608
         histogram.update({int(k): int(n) for k, n in rows(client, sql, params)})
-    users = sum(histogram.values())
-    dau_sum = sum(k * n for k, n in histogram.items())
-    average = dau_sum / len(days) if days else 0
-    return StickinessResult(
-        days=len(days),
-        users=users,
-        distribution=[(k, histogram.get(k, 0)) for k in range(1, len(days) + 1)],
-        dau_over_unique=percent(average, users) if days else None,
-        computed_from="clickhouse",
+    # Σ daily active users = Σ over users of their active days: the histogram holds both.
+    return stickiness_result(
+        days, histogram, dau_sum=sum(k * n for k, n in histogram.items()), computed_from="clickhouse"
     )

@@ -17,22 +17,10 @@ from analytics.metrics.clickhouse.schema import Layout
 if TYPE_CHECKING:
     from analytics.metrics.analyses.trends import TrendsQuery, TrendsResult
 
-# The SQL engine's breakdown columns, by the engine's column name (platform is the device type).
-_COLUMNS = {
-    "platform": "device_type",
-    "city": "city",
-    "country": "country",
-    "browser": "browser",
-    "os": "os",
-    "event_type": "event_type",
-    "listing_id": "listing_id",
-    "host_id": "host_id",
-}
-
 
 def trends_clickhouse(query: TrendsQuery, client: ClickHouse, layout: Layout) -> TrendsResult:
     from analytics.metrics.analyses import buckets
-    from analytics.metrics.analyses.trends import MAX_SERIES, TrendSeries, TrendsResult
+    from analytics.metrics.analyses.trends import COLUMNS, MAX_SERIES, TrendSeries, TrendsResult
 
     params = Params()
     where = [
@@ -47,8 +35,8 @@ def trends_clickhouse(query: TrendsQuery, client: ClickHouse, layout: Layout) ->
         where.append("user_id IS NOT NULL")
     if query.breakdown is None:
         dim = "''"
-    elif query.breakdown in _COLUMNS:
-        dim = label(_COLUMNS[query.breakdown])
+    elif query.breakdown in COLUMNS:  # the engine's columns carry the database's names
+        dim = label(COLUMNS[query.breakdown])
     else:
         dim = label(property_text(params.add(query.breakdown.removeprefix("properties."), "String")))
     measure = "uniqExact(user_id)" if unique else "count()"
