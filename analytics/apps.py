@@ -14,6 +14,10 @@ class AnalyticsConfig(AppConfig):
 
         app.conf.beat_schedule = beat_schedule()
 
+        from analytics.operations.connection_pool import pool_fork_safety_register
+
+        pool_fork_safety_register()  # a forked child opens its own database pool
+
         from analytics.collection.processing import processing_step_register
         from analytics.intelligence.sentiment.events import review_sentiment_score
         from analytics.metrics.dirty import mark_metric_days_dirty

@@ -43,6 +43,9 @@ class Env(BaseSettings):
     SECRET_KEY: str = ""
     ALLOWED_HOSTS: str = "*"
     DATABASE_URL: str = ""
+    # PostgreSQL connections each process keeps open and lends to requests and tasks (0: a new connection
+    # each time). docs/operations.md "Database connections".
+    ANALYTICS_DB_POOL_SIZE: int = Field(default=8, ge=0, le=100)
     ANALYTICS_DATA_DIR: Path = Path("var")
     CELERY_BROKER_URL: str = ""
     CELERY_RESULT_BACKEND: str = ""
@@ -439,8 +442,8 @@ WSGI_APPLICATION = None
 ASGI_APPLICATION = "loopin_backend.asgi.application"
 
 _database_url = ENV.DATABASE_URL or f"sqlite:///{DATA_DIR / 'analytics.sqlite3'}"
-# Connections are closed after every request/task (CONN_MAX_AGE=0): a database restart never
-# leaves a broken connection behind in a pool.
+# No persistent per-thread connections (CONN_MAX_AGE=0): on PostgreSQL a request or task borrows from the
+# process's pool below and hands the connection back when it ends.
 DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
@@ -468,6 +471,21 @@ else:
         }
     )
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
+    if ENV.ANALYTICS_DB_POOL_SIZE:
+        # A pool of open connections per process (psycopg_pool through Django): opening two connections per
+        # request cost a third of the ingestion rate (docs/benchmarks.md). Each connection lent is checked
+        # first (CONN_HEALTH_CHECKS: one empty round trip), so a database restart leaves no broken
+        # connection behind; a database that does not answer fails a request within `timeout` with the same
+        # OperationalError as a refused connection (503 at the API, a retry in tasks). Forked children drop
+        # their parent's pool (loopin_backend/db_pool.py).
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": ENV.ANALYTICS_DB_POOL_SIZE,
+            "timeout": 5.0,
+            "max_idle": 60.0,
+            "reconnect_timeout": 3600.0,
+        }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE columns) are a PostgreSQL optimisation of the analysis reads; SQLite builds the

@@ -1,7 +1,7 @@
 """The one boundary between async FastAPI and the sync Django ORM.
 
 Every ORM call from the API goes through `run_db`: it runs in the thread pool, closes stale
-connections before and after (CONN_MAX_AGE=0 closes them), and turns a database outage into
+connections before and after (back to the pool on PostgreSQL), and turns a database outage into
 `Unavailable` (503 with Retry-After) instead of a 500.
 """
 

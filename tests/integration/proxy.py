@@ -40,6 +40,7 @@ class TcpProxy:
         self._server: asyncio.AbstractServer | None = None
         self._stalled = False
         self._transports: set[asyncio.WriteTransport] = set()
+        self._upstream: set[asyncio.WriteTransport] = set()  # the target's side of each live pair
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"tcp-proxy-{name}", daemon=True)
         self._thread.start()
@@ -60,6 +61,11 @@ class TcpProxy:
     def close(self) -> None:
         """Refuse new connections and drop every existing one."""
         self._call(self._close())
+
+    def upstream_ports(self) -> set[int]:
+        """The local ports of the live connections to the target: how the target sees this proxy's clients
+        (PostgreSQL's `pg_stat_activity.client_port`)."""
+        return self._call(self._upstream_ports())
 
     def stop(self) -> None:
         """Close and end the proxy's thread (end of the session)."""
@@ -95,6 +101,13 @@ class TcpProxy:
         self._stalled = True
         self._abort_all()
 
+    async def _upstream_ports(self) -> set[int]:
+        return {
+            transport.get_extra_info("sockname")[1]
+            for transport in self._upstream
+            if not transport.is_closing() and transport.get_extra_info("sockname")
+        }
+
     def _abort_all(self) -> None:
         for transport in list(self._transports):
             transport.abort()
@@ -125,9 +138,11 @@ class TcpProxy:
             return
         pair = (client_writer.transport, upstream_writer.transport)
         self._transports.update(pair)
+        self._upstream.add(upstream_writer.transport)
         try:
             await asyncio.gather(self._pipe(client_reader, upstream_writer), self._pipe(upstream_reader, client_writer))
         finally:
+            self._upstream.discard(upstream_writer.transport)
             for transport in pair:
                 self._transports.discard(transport)
                 transport.abort()

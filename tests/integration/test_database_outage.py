@@ -92,7 +92,9 @@ def test_database_that_accepts_but_never_answers_gets_503_within_the_connect_tim
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
             waited = list(pool.map(send, range(6)))
-        assert database_proxy.accepted >= 6
+        # The senders reached the hung database (through the pool's connection attempts: with a pool, six
+        # waiting requests share its attempts instead of each opening a connection of its own).
+        assert database_proxy.accepted >= 1
         health = http.get(HEALTH)
         assert health.status_code == 503
         assert health.json()["checks"]["database"]["status"] == "unreachable"
