@@ -73,10 +73,6 @@ def _next_step(spec: FunnelSpec, k: int) -> int | None:
     return next((m for m in range(k + 1, len(spec.steps)) if not _skipped(spec, m)), None)
 
 
-def _time(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=int(micros))
-
-
 class _Statement:
     """The parts every statement shares: the source, the scope, the entry conditions."""
 
@@ -104,19 +100,30 @@ class _Statement:
         )
 
 
-def _facts(spec: FunnelSpec, client: ClickHouse, layout: Layout) -> _Facts | None:
-    """The listing facts the funnel needs (None: none), for the listings of the range's entries."""
-    wants_free = any(_skipped(spec, j) for j in range(1, len(spec.steps)))
-    wants_dim = spec.breakdown in ("category", "host")
-    if not wants_free and not wants_dim:
-        return None
+def _wants_facts(spec: FunnelSpec) -> bool:
+    return any(_skipped(spec, j) for j in range(1, len(spec.steps))) or spec.breakdown in ("category", "host")
+
+
+def _entered(spec: FunnelSpec, client: ClickHouse, layout: Layout) -> tuple[int, list[str]]:
+    """One read of the range's first-step events: how many identified users entered, and — when the funnel
+    needs listing facts — the listings they entered through."""
     params = Params()
     part = _Statement(spec, layout, params)
+    listings = ", arraySort(groupUniqArrayIf(assumeNotNull(listing_id), listing_id IS NOT NULL))"
     sql = (
-        f"SELECT DISTINCT assumeNotNull(listing_id) FROM {part.source} "  # noqa: S608
-        f"WHERE {part.firsts(listing_only=True)} AND listing_id IS NOT NULL"
+        f"SELECT uniqExact(user_id){listings if _wants_facts(spec) else ''} "  # noqa: S608
+        f"FROM {part.source} WHERE {part.firsts(listing_only=False)}"
     )
-    entered = sorted(str(row[0]) for row in rows(client, sql, params))
+    found = rows(client, sql, params)[0]
+    return int(found[0]), [str(listing) for listing in found[1]] if len(found) > 1 else []
+
+
+def _facts(spec: FunnelSpec, entered: list[str]) -> _Facts | None:
+    """The listing facts the funnel needs (None: none), for the listings of the range's entries."""
+    if not _wants_facts(spec):
+        return None
+    wants_free = any(_skipped(spec, j) for j in range(1, len(spec.steps)))
+    wants_dim = spec.breakdown in ("category", "host")
     free: list[str] = []
     ids: list[str] = []
     values: list[str] = []
@@ -187,21 +194,35 @@ def _paths_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts |
     )
     horizon = params.instant(spec.end + timedelta(days=spec.window_days))
     key = "ifNull(listing_id, '')" if spec.by_listing else "''"
-    free = "0"
+    free, free_event = "0", "0"  # is the journey's (the event's) listing free
     if facts is not None and any(_skipped(spec, j) for j in range(1, n)):
-        free = f"has({params.add(facts.free, 'Array(String)')}, k)"
+        free_ids = params.add(facts.free, "Array(String)")
+        free, free_event = f"has({free_ids}, k)", f"has({free_ids}, {key})"
     dim = _dim(spec, params, facts)
     # The events that can be on a path: identified, of a step's name, from the range's start up to the
     # window after its end; an entry is a first-step event in the range.
-    events = (
-        f"SELECT user_id AS u, {key} AS k, toUnixTimestamp64Micro(timestamp) AS t, event_id AS id, "  # noqa: S608
-        f"toUInt16({bits}) AS b, toUInt8(event_name = {part.first} AND timestamp < {part.end}) AS entry, {dim} AS d "
-        f"FROM {part.source} WHERE user_id IS NOT NULL AND event_name IN {names} "
-        f"AND timestamp >= {part.start} AND timestamp < {horizon}{part.with_listing}{part.scope}"
+    window = (
+        f"user_id IS NOT NULL AND timestamp >= {part.start} AND timestamp < {horizon}{part.with_listing}{part.scope}"
     )
-    # One row per journey with an entry, its events sorted by (time, id).
+    # Only a journey with an event of a later step can get past its first step — or a free one, whose
+    # skipped payment step counts as reached. Most journeys are one look at one listing: leaving them out
+    # before the grouping halves the statement at millions of events (docs/benchmarks.md).
+    later = params.add(sorted(set(spec.steps[1:])), "Array(String)")
+    going_on = (
+        f"(assumeNotNull(user_id), {key}) IN (SELECT assumeNotNull(user_id), {key} FROM {part.source} "  # noqa: S608
+        f"WHERE event_name IN {later} AND {window})"
+    )
+    if free_event != "0":
+        going_on = f"({going_on} OR {free_event})"
+    events = (
+        f"SELECT assumeNotNull(user_id) AS u, {key} AS k, toUnixTimestamp64Micro(timestamp) AS t, "  # noqa: S608
+        f"event_id AS id, toUInt16({bits}) AS b, "
+        f"toUInt8(event_name = {part.first} AND timestamp < {part.end}) AS entry, {dim} AS d "
+        f"FROM {part.source} WHERE event_name IN {names} AND {window} AND {going_on}"
+    )
+    # One row per journey with an entry, its events sorted by (time, id) (tuples sort by their elements).
     journeys = (
-        f"SELECT u, k, {free} AS free, arraySort(_e -> (_e.1, _e.2), groupArray((t, id, b, entry, d))) AS ev "  # noqa: S608
+        f"SELECT u, k, {free} AS free, arraySort(groupArray((t, id, b, entry, d))) AS ev "  # noqa: S608
         f"FROM ({events}) GROUP BY u, k HAVING max(entry) = 1"
     )
     arrays = [
@@ -247,15 +268,11 @@ def _paths_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts |
     )
 
 
-def _entrants(spec: FunnelSpec, client: ClickHouse, layout: Layout, facts: _Facts | None) -> tuple[int, dict[str, int]]:
-    """Identified users with a first-step event in the range (with or without a listing); per breakdown
-    value, those who entered through it (with a listing when the funnel follows one)."""
-    params = Params()
-    part = _Statement(spec, layout, params)
-    sql = f"SELECT uniqExact(user_id) FROM {part.source} WHERE {part.firsts(listing_only=False)}"  # noqa: S608
-    entrants = int(rows(client, sql, params)[0][0])
+def _entrants_by(spec: FunnelSpec, client: ClickHouse, layout: Layout, facts: _Facts | None) -> dict[str, int]:
+    """Per breakdown value, the identified users who entered through it (with a listing when the funnel
+    follows one)."""
     if not spec.breakdown:
-        return entrants, {}
+        return {}
     params = Params()
     part = _Statement(spec, layout, params)
     dim = _dim(spec, params, facts)
@@ -263,38 +280,52 @@ def _entrants(spec: FunnelSpec, client: ClickHouse, layout: Layout, facts: _Fact
         f"SELECT {dim} AS dim, uniqExact(user_id) FROM {part.source} "  # noqa: S608
         f"WHERE {part.firsts(listing_only=True)} GROUP BY dim"
     )
-    return entrants, {str(value): int(count) for value, count in rows(client, sql, params)}
+    return {str(value): int(count) for value, count in rows(client, sql, params)}
 
 
-def _path(spec: FunnelSpec, user: str, value: str | None, row: Iterable[Any]) -> EntrantPath:
-    reached, free, entry_id, entry, *later = row
-    times = [_time(entry)] + [
-        None if free and _skipped(spec, j) else _time(later[j - 1]) for j in range(1, int(reached))
-    ]
-    return EntrantPath(str(user), value, int(reached), tuple(times), int(entry_id))
+class _PathMaker:
+    """`EntrantPath`s from the statement's rows (hundreds of thousands at scale: the spec's questions are
+    answered once, not per row)."""
+
+    def __init__(self, spec: FunnelSpec) -> None:
+        self.skippable = tuple(_skipped(spec, j) for j in range(len(spec.steps)))
+
+    def __call__(self, user: str, value: str | None, row: Iterable[Any]) -> EntrantPath:
+        reached, free, entry_id, entry, *later = row
+        skippable = self.skippable
+        times = [_EPOCH + timedelta(microseconds=entry)]
+        for j in range(1, int(reached)):
+            times.append(None if free and skippable[j] else _EPOCH + timedelta(microseconds=later[j - 1]))
+        return EntrantPath(str(user), value, int(reached), tuple(times), int(entry_id))
 
 
 def funnel_paths_clickhouse(spec: FunnelSpec, client: ClickHouse, layout: Layout) -> FunnelPaths:
     """Entrants (overall and per breakdown value) and each entrant's best paths that got past step 1 —
     `funnel_paths(spec)`, answered by the analytics engine."""
-    facts = _facts(spec, client, layout)
-    entrants, entrants_by = (0, {}) if spec.all_entries else _entrants(spec, client, layout, facts)
+    needs_entries = not spec.all_entries or _wants_facts(spec)
+    entrants, entered = _entered(spec, client, layout) if needs_entries else (0, [])
+    facts = _facts(spec, entered)
+    if spec.all_entries:  # every entry's path, no entrant counts
+        entrants, entrants_by = 0, {}
+    else:
+        entrants_by = _entrants_by(spec, client, layout, facts)
     paths: list[EntrantPath] = []
     if len(spec.steps) < 2:  # one step: nobody gets past it
         return FunnelPaths(entrants=entrants, entrants_by=entrants_by, paths=paths)
     params = Params()
     found = rows(client, _paths_sql(spec, layout, params, facts), params)
+    _path = _PathMaker(spec)
     if spec.all_entries:
         for user, _, *row in found:
-            paths.append(_path(spec, user, None, row))
+            paths.append(_path(user, None, row))
         return FunnelPaths(entrants=0, entrants_by={}, paths=paths)
     best: dict[str, tuple[Any, ...]] = {}
     for user, value, *row in found:
         if spec.breakdown:
-            paths.append(_path(spec, user, str(value), row))
+            paths.append(_path(user, str(value), row))
         reached, _, entry_id, entry, *_ = row
         held = best.get(user)
         if held is None or (-reached, entry, entry_id) < (-held[0], held[3], held[2]):
             best[user] = tuple(row)
-    overall = [_path(spec, user, None, row) for user, row in best.items()]
+    overall = [_path(user, None, row) for user, row in best.items()]
     return FunnelPaths(entrants=entrants, entrants_by=entrants_by, paths=overall + paths)
