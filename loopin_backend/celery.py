@@ -7,6 +7,8 @@ exist so operators can split work (`-Q ingest`). Without CELERY_BROKER_URL tasks
 from __future__ import annotations
 
 import os
+from fnmatch import fnmatchcase
+from typing import Any
 
 from celery import Celery
 from kombu import Queue
@@ -14,20 +16,34 @@ from kombu import Queue
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopin_backend.settings")
 
 QUEUES = ("default", "ingest", "metrics", "intelligence", "maintenance")
+ROUTES = {
+    "analytics.tasks.processing.*": "ingest",
+    "analytics.tasks.maintenance.*": "maintenance",
+    "analytics.tasks.behaviour.*": "intelligence",
+    "analytics.tasks.predictions.*": "intelligence",
+    "analytics.tasks.anomalies.*": "intelligence",
+    "analytics.tasks.insights.*": "intelligence",
+}
+
+
+def task_route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> dict[str, str] | None:
+    """The queue of a task, by its own (module) name — also when it is sent under its flat name
+    (`analytics.tasks.<name>`, analytics/tasks/policy.py)."""
+    from analytics.tasks.policy import FLAT_NAMES
+
+    own = FLAT_NAMES.get(name, name)
+    for pattern, queue in ROUTES.items():
+        if fnmatchcase(own, pattern):
+            return {"queue": queue}
+    return None  # the default queue
+
 
 app = Celery("loopin_backend")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_queues=[Queue(name) for name in QUEUES],
     task_default_queue="default",
-    task_routes={
-        "analytics.tasks.processing.*": {"queue": "ingest"},
-        "analytics.tasks.maintenance.*": {"queue": "maintenance"},
-        "analytics.tasks.behaviour.*": {"queue": "intelligence"},
-        "analytics.tasks.predictions.*": {"queue": "intelligence"},
-        "analytics.tasks.anomalies.*": {"queue": "intelligence"},
-        "analytics.tasks.insights.*": {"queue": "intelligence"},
-    },
+    task_routes=(task_route,),
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     task_acks_on_failure_or_timeout=True,
@@ -45,7 +61,7 @@ app.conf.update(
     broker_connection_timeout=2,
     broker_connection_retry_on_startup=True,
     task_publish_retry=False,
-    broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600},
+    # broker_transport_options (connect/socket timeouts, the Redis visibility timeout): settings.py.
     redis_socket_connect_timeout=2,
     worker_hijack_root_logger=False,
     # Tasks are late-acked and idempotent: a task running when the broker connection drops is

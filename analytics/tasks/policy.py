@@ -15,21 +15,38 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
+# Every task is also registered under a flat name, `analytics.tasks.<function name>` (and under the names
+# the documentation gives it, `aliases`), so that `send_task("analytics.tasks.process_daily_metrics_calculation")`
+# works as documented. flat name → the task's own (module) name, which routing and the schedule use.
+FLAT_NAMES: dict[str, str] = {}
+
+
 def database_task(
-    *, name: str, soft_time_limit: int, time_limit: int, max_retries: int = 5
+    *, name: str, soft_time_limit: int, time_limit: int, max_retries: int = 5, aliases: tuple[str, ...] = ()
 ) -> Callable[[Callable[..., Any]], Any]:
-    """`@database_task(name=…, soft_time_limit=…, time_limit=…)`: a shared task under the policy above."""
-    return shared_task(
-        name=name,
-        acks_late=True,
-        autoretry_for=TRANSIENT_ERRORS,
-        retry_backoff=2,
-        retry_backoff_max=300,
-        retry_jitter=True,
-        max_retries=max_retries,
-        soft_time_limit=soft_time_limit,
-        time_limit=time_limit,
-    )
+    """`@database_task(name=…, soft_time_limit=…, time_limit=…)`: a shared task under the policy above,
+    registered under `name`, its flat name and `analytics.tasks.<alias>` for each alias."""
+    options: dict[str, Any] = {
+        "acks_late": True,
+        "autoretry_for": TRANSIENT_ERRORS,
+        "retry_backoff": 2,
+        "retry_backoff_max": 300,
+        "retry_jitter": True,
+        "max_retries": max_retries,
+        "soft_time_limit": soft_time_limit,
+        "time_limit": time_limit,
+    }
+
+    def register(fn: Callable[..., Any]) -> Any:
+        task = shared_task(name=name, **options)(fn)
+        for short in (fn.__name__, *aliases):
+            flat = f"analytics.tasks.{short}"
+            if flat != name:
+                FLAT_NAMES[flat] = name
+                shared_task(name=flat, **options)(fn)
+        return task
+
+    return register
 
 
 @contextmanager
