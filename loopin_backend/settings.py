@@ -64,6 +64,11 @@ class Env(BaseSettings):
     ANALYTICS_SWEEP_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
     ANALYTICS_WORKER_HEARTBEAT_SECONDS: float = Field(default=15.0, gt=0)
     ANALYTICS_EMBEDDED_SCHEDULER: bool = True
+    # Redis broker: a message taken by a worker that died unacknowledged goes back to the queue after this
+    # long. Above the longest task's hard time limit (3,600 s), or a task still running is delivered twice.
+    ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS: int = Field(default=3900, ge=5, le=86_400)
+    # Embedded mode (tasks in-process): an exception in a task fails its caller instead of being logged.
+    ANALYTICS_TASKS_PROPAGATE_ERRORS: bool = False
     ANALYTICS_BUFFER_SIZE: int = Field(default=10_000, ge=1, le=1_000_000)
     ANALYTICS_BUFFER_FLUSH_SECONDS: float = Field(default=1.0, gt=0, le=300)
     # Slow and large uploads (analytics/api/uploads.py, docs/api.md "Slow and large uploads").
@@ -523,8 +528,16 @@ CELERY_EMBEDDED = not ENV.CELERY_BROKER_URL
 CELERY_BROKER_URL = ENV.CELERY_BROKER_URL or "memory://"
 CELERY_RESULT_BACKEND = ENV.CELERY_RESULT_BACKEND or None
 CELERY_TASK_ALWAYS_EAGER = CELERY_EMBEDDED
-CELERY_TASK_EAGER_PROPAGATES = False
+# In-process tasks log their exceptions and let the caller go on (a failed processing run is retried by the
+# sweeper; a request that stored its events must not fail because processing did) unless
+# ANALYTICS_TASKS_PROPAGATE_ERRORS is on — as every test tier runs, so that a failing task fails its test.
+CELERY_TASK_EAGER_PROPAGATES = ENV.ANALYTICS_TASKS_PROPAGATE_ERRORS
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "visibility_timeout": ENV.ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS,
+}
 
 # `python manage.py test analytics` runs the pytest tiers (tests/tiers.py).
 TEST_RUNNER = "loopin_backend.test_runner.PytestTierRunner"

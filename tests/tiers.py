@@ -99,6 +99,8 @@ def _base_env(data_dir: Path) -> dict[str, str]:
         "ANALYTICS_RETENTION_DAYS": "36500",
         # Tests drive periodic tasks themselves; no background beat thread in the server under test.
         "ANALYTICS_EMBEDDED_SCHEDULER": "false",
+        # A task run in-process that raises fails the test that ran it (never only a log line).
+        "ANALYTICS_TASKS_PROPAGATE_ERRORS": "true",
         "LOG_LEVEL": "WARNING",
     }
 

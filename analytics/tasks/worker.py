@@ -11,6 +11,7 @@ from django.db import DatabaseError
 
 from analytics.operations.heartbeat import start_heartbeat, stop_heartbeat
 from analytics.operations.task_runs import task_run_finished, task_run_retried, task_run_started
+from analytics.tasks.policy import FLAT_NAMES
 from analytics.tasks.schedule import beat_schedule
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,9 @@ UNRECORDED = frozenset({"analytics.tasks.processing.process_new_events"})
 
 
 def _scheduled(task: Any) -> str | None:
+    """The task's own name when it is a scheduled one (also when it ran under its flat name)."""
     name = getattr(task, "name", None)
+    name = FLAT_NAMES.get(name, name) if name else None
     if name in UNRECORDED:
         return None
     return name if name in {entry["task"] for entry in beat_schedule().values()} else None
@@ -42,7 +45,8 @@ def _on_task_prerun(sender: Any = None, **kwargs: Any) -> None:
 def _on_task_postrun(sender: Any = None, state: str | None = None, retval: Any = None, **kwargs: Any) -> None:
     name = _scheduled(sender)
     if name:
-        error = "" if state == "SUCCESS" else f"{state}: {retval}"
+        failure = f"{type(retval).__name__}: {retval}" if isinstance(retval, BaseException) else str(retval)
+        error = "" if state == "SUCCESS" else f"{state}: {failure}"
         try:
             task_run_finished(name, error=error)
         except DatabaseError as exc:

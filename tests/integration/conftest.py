@@ -202,10 +202,12 @@ def _worker_start(test_database_url: str, log_path: Path, **env: str) -> Service
             "--without-gossip",
         ),
         env=service_env(
-            DATABASE_URL=test_database_url,
-            CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-            ANALYTICS_WORKER_HEARTBEAT_SECONDS=WORKER_HEARTBEAT_SECONDS,
-            **env,
+            **{
+                "DATABASE_URL": test_database_url,
+                "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+                "ANALYTICS_WORKER_HEARTBEAT_SECONDS": WORKER_HEARTBEAT_SECONDS,
+                **env,  # a test's own broker, keys, timeouts
+            }
         ),
         log_path=log_path,
         cwd=ROOT,

@@ -1,0 +1,111 @@
+"""FAULT: a worker killed (SIGKILL, every process of it) in the middle of processing. The message it had
+taken is not acknowledged (`acks_late`), so the broker delivers it again once the visibility timeout has
+passed (`ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS`, a few seconds here; docs/operations.md); the next
+worker finishes the work, and every event is processed exactly once. No sweeper runs in this test: only the
+redelivered message can finish it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Count
+from fastapi.testclient import TestClient
+
+from analytics.models import UserEvent
+from tests.integration.events import page_view
+from tests.integration.support import ServiceProcess, wait_until
+
+BATCH = "/api/analytics/events/batch"
+BATCHES, PER_BATCH = 40, 1000
+VISIBILITY = {"ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS": "5"}
+
+
+def test_a_worker_killed_mid_processing_loses_nothing_and_the_work_completes_exactly_once(
+    client: TestClient,
+    key_headers: dict[str, str],
+    celery_worker_with: Callable[..., ServiceProcess],
+    monkeypatch: Any,
+) -> None:
+    from analytics.tasks import dispatch
+    from loopin_backend.celery import app
+
+    # The events are stored with no processing message published (the publisher's own back-off after a
+    # broker outage): the one message sent below is the only one.
+    monkeypatch.setattr(dispatch, "_skip_until", time.monotonic() + 3600)
+    for number in range(BATCHES):
+        events = [page_view(user_id=f"u-{number}-{i % 50}", path=f"/kill/{number}/{i}") for i in range(PER_BATCH)]
+        response = client.post(BATCH, json={"events": events}, headers=key_headers)
+        assert response.json()["stored"] == PER_BATCH, response.text
+    total = BATCHES * PER_BATCH
+
+    def processed() -> int:
+        return UserEvent.objects.filter(processed_at__isnull=False).count()
+
+    first = celery_worker_with(**VISIBILITY)
+    app.send_task("analytics.tasks.process_user_events_batch")
+    wait_until(lambda: processed() > 0, timeout=60, interval=0.05, what="processing to start", alive=[first])
+    os.killpg(first.pid, signal.SIGKILL)  # the main process and its pool children, mid-task
+    first.process.wait(timeout=10)
+    at_kill = processed()
+    assert 0 < at_kill < total, f"the kill came too late to test anything: {at_kill} of {total} processed"
+    time.sleep(2)
+    assert processed() == at_kill  # nothing runs while no worker is up
+
+    second = celery_worker_with(**VISIBILITY)
+    wait_until(
+        lambda: processed() == total,
+        timeout=90,
+        what="the redelivered message to finish processing",
+        alive=[second],
+    )
+    assert "process_user_events_batch" in second.log_text()  # finished by the redelivered message
+    stored = UserEvent.objects.aggregate(rows=Count("id"), uuids=Count("uuid", distinct=True))
+    assert stored == {"rows": total, "uuids": total}
+
+
+def test_a_poison_message_fails_visibly_once_and_never_blocks_the_queue(
+    client: TestClient,
+    key_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    celery_worker: ServiceProcess,
+    monkeypatch: Any,
+) -> None:
+    """A message that can never succeed (arguments no task accepts) fails at once — no retries: only
+    transient database errors are retried — is acknowledged, and is recorded where an operator looks
+    (GET /health/detailed's task runs, the worker's log); the messages behind it run."""
+    from analytics.models import TaskRun
+    from analytics.tasks import dispatch
+    from loopin_backend.celery import app
+
+    monkeypatch.setattr(dispatch, "_skip_until", time.monotonic() + 3600)
+    response = client.post(BATCH, json={"events": [page_view() for _ in range(20)]}, headers=key_headers)
+    assert response.json()["stored"] == 20
+
+    for _ in range(3):  # poison, under the flat name and the module name
+        app.send_task("analytics.tasks.process_daily_metrics_calculation", args=[{"poison": True}, "x", 3])
+    app.send_task("analytics.tasks.metrics.process_daily_metrics_calculation", kwargs={"no_such_argument": 1})
+    app.send_task("analytics.tasks.process_user_events_batch")  # a good message behind them
+
+    wait_until(
+        lambda: not UserEvent.objects.filter(processed_at__isnull=True).exists(),
+        timeout=60,
+        what="the good message behind the poison to run",
+        alive=[celery_worker],
+    )
+    run = wait_until(
+        lambda: TaskRun.objects.filter(
+            name="analytics.tasks.metrics.process_daily_metrics_calculation", failed_runs=4
+        ).first(),
+        timeout=30,
+        what="the four poison messages to be recorded as failed",
+        alive=[celery_worker],
+    )
+    assert run.retries == 0 and run.succeeded is False and "TypeError" in run.error
+    detailed = client.get("/api/analytics/health/detailed", headers=admin_headers).json()
+    recorded = {r["name"]: r for r in detailed["task_runs"]}
+    assert recorded["analytics.tasks.metrics.process_daily_metrics_calculation"]["failed_runs"] == 4
+    assert celery_worker.log_text().count("TypeError") >= 4
