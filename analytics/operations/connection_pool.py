@@ -22,7 +22,7 @@ def _forget_inherited_pools() -> None:
         from django.db.backends.postgresql.base import DatabaseWrapper
     except Exception:
         return
-    pools = DatabaseWrapper._connection_pools
+    pools: dict[str, Any] = getattr(DatabaseWrapper, "_connection_pools")  # noqa: B009  (Django's private map)
     _inherited.extend(pools.values())
     pools.clear()
     from django.db import connections

@@ -85,6 +85,11 @@ def test_the_cluster_form_is_replicated_distributed_and_sharded_by_user() -> Non
         cluster
     )
     assert "Distributed(analytics, loopin, events_local, cityHash64(ifNull(user_id, toString(uuid))))" in cluster
+    # compaction after the initial copy: each shard's local table, on every node
+    assert Layout(database="loopin", cluster="analytics").compact_statement() == (
+        "OPTIMIZE TABLE loopin.events_local ON CLUSTER analytics FINAL"
+    )
+    assert Layout(database="loopin").compact_statement() == "OPTIMIZE TABLE loopin.events FINAL"
 
 
 @pytest.mark.django_db

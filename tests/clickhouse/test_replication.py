@@ -175,3 +175,29 @@ def test_lag_says_what_is_waiting(ch: tuple[ClickHouse, Layout]) -> None:
     replication_run()
     after = replication_lag()
     assert (after["pending_events"], after["pending_deletions"], after["initial_copy_remaining"]) == (0, 0, 0)
+
+
+def test_the_initial_copy_is_merged_into_one_part_per_month(settings: Any, tmp_path: Path) -> None:
+    """The first copy arrives in many inserts; it is compacted once at its end, so the first reads do not
+    merge dozens of parts under `FINAL` (docs/benchmarks.md, "Analytics engine")."""
+    clock.freeze(NOW)
+    try:
+        settings.ANALYTICS_CLICKHOUSE = None  # stored before the engine exists: the first run copies them all
+        days = [f"2026-02-{d:02d}T10:00" for d in range(20, 29)] + [f"2026-03-{d:02d}T10:00" for d in range(1, 13)]
+        store(*[ev("page_view", day, user=f"u{i % 7}", path=f"/{i}") for i, day in enumerate(days * 10)])
+        settings.ANALYTICS_CLICKHOUSE_BATCH_SIZE = 20  # eleven inserts
+        engine_on(settings, tmp_path / "chdb")
+        found = engine()
+        assert found is not None
+        assert replication_run().backfilled == len(days) * 10
+        client, layout = found
+        parts = rows(
+            client,
+            "SELECT partition, count() FROM system.parts WHERE database = {db:String} AND table = 'events' "
+            "AND active GROUP BY partition ORDER BY partition",
+            {"db": layout.database},
+        )
+        assert [(str(p), int(n)) for p, n in parts] == [("202602", 1), ("202603", 1)]
+        assert raw_count(found) == len(days) * 10
+    finally:
+        clock.freeze(None)

@@ -293,7 +293,7 @@ class _PathMaker:
     def __call__(self, user: str, value: str | None, row: Iterable[Any]) -> EntrantPath:
         reached, free, entry_id, entry, *later = row
         skippable = self.skippable
-        times = [_EPOCH + timedelta(microseconds=entry)]
+        times: list[datetime | None] = [_EPOCH + timedelta(microseconds=entry)]
         for j in range(1, int(reached)):
             times.append(None if free and skippable[j] else _EPOCH + timedelta(microseconds=later[j - 1]))
         return EntrantPath(str(user), value, int(reached), tuple(times), int(entry_id))

@@ -106,6 +106,11 @@ def replication_run(*, max_batches: int | None = None) -> ReplicationRun:
         state = _state(client, layout)
         budget = max_batches if max_batches is not None else 1 << 60
         backfilled, budget = _backfill(client, layout, state, budget)
+        if backfilled and state.backfill_done:
+            # The initial copy leaves dozens of parts that `FINAL` merges at every read until ClickHouse's
+            # background merges catch up: merged once here (3 s for 4 million events), the first funnels
+            # after a copy read one part per month (1.33 s → 0.96 s, docs/benchmarks.md).
+            client.command(layout.compact_statement())
         sent, budget = _send_marked(client, layout, budget)
         deletions = _apply_deletions(client, layout)
         ReplicaState.objects.filter(id=state.id).update(last_run_at=clock.now())

@@ -90,6 +90,11 @@ class Layout:
         )
         return statements
 
+    def compact_statement(self) -> str:
+        """Merge every partition of the events into one part, duplicates collapsed (after the initial copy)."""
+        table = f"{self.database}.events_local" if self.cluster else self.events
+        return f"OPTIMIZE TABLE {table}{self._on()} FINAL"
+
     def drop_statements(self) -> list[str]:
         on = self._on()
         tables = [self.events, self.replica] + ([f"{self.database}.events_local"] if self.cluster else [])
