@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
-TIERS = ("unit", "clickhouse", "eval", "e2e", "fuzz", "integration")
+TIERS = ("unit", "clickhouse", "postgresql", "eval", "e2e", "fuzz", "integration")
 
 
 class PytestTierRunner:

@@ -4,6 +4,9 @@ Tiers (docs/design.md, "Quality bars"):
 - unit — SQLite, tasks in-process; always runs;
 - clickhouse — the analytics engine: chDB (embedded ClickHouse) and a local stand-in of a ClickHouse server
   beside SQLite; every analysis on both engines must answer the same;
+- postgresql — the unit modules whose code has a PostgreSQL-only path (`SKIP LOCKED` claims of forwarding,
+  alert delivery, processing and PostHog deletions under concurrent runs, the funnel engine's SQL and its
+  brute-force comparison, the partial unique constraint of active alerts) run again on the real PostgreSQL;
 - integration — the real PostgreSQL (127.0.0.1:5432) and Redis, a real Celery worker process;
 - eval — the evaluation smoke: every model trained or scored on a small simulated platform (SQLite)
   must beat its baseline (`make eval` runs the full evaluations; tests/eval runs the small ones);
@@ -20,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,10 +147,36 @@ def _missing_clickhouse() -> str | None:
     return None
 
 
+POSTGRESQL_MODULES = [
+    "tests/unit/metrics/analyses/test_funnel_engine.py",
+    "tests/unit/collection/test_forwarding.py",
+    "tests/unit/collection/test_processing.py",
+    "tests/unit/metrics/test_alerting.py",
+    "tests/unit/metrics/test_alerting_delivery.py",
+    "tests/unit/privacy/test_posthog_deletion.py",
+]
+
+
+def _missing_postgresql() -> str | None:
+    if not _port_answers(PG_HOST, PG_PORT):
+        return f"PostgreSQL does not answer on {PG_HOST}:{PG_PORT}"
+    return None
+
+
 def _tiers(work: Path) -> list[Tier]:
     return [
         Tier("unit", ["tests/unit"], _base_env(work / "unit")),
         Tier("clickhouse", ["tests/clickhouse"], _base_env(work / "clickhouse"), missing=_missing_clickhouse),
+        Tier(
+            "postgresql",
+            POSTGRESQL_MODULES,
+            {
+                **_base_env(work / "postgresql"),
+                "DATABASE_URL": f"postgres://postgres@{PG_HOST}:{PG_PORT}/loopin_pgtier",
+            },
+            missing=_missing_postgresql,
+            extra_args=["--create-db"],
+        ),
         Tier("eval", ["tests/eval"], _base_env(work / "eval"), missing=_missing_eval),
         Tier("e2e", ["tests/e2e"], _base_env(work / "e2e"), missing=_missing_browser),
         Tier("fuzz", ["tests/fuzz"], _base_env(work / "fuzz"), missing=_missing_fuzzer),
@@ -200,7 +230,9 @@ def main(argv: list[str]) -> int:
         env = {**os.environ, **tier.env}
         print(f"=== tier '{tier.name}' ===", flush=True)
         command = [sys.executable, "-m", "pytest", *tier.paths, f"--junitxml={junit}", "-q", *tier.extra_args]
+        started = time.monotonic()
         code = subprocess.call(command, cwd=ROOT, env=env)
+        print(f"=== tier '{tier.name}' took {time.monotonic() - started:.0f} s ===", flush=True)
         passed, failed, skipped = _counts(junit)
         totals[0] += passed
         totals[1] += failed

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from fastapi.testclient import TestClient
 
 from analytics import clock
@@ -374,3 +375,43 @@ def test_forward_task_is_late_acked_time_limited_within_the_lease_and_scheduled(
     assert entry["task"] == forward_to_posthog.name
     assert entry["options"]["queue"] == "default"
     assert 10 <= entry["schedule"] <= 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runs_each_with_its_own_connection_send_every_row_exactly_once(
+    posthog: PostHogCaptureServer,
+) -> None:
+    """Four runs at once, each in its own thread with its own database connection, drain one outbox. On
+    PostgreSQL (the `postgresql` tier runs this module there) the claims are `FOR UPDATE SKIP LOCKED`: no
+    row sent twice, none left behind, and more than one run did the work; SQLite serialises the writers and
+    must give the same answer."""
+    runs, events, batch = 4, 240, 10
+    uuids = store_unsent(posthog, *(event(user_id=f"u{i % 9}") for i in range(events)))
+    start = threading.Barrier(runs)
+    sent_by = [0] * runs
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            start.wait(timeout=10)
+            while True:
+                result = posthog_forward(batch_size=batch, max_batches=1)
+                sent_by[index] += result.sent
+                if result.batches == 0:
+                    break
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert sum(sent_by) == events
+    assert_each_once(posthog, uuids)
+    assert not ForwardingOutbox.objects.exists()
+    if connection.vendor == "postgresql":  # the runs really overlapped
+        assert sum(1 for n in sent_by if n) >= 2, sent_by
