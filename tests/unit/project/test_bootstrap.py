@@ -20,7 +20,7 @@ def _bootstrap(*extra: str) -> str:
     out = StringIO()
     call_command(
         "bootstrap",
-        *("--users", "30", "--days", "10", "--seed", "3", "--no-anomalies", "--no-progress", *extra),
+        *("--users", "60", "--days", "14", "--seed", "3", "--no-anomalies", "--no-progress", *extra),
         stdout=out,
     )
     return out.getvalue()
@@ -33,8 +33,9 @@ def test_bootstrap_populates_an_empty_service_once(tmp_path: Path, settings_data
     assert UserEvent.objects.filter(processed_at__isnull=True).count() == 0
     assert BusinessMetric.objects.exists()
     # behaviour profiles for the active users, then personas when enough of them have enough behaviour
-    assert UserBehaviorProfile.objects.count() == 30
-    assert UserPersona.objects.filter(is_current=True).exists() == ("personas (" in first), first
+    assert UserBehaviorProfile.objects.count() == 60
+    assert UserPersona.objects.filter(is_current=True).exists(), first  # 30 users × 10 days are enough
+    assert "personas (" in first, first
     assert (settings_data_dir / "ground_truth.json").exists()
     key = (settings_data_dir / "demo_write_key.txt").read_text().strip()
     assert api_key_authenticate(key).name == "demo (make run)"
