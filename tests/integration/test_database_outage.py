@@ -5,6 +5,7 @@ when the database returns (no restart)."""
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
 from collections.abc import Callable
 
@@ -104,3 +105,57 @@ def test_database_that_accepts_but_never_answers_gets_503_within_the_connect_tim
         assert http.post(TRACK, json=event, headers={"X-API-Key": key}).json()["status"] == "stored"
     assert all(seconds < HANG_SECONDS for seconds in waited), waited
     assert list(UserEvent.objects.values_list("page_path", flat=True)) == ["/after-stall"]
+
+
+def test_the_database_cut_under_concurrent_ingestion_loses_nothing_acknowledged_and_stores_nothing_twice(
+    transactional_db: None,
+    database_proxy: TcpProxy,
+    database_proxy_url: str,
+    uvicorn_server: Callable[..., str],
+) -> None:
+    """Four clients send batches without pause through the real server while the database is cut for a few
+    seconds and comes back. Each client retries a refused batch (503 + Retry-After) until it is stored, as the
+    tracker does. Whatever was acknowledged is stored, nothing is stored twice, and the server recovers
+    without a restart."""
+    key = api_key_create(name="db-cut-under-load").key
+    base_url = uvicorn_server(DATABASE_URL=database_proxy_url, CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
+    clients, per_batch = 4, 200
+    refused: list[int] = []
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def client_run(number: int) -> None:
+        with httpx.Client(base_url=base_url, timeout=HANG_SECONDS) as http:
+            batch = 0
+            while not stop.is_set():
+                events = [page_view(path=f"/load/{number}/{batch}/{i}") for i in range(per_batch)]
+                while True:  # the tracker's retry: the same events (same uuids) until stored
+                    response = http.post(BATCH, json={"events": events}, headers={"X-API-Key": key})
+                    if response.status_code == 200:
+                        body = response.json()
+                        assert body["stored"] + body["duplicates"] == per_batch, body
+                        acknowledged.extend(event["uuid"] for event in events)
+                        break
+                    _assert_unavailable(response)
+                    refused.append(number)
+                    time.sleep(0.2)
+                batch += 1
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as pool:
+        running = [pool.submit(client_run, n) for n in range(clients)]
+        time.sleep(1.0)  # under load
+        before_cut = len(acknowledged)
+        database_proxy.close()
+        time.sleep(3.0)  # the database is away
+        database_proxy.open()
+        time.sleep(2.0)  # recovered, still under load
+        stop.set()
+        for future in running:
+            future.result(timeout=300)
+
+    assert before_cut > 0 and refused, (before_cut, len(refused))  # load before the cut, refusals during it
+    stored = list(map(str, UserEvent.objects.values_list("uuid", flat=True)))
+    assert len(stored) == len(set(stored))  # nothing stored twice
+    assert set(stored) == set(acknowledged)  # everything acknowledged stored, nothing unacknowledged
+    assert len(acknowledged) > before_cut  # ingestion went on after the database came back
+    assert FailedEvent.objects.count() == 0
