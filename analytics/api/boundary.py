@@ -20,6 +20,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 RETRY_AFTER_SECONDS = 5
+# How SQLite (and PostgreSQL) say that a write could not reach the disk: no space (ENOSPC), a file-size limit
+# (EFBIG, reported by SQLite as an I/O error), a failing device.
+STORAGE_FAILURES = ("database or disk is full", "disk I/O error", "No space left on device", "could not extend file")
 
 
 def _call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -35,6 +38,13 @@ def _call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
             ) from exc
         raise
     except (OperationalError, InterfaceError) as exc:
+        if any(sign in str(exc) for sign in STORAGE_FAILURES):
+            raise Unavailable(
+                "the analytics database cannot write: its disk is full or failing; nothing of this request was "
+                "stored — retry later",
+                retry_after=RETRY_AFTER_SECONDS,
+                code="storage_unavailable",
+            ) from exc
         raise Unavailable(
             "the analytics database is unavailable; retry later",
             retry_after=RETRY_AFTER_SECONDS,
