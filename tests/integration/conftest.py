@@ -24,7 +24,7 @@ import pytest
 
 from loopin_backend.server_protocol import UVICORN_OPTIONS
 from tests.integration.proxy import TcpProxy, free_port
-from tests.integration.support import SERVICES, ServiceProcess, wait_until
+from tests.integration.support import SERVICES, ServiceProcess, uvicorn_start, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_TIER = os.environ.get("LOOPIN_TEST_INTEGRATION") == "1"
@@ -312,42 +312,18 @@ def database_proxy_url(database_proxy: TcpProxy, test_database: dict[str, Any]) 
 @pytest.fixture
 def uvicorn_server(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..., str]]:
     """Start `uvicorn loopin_backend.asgi:application` with the given environment; returns its base URL."""
-    import httpx
-
     started: list[ServiceProcess] = []
 
     def start(**env: str) -> str:
         port = free_port()
-        server = ServiceProcess(
-            "uvicorn",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "loopin_backend.asgi:application",
-                *UVICORN_OPTIONS,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "info",
-                "--no-access-log",
-            ],
+        server, base_url = uvicorn_start(
+            port=port,
             env=service_env(**env),
             log_path=tmp_path / f"uvicorn-{port}.log",
             cwd=ROOT,
+            options=[*UVICORN_OPTIONS, "--log-level", "info", "--no-access-log"],
         )
         started.append(server)
-        base_url = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            try:
-                return httpx.get(f"{base_url}/api/openapi.json", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(answers, timeout=60, interval=0.3, what="uvicorn to answer", alive=[server])
         return base_url
 
     yield start

@@ -105,3 +105,38 @@ class ServiceProcess:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
         self._log.close()
+
+
+def uvicorn_start(
+    *,
+    port: int,
+    env: dict[str, str],
+    log_path: Path,
+    cwd: Path,
+    options: Sequence[str] = (),
+    prefix: Sequence[str] = (),
+) -> tuple[ServiceProcess, str]:
+    """`uvicorn loopin_backend.asgi:application` on `port` (after `prefix`, e.g. a `prlimit` wrapper), ready
+    once its OpenAPI schema answers; returns the process and its base URL."""
+    import sys
+
+    import httpx
+
+    command = [*prefix, sys.executable, "-m", "uvicorn", "loopin_backend.asgi:application", *options]
+    server = ServiceProcess(
+        "uvicorn", [*command, "--host", "127.0.0.1", "--port", str(port)], env=env, log_path=log_path, cwd=cwd
+    )
+    base_url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{base_url}/api/openapi.json", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(answers, timeout=60, interval=0.3, what="uvicorn to answer", alive=[server])
+    except BaseException:
+        server.stop()
+        raise
+    return server, base_url

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -16,15 +17,13 @@ import httpx
 
 from tests.integration.conftest import ROOT, service_env
 from tests.integration.proxy import free_port
-from tests.integration.support import ServiceProcess, wait_until
+from tests.integration.support import ServiceProcess, uvicorn_start
 
 BATCH = "/api/analytics/events/batch"
 HEADROOM = 3_000_000  # bytes each database file may grow by
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
-    import subprocess
-
     done = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
     )
@@ -32,21 +31,8 @@ def _manage(env: dict[str, str], *args: str) -> str:
 
 
 def _serve(env: dict[str, str], log: Path, *, limit: int | None) -> tuple[ServiceProcess, str]:
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "loopin_backend.asgi:application", "--port", str(port)]
-    if limit is not None:
-        command = [str(shutil.which("prlimit")), f"--fsize={limit}", "--", *command]
-    server = ServiceProcess("uvicorn (embedded)", command, env=env, log_path=log, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{base}/api/openapi.json", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(answers, timeout=60, interval=0.3, what="the embedded server to answer", alive=[server])
-    return server, base
+    prefix = [str(shutil.which("prlimit")), f"--fsize={limit}", "--"] if limit is not None else []
+    return uvicorn_start(port=free_port(), env=env, log_path=log, cwd=ROOT, prefix=prefix)
 
 
 def test_a_full_data_directory_answers_a_clear_503_and_loses_nothing_acknowledged(tmp_path: Path) -> None:

@@ -43,11 +43,11 @@ def test_a_documented_name_runs_the_task(transactional_db: None, monkeypatch: py
     from analytics.models import UserEvent
     from analytics.models.events import EventSource
     from analytics.tasks import dispatch
-    from tests.integration.events import page_view
+    from tests.factories import event
 
     monkeypatch.setattr(dispatch, "_skip_until", time.monotonic() + 600)  # ingestion runs no processing
 
-    event_ingest(batch=[page_view()], source=EventSource.HTTP)
+    event_ingest(batch=[event()], source=EventSource.HTTP)
     assert UserEvent.objects.filter(processed_at__isnull=True).count() == 1
     assert app.tasks["analytics.tasks.process_user_events_batch"].apply().get() == 1
     assert UserEvent.objects.filter(processed_at__isnull=True).count() == 0
