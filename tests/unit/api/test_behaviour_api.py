@@ -40,7 +40,12 @@ def test_admin_analyses_a_user_and_gets_the_documented_fields(client: TestClient
     for field in ("activity_patterns", "preferences", "risk_factors", "persona_suggestions", "predictions"):
         assert field in body
     assert body["activity_patterns"]["peak_hours"] == [20]
+    # the documented prediction is the engagement score itself (docs/behaviour.md); what it says must follow
+    # the behaviour: a week of evening browsing is likelier to come back than a single visit
     assert body["predictions"]["active_next_30_days_probability"] == body["engagement_score"]
+    single = client.post(f"{API}/user-behavior", json={"user_id": "single", "days": 30}, headers=bearer("admin"))
+    assert single.json()["status"] == "ok", single.text
+    assert body["engagement_score"] > single.json()["engagement_score"] + 0.1, (body, single.json())
     assert UserBehaviorProfile.objects.filter(user_id="p1").exists()
     # the person is named in the audit log only by a keyed hash of the id (docs/operations.md, "Audit log")
     assert AuditLog.objects.filter(action="behaviour.analyze", target_id=person_ref("p1")).count() == 1

@@ -106,9 +106,14 @@ def test_client_session_ids_are_kept_and_summarised() -> None:
 def test_replayed_events_without_session_id_keep_the_same_server_side_session() -> None:
     first = event(user_id="u3", session_id=None, timestamp=_at(0))
     _ingest(first)
+    session_id = UserEvent.objects.get(user_id="u3").session_id
+    assert session_id and session_id.startswith("srv_")
     again = event_ingest(batch=[first], source="http")
+    process_pending_events()
     assert again.duplicates == 1
-    assert UserEvent.objects.filter(user_id="u3").count() == 1
+    _ingest(event(user_id="u3", session_id=None, timestamp=_at(10)))  # ten minutes on: the same session
+    assert list(UserEvent.objects.filter(user_id="u3").values_list("session_id", flat=True)) == [session_id] * 2
+    assert Session.objects.get(session_id=session_id).event_count == 2  # the replay is not counted
 
 
 def test_unattributed_events_get_no_session() -> None:
