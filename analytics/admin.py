@@ -28,6 +28,7 @@ from analytics.models import (
     PredictionModel,
     ReportDelivery,
     RevenueForecast,
+    ScheduleSlot,
     Session,
     TaskRun,
     UserBehaviorProfile,
@@ -262,6 +263,13 @@ class TaskRunAdmin(ReadOnlyAdmin):
         "error",
     )
     list_filter = ("succeeded",)
+
+
+@admin.register(ScheduleSlot)
+class ScheduleSlotAdmin(ReadOnlyAdmin):
+    """Each beat entry's last claimed slot; `skipped` above 0 means a second beat process sent it too."""
+
+    list_display = ("entry", "claimed_at", "runs", "skipped")
 
 
 @admin.register(WorkerHeartbeat)

@@ -533,10 +533,17 @@ CELERY_TASK_ALWAYS_EAGER = CELERY_EMBEDDED
 # ANALYTICS_TASKS_PROPAGATE_ERRORS is on — as every test tier runs, so that a failing task fails its test.
 CELERY_TASK_EAGER_PROPAGATES = ENV.ANALYTICS_TASKS_PROPAGATE_ERRORS
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Celery's file-backed scheduler, stamping each message with its slot: one run per slot even with two beats.
+CELERY_BEAT_SCHEDULER = "analytics.tasks.beat:SlotScheduler"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
     "visibility_timeout": ENV.ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS,
+    # How often a Redis consumer looks for messages past the visibility timeout (a dead worker's): kombu's
+    # default scans every 10th sweep of 10 s, so a short timeout could wait 100 s more; one cheap scan per
+    # sweep, every fifth of the timeout (at most 10 s).
+    "unacked_restore_interval": max(1, min(10, ENV.ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS // 5)),
+    "unacked_restore_throttle": 1,
 }
 
 # `python manage.py test analytics` runs the pytest tiers (tests/tiers.py).

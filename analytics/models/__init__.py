@@ -16,7 +16,7 @@ from analytics.models.metrics import (
     MetricDirtyDay,
     UserFirstActivity,
 )
-from analytics.models.operations import RetentionPurge, TaskRun, WorkerHeartbeat
+from analytics.models.operations import RetentionPurge, ScheduleSlot, TaskRun, WorkerHeartbeat
 from analytics.models.people import IdentityLink, Session, SessionCursor, UserConsent
 from analytics.models.predictions import (
     DetectedAnomaly,
@@ -59,6 +59,7 @@ __all__ = [
     "ReportDelivery",
     "RetentionPurge",
     "RevenueForecast",
+    "ScheduleSlot",
     "Session",
     "SessionCursor",
     "TaskRun",

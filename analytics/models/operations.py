@@ -43,6 +43,23 @@ class TaskRun(models.Model):
         return f"{self.name} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
+class ScheduleSlot(models.Model):
+    """The last slot of each beat entry a worker ran (analytics/operations/schedule_slots.py): with two beat
+    processes by mistake, a message whose slot is already taken is skipped, and counted here."""
+
+    entry = models.CharField(max_length=100, unique=True, help_text="The beat entry's name")
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When beat sent the message that ran last")
+    message_id = models.CharField(max_length=64, blank=True, default="", help_text="That message's task id")
+    runs = models.PositiveBigIntegerField(default=0, help_text="Slots claimed (messages run)")
+    skipped = models.PositiveBigIntegerField(default=0, help_text="Messages skipped: their slot was taken")
+
+    class Meta:
+        db_table = "analytics_schedule_slot"
+
+    def __str__(self) -> str:
+        return f"{self.entry} @ {self.claimed_at}"
+
+
 class RetentionPurge(models.Model):
     """One run of the retention task (`cleanup_old_analytics_data`): the horizons it applied and what it
     removed. The latest `frozen_before` is the high-water mark of purged days: no rollup or metric of a

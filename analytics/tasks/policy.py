@@ -5,11 +5,12 @@ ends with fresh database connections (a restarted database never leaves a stale 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from celery import shared_task
+from celery import current_task, shared_task
 from django.db import InterfaceError, OperationalError, close_old_connections
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
@@ -19,6 +20,14 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 # the documentation gives it, `aliases`), so that `send_task("analytics.tasks.process_daily_metrics_calculation")`
 # works as documented. flat name → the task's own (module) name, which routing and the schedule use.
 FLAT_NAMES: dict[str, str] = {}
+
+# Set on a run's request by the worker (analytics/tasks/worker.py) when the message came from beat for a
+# slot another message already ran (a second beat process): the run returns at once.
+SLOT_TAKEN = "loopin_slot_taken"
+
+
+def _slot_taken() -> bool:
+    return current_task is not None and bool(getattr(current_task.request, SLOT_TAKEN, False))
 
 
 def database_task(
@@ -38,12 +47,18 @@ def database_task(
     }
 
     def register(fn: Callable[..., Any]) -> Any:
-        task = shared_task(name=name, **options)(fn)
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            if _slot_taken():
+                return None
+            return fn(*args, **kwargs)
+
+        task = shared_task(name=name, **options)(run)
         for short in (fn.__name__, *aliases):
             flat = f"analytics.tasks.{short}"
             if flat != name:
                 FLAT_NAMES[flat] = name
-                shared_task(name=flat, **options)(fn)
+                shared_task(name=flat, **options)(run)
         return task
 
     return register

@@ -10,8 +10,9 @@ from celery.signals import task_postrun, task_prerun, task_retry, worker_ready, 
 from django.db import DatabaseError
 
 from analytics.operations.heartbeat import start_heartbeat, stop_heartbeat
+from analytics.operations.schedule_slots import HEADER, BeatStamp, claim_slot
 from analytics.operations.task_runs import task_run_finished, task_run_retried, task_run_started
-from analytics.tasks.policy import FLAT_NAMES
+from analytics.tasks.policy import FLAT_NAMES, SLOT_TAKEN
 from analytics.tasks.schedule import beat_schedule
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,30 @@ def _scheduled(task: Any) -> str | None:
     return name if name in {entry["task"] for entry in beat_schedule().values()} else None
 
 
+def _slot_free(task: Any) -> bool:
+    """Whether this run may go on: a message beat sent runs only if it claims its entry's slot
+    (analytics/operations/schedule_slots.py); any other message always runs."""
+    request = getattr(task, "request", None)
+    headers = getattr(request, "headers", None) or {}
+    stamp = BeatStamp.from_header(getattr(request, HEADER, None) or headers.get(HEADER))
+    if stamp is None:
+        return True
+    try:
+        return claim_slot(stamp, message_id=str(getattr(request, "id", "") or ""))
+    except DatabaseError as exc:  # run it: the task meets the outage and retries; a double run is idempotent
+        logger.warning("beat.slot_claim_failed entry=%s error=%s", stamp.entry, type(exc).__name__)
+        return True
+
+
+def _slot_was_taken(task: Any) -> bool:
+    return bool(getattr(getattr(task, "request", None), SLOT_TAKEN, False))
+
+
 @task_prerun.connect(dispatch_uid="analytics.task_run_started")
 def _on_task_prerun(sender: Any = None, **kwargs: Any) -> None:
+    if not _slot_free(sender):
+        setattr(sender.request, SLOT_TAKEN, True)  # the task's body returns at once (analytics/tasks/policy.py)
+        return
     name = _scheduled(sender)
     if name:
         try:
@@ -43,7 +66,7 @@ def _on_task_prerun(sender: Any = None, **kwargs: Any) -> None:
 
 @task_postrun.connect(dispatch_uid="analytics.task_run_finished")
 def _on_task_postrun(sender: Any = None, state: str | None = None, retval: Any = None, **kwargs: Any) -> None:
-    name = _scheduled(sender)
+    name = None if _slot_was_taken(sender) else _scheduled(sender)
     if name:
         failure = f"{type(retval).__name__}: {retval}" if isinstance(retval, BaseException) else str(retval)
         error = "" if state == "SUCCESS" else f"{state}: {failure}"

@@ -263,34 +263,62 @@ def celery_worker_with(
             worker.stop()
 
 
-@pytest.fixture
-def celery_beat(
-    transactional_db: None, test_database_url: str, broker_proxy: TcpProxy, tmp_path: Path
-) -> Iterator[ServiceProcess]:
-    """A real `celery -A loopin_backend beat` sweeping every 2 s (its schedule file in a temp dir)."""
+def _beat_start(test_database_url: str, directory: Path, name: str = "beat") -> ServiceProcess:
+    """A real `celery -A loopin_backend beat` sweeping every 2 s, its schedule file in `directory`."""
     beat = ServiceProcess(
-        "celery beat",
+        f"celery {name}",
         _celery(
             "beat",
             "--loglevel=info",
             "-s",
-            str(tmp_path / "celerybeat-schedule"),
+            str(directory / f"{name}-schedule"),
             "--pidfile",
-            str(tmp_path / "beat.pid"),
+            str(directory / f"{name}.pid"),
         ),
         env=service_env(
             DATABASE_URL=test_database_url,
             CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
             ANALYTICS_SWEEP_INTERVAL_SECONDS="2",
         ),
-        log_path=tmp_path / "beat.log",
+        log_path=directory / f"{name}.log",
         cwd=ROOT,
     )
     try:
         wait_until(lambda: "beat: Starting" in beat.log_text(), timeout=30, what="celery beat to start", alive=[beat])
+    except BaseException:
+        beat.stop()
+        raise
+    return beat
+
+
+@pytest.fixture
+def celery_beat(
+    transactional_db: None, test_database_url: str, broker_proxy: TcpProxy, tmp_path: Path
+) -> Iterator[ServiceProcess]:
+    """A real `celery -A loopin_backend beat` sweeping every 2 s (its schedule file in a temp dir)."""
+    beat = _beat_start(test_database_url, tmp_path)
+    try:
         yield beat
     finally:
         beat.stop()
+
+
+@pytest.fixture
+def celery_beat_named(
+    transactional_db: None, test_database_url: str, broker_proxy: TcpProxy, tmp_path: Path
+) -> Iterator[Callable[[str], ServiceProcess]]:
+    """`celery_beat_named("beat-b")`: one more beat like `celery_beat`, with its own schedule file and log."""
+    started: list[ServiceProcess] = []
+
+    def start(name: str) -> ServiceProcess:
+        started.append(_beat_start(test_database_url, tmp_path, name))
+        return started[-1]
+
+    try:
+        yield start
+    finally:
+        for beat in started:
+            beat.stop()
 
 
 # --- the ASGI app as a real server -----------------------------------------------------------------

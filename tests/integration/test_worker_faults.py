@@ -1,17 +1,21 @@
-"""FAULT: a worker killed (SIGKILL, every process of it) in the middle of processing. The message it had
-taken is not acknowledged (`acks_late`), so the broker delivers it again once the visibility timeout has
-passed (`ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS`, a few seconds here; docs/operations.md); the next
-worker finishes the work, and every event is processed exactly once. No sweeper runs in this test: only the
-redelivered message can finish it."""
+"""FAULT: a worker killed (SIGKILL, every process of it) in the middle of processing, on each broker. The
+message it had taken is not acknowledged (`acks_late`): Redis delivers it again once the visibility timeout
+has passed (`ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS`, a few seconds here; docs/operations.md),
+RabbitMQ as soon as the dead worker's connection closes. The next worker finishes the work, and every
+event is processed exactly once. No sweeper runs in this test: only the redelivered message can finish it."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
+from django.conf import settings
 from django.db.models import Count
 from fastapi.testclient import TestClient
 
@@ -21,12 +25,32 @@ from tests.integration.support import ServiceProcess, wait_until
 
 BATCH = "/api/analytics/events/batch"
 BATCHES, PER_BATCH = 40, 1000
-VISIBILITY = {"ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS": "5"}
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The worker's broker settings: the tier's private Redis (a 5 s visibility timeout), or a private
+    virtual host on the machine's RabbitMQ (created for the test, deleted after it)."""
+    if request.param == "redis":
+        yield {"CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS": "5"}
+        return
+    vhost = f"loopin-itest-{uuid.uuid4().hex[:8]}"
+    _rabbitmqctl("add_vhost", vhost)
+    try:
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield {"CELERY_BROKER_URL": f"amqp://guest:guest@127.0.0.1:5672/{vhost}"}
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
 
 
 def test_a_worker_killed_mid_processing_loses_nothing_and_the_work_completes_exactly_once(
     client: TestClient,
     key_headers: dict[str, str],
+    broker: dict[str, str],
     celery_worker_with: Callable[..., ServiceProcess],
     monkeypatch: Any,
 ) -> None:
@@ -45,8 +69,9 @@ def test_a_worker_killed_mid_processing_loses_nothing_and_the_work_completes_exa
     def processed() -> int:
         return UserEvent.objects.filter(processed_at__isnull=False).count()
 
-    first = celery_worker_with(**VISIBILITY)
-    app.send_task("analytics.tasks.process_user_events_batch")
+    first = celery_worker_with(**broker)
+    with app.connection_for_write(broker["CELERY_BROKER_URL"]) as connection:
+        app.send_task("analytics.tasks.process_user_events_batch", connection=connection)
     wait_until(lambda: processed() > 0, timeout=60, interval=0.05, what="processing to start", alive=[first])
     os.killpg(first.pid, signal.SIGKILL)  # the main process and its pool children, mid-task
     first.process.wait(timeout=10)
@@ -55,7 +80,7 @@ def test_a_worker_killed_mid_processing_loses_nothing_and_the_work_completes_exa
     time.sleep(2)
     assert processed() == at_kill  # nothing runs while no worker is up
 
-    second = celery_worker_with(**VISIBILITY)
+    second = celery_worker_with(**broker)
     wait_until(
         lambda: processed() == total,
         timeout=90,
