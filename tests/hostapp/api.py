@@ -3,6 +3,7 @@ a mounted sub-application, and (optionally) Django mounted beside it."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -60,6 +61,9 @@ async def _raw_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"raw"})
 
 
+SLOW_SECONDS = 0.05  # GET /slow: a known duration for the middleware's response time
+
+
 def create_host_api(*, user_id: Any = None, django_app: Any = None, middleware: bool = True) -> FastAPI:
     """The host API; `django_app` is mounted at /web when given."""
     app = FastAPI()
@@ -74,6 +78,11 @@ def create_host_api(*, user_id: Any = None, django_app: Any = None, middleware: 
 
     @app.get("/health")
     def health() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    @app.get("/slow")
+    async def slow() -> dict[str, Any]:
+        await asyncio.sleep(SLOW_SECONDS)
         return {"status": "ok"}
 
     @app.get("/me")

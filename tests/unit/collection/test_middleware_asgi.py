@@ -4,6 +4,7 @@ Django middleware inside, and a host response no analytics fault can touch."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from analytics.collection.buffer import EventBuffer, event_buffer
 from analytics.middleware import AnalyticsASGIMiddleware
 from analytics.models import UserEvent
 from tests.assertions import row_text
-from tests.hostapp.api import create_host_api
+from tests.hostapp.api import SLOW_SECONDS, create_host_api
 from tests.hostapp.outage import analytics_store_down
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,11 +70,21 @@ def routes(buffer: EventBuffer) -> list[str]:
 def test_route_template_is_the_full_public_path_not_the_raw_one(
     buffer: EventBuffer, host: TestClient, path: str, template: str
 ) -> None:
+    started = time.perf_counter()
     assert host.get(path).status_code == 200
+    elapsed_ms = (time.perf_counter() - started) * 1000
     (request,) = tracked(buffer, "api_request")
     assert request.properties["route"] == template
     assert (request.properties["method"], request.status_code) == ("GET", 200)
-    assert request.response_time_ms is not None and request.response_time_ms >= 0
+    assert request.response_time_ms is not None and 0 < request.response_time_ms <= elapsed_ms  # measured, in ms
+
+
+def test_the_response_time_is_the_request_s_duration_in_milliseconds(buffer: EventBuffer, host: TestClient) -> None:
+    started = time.perf_counter()
+    assert host.get("/slow").status_code == 200
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    (request,) = tracked(buffer, "api_request")
+    assert SLOW_SECONDS * 1000 <= request.response_time_ms <= elapsed_ms
 
 
 def test_html_response_becomes_a_page_view(buffer: EventBuffer, host: TestClient) -> None:
