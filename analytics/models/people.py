@@ -25,6 +25,12 @@ class Session(models.Model):
             # Covering on PostgreSQL: session-length and sessions-per-user figures of a range are read from
             # the index alone.
             models.Index(fields=["started_at"], name="se_started", include=["duration_seconds", "user_id"]),
+            # Identity merges give anonymous sessions their user (analytics/collection/identity.py) on every
+            # processing run: without it each run scanned every session without a user. Partial: a session
+            # leaves the index once merged.
+            models.Index(
+                fields=["anonymous_id"], name="se_anonymous_unmerged", condition=models.Q(user_id__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:
