@@ -10,7 +10,7 @@ PORT ?= 8000
 UVICORN := $(PY) -m uvicorn loopin_backend.asgi:application \
 	--http loopin_backend.server_protocol:HeaderDeadlineProtocol --timeout-keep-alive 5 --no-proxy-headers
 
-.PHONY: run serve test lint format requirements eval bench bench-ingest bench-sentiment bench-bi bench-models bench-dashboard bench-admin worker beat flower migrate clean
+.PHONY: run serve test lint format requirements eval bench bench-ingest bench-sentiment bench-bi bench-models bench-dashboard bench-admin soak worker beat flower migrate clean
 
 # The pinned run-time closure first (requirements.txt, the lock a deploy uses), then the project and its
 # test tools: a fresh environment runs exactly the versions the suite was run with.
@@ -89,6 +89,10 @@ bench-admin: $(STAMP)
 # Each dashboard page's server time and browser load on the make run demo (docs/benchmarks.md).
 bench-dashboard: $(STAMP) .env
 	$(PY) bench/dashboard.py
+
+# 30 minutes of ingestion and reads, the worker killed every 5 (docs/reliability.md); not in test or bench.
+soak: $(STAMP)
+	$(PY) bench/soak.py
 
 worker: $(STAMP) .env
 	$(VENV)/bin/celery -A loopin_backend worker --loglevel=info

@@ -33,7 +33,6 @@ import random
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -50,9 +49,9 @@ import orjson
 import psycopg
 import redis
 from serving import uvicorn_server  # bench/serving.py (this directory is on the path)
+from support import manage, process_tree, status_kib
 
 ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
 
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres"
 DB_NAME = "loopin_bench"
@@ -454,49 +453,10 @@ def _server_env(data_dir: str) -> dict[str, str]:
     return env
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
 @contextmanager
 def server(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     with uvicorn_server(env, log_path, workers=WORKERS) as served:
         yield served
-
-
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(entry))
-    pids, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        todo.extend(children.get(pid, ()))
-    return pids
-
-
-def _status_kib(pid: int, key: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(key):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -564,7 +524,7 @@ class CpuUse:
         busy, idle = _machine_busy_idle()
         times = os.times()
         return cls(
-            server=sum(_cpu_seconds(pid) for pid in _tree(server_root)),
+            server=sum(_cpu_seconds(pid) for pid in process_tree(server_root)),
             postgres=_postgres_cpu(),
             client=times.user + times.system,
             busy=busy,
@@ -595,13 +555,13 @@ class MemorySampler(threading.Thread):
         last_scan = 0.0
         while not self._stop_event.is_set():
             if time.monotonic() - last_scan > 1.0:
-                self.pids, last_scan = _tree(self.root), time.monotonic()
-            self.peak_kib = max(self.peak_kib, sum(_status_kib(pid, "VmRSS:") for pid in self.pids))
+                self.pids, last_scan = process_tree(self.root), time.monotonic()
+            self.peak_kib = max(self.peak_kib, sum(status_kib(pid, "VmRSS:") for pid in self.pids))
             self._stop_event.wait(0.05)
 
     def worker_high_water_kib(self) -> int:
         """The kernel's own peak RSS (VmHWM) of the largest single process of the tree."""
-        return max((_status_kib(pid, "VmHWM:") for pid in _tree(self.root)), default=0)
+        return max((status_kib(pid, "VmHWM:") for pid in process_tree(self.root)), default=0)
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -717,8 +677,8 @@ def main() -> None:
         admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {DB_NAME}")
     try:
-        _manage(env, "migrate", "--noinput")
-        key = _manage(env, "create_api_key", "--name", "bench").strip().splitlines()[-1]
+        manage(env, "migrate", "--noinput")
+        key = manage(env, "create_api_key", "--name", "bench").strip().splitlines()[-1]
 
         started = time.perf_counter()
         bodies = make_batches(EVENTS, BATCH)

@@ -1,5 +1,6 @@
 """What the PostgreSQL benchmarks share: printing and timing, the service's environment for a benchmark
-database, and building that database by simulating a platform into it (bench/bi.py, bench/models.py)."""
+database, the project's management commands, building that database by simulating a platform into it
+(bench/bi.py, bench/models.py), and the memory of process trees from /proc (bench/ingest.py, bench/soak.py)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,51 @@ def simulated_database_build(
     say(f"generated in {took / 60:.1f} min: " + " ".join(done.stdout.split())[:summary_chars])
     with psycopg.connect(PG_DSN, dbname=name, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    """`python manage.py <args>` with `env` (the whole environment); its stdout. A failure ends the benchmark."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process descended from it, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        todo.extend(children.get(pid, ()))
+    return pids
+
+
+def status_kib(pid: int, key: str) -> int:
+    """A KiB field of /proc/<pid>/status (`VmRSS:`, `VmHWM:`); 0 once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
