@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_HOST, PG_PORT = "127.0.0.1", 5432
-RABBITMQ_PORT = 5672
+RABBITMQ_HOST, RABBITMQ_PORT = "127.0.0.1", 5672
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 
 
@@ -59,8 +59,10 @@ def _missing_integration() -> str | None:
         return f"Redis does not answer PING on {REDIS_HOST}:{REDIS_PORT}"
     if shutil.which("redis-server") is None:
         return "the redis-server binary (for private broker instances) is not installed"
-    if shutil.which("rabbitmqctl") is None or not _port_answers(PG_HOST, RABBITMQ_PORT):
-        return f"RabbitMQ (rabbitmqctl, and the broker on {PG_HOST}:{RABBITMQ_PORT}) is not available"
+    if shutil.which("rabbitmqctl") is None or not _port_answers(RABBITMQ_HOST, RABBITMQ_PORT):
+        return f"RabbitMQ (rabbitmqctl, and the broker on {RABBITMQ_HOST}:{RABBITMQ_PORT}) is not available"
+    if subprocess.run(["rabbitmqctl", "-q", "status"], capture_output=True, timeout=60).returncode != 0:
+        return "rabbitmqctl cannot manage the local RabbitMQ (it needs its Erlang cookie: root or the rabbitmq user)"
     return None
 
 

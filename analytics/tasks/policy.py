@@ -27,7 +27,8 @@ SLOT_TAKEN = "loopin_slot_taken"
 
 
 def _slot_taken() -> bool:
-    return current_task is not None and bool(getattr(current_task.request, SLOT_TAKEN, False))
+    # `current_task` is a proxy: false outside a task (a direct `.run()` call), else the running task
+    return bool(current_task) and bool(getattr(current_task.request, SLOT_TAKEN, False))
 
 
 def database_task(

@@ -41,7 +41,8 @@ def _slot_free(task: Any) -> bool:
     if stamp is None:
         return True
     try:
-        return claim_slot(stamp, message_id=str(getattr(request, "id", "") or ""))
+        retry = bool(getattr(request, "retries", 0))
+        return claim_slot(stamp, message_id=str(getattr(request, "id", "") or ""), retry=retry)
     except DatabaseError as exc:  # run it: the task meets the outage and retries; a double run is idempotent
         logger.warning("beat.slot_claim_failed entry=%s error=%s", stamp.entry, type(exc).__name__)
         return True

@@ -34,6 +34,21 @@ def test_one_message_per_slot_redeliveries_run_again_and_an_older_message_never_
     assert (slot.runs, slot.skipped, slot.message_id, slot.claimed_at) == (3, 3, "a2", T0 + timedelta(seconds=54))
 
 
+def test_a_retry_overtaken_by_a_newer_slot_is_superseded_not_counted_and_a_stamp_from_the_future_is_now(
+    db: None,
+) -> None:
+    assert claim_slot(stamp(0), message_id="a1") is True
+    assert claim_slot(stamp(0), message_id="a1", retry=True) is True  # its own retry, nothing newer ran
+    assert claim_slot(stamp(60), message_id="a2") is True
+    assert claim_slot(stamp(0), message_id="a1", retry=True) is False  # a later retry of a1: a2 ran since
+    assert ScheduleSlot.objects.get(entry="deliver-alert-notifications").skipped == 0
+    # a stray beat whose clock runs a day ahead claims "now", not tomorrow: the right beat is not starved
+    ahead = BeatStamp(entry="e", sent_at=datetime.now(tz=UTC) + timedelta(days=1), every_seconds=EVERY)
+    assert claim_slot(ahead, message_id="stray") is True
+    claimed_at = ScheduleSlot.objects.get(entry="e").claimed_at
+    assert claimed_at is not None and claimed_at <= datetime.now(tz=UTC)  # one interval on, the slot is free
+
+
 def test_the_stamp_survives_its_header_and_a_malformed_one_is_no_stamp() -> None:
     original = stamp(12.5)
     assert BeatStamp.from_header(original.header()) == original
@@ -57,7 +72,8 @@ def test_a_message_whose_slot_is_taken_is_skipped_without_running_or_being_recor
     task.apply(headers={HEADER: stamp(0).header()}, task_id="beat-a")
     task.apply(headers={HEADER: stamp(30).header()}, task_id="beat-b")  # the second beat
     task.apply(task_id="by-hand")  # no stamp: sent by hand or by another task, always runs
-    assert len(calls) == 2
+    task.run()  # called directly, outside any task
+    assert len(calls) == 3
     assert TaskRun.objects.get(name=DELIVERY).finished_runs == 2
     assert ScheduleSlot.objects.get(entry="deliver-alert-notifications").skipped == 1
 
