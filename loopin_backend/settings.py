@@ -67,6 +67,7 @@ class Env(BaseSettings):
     # Redis broker: a message taken by a worker that died unacknowledged goes back to the queue after this
     # long. Above the longest task's hard time limit (3,600 s), or a task still running is delivered twice.
     ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS: int = Field(default=3900, ge=5, le=86_400)
+    ANALYTICS_DELIVERY_LEASE_SECONDS: int = Field(default=300, ge=5, le=86_400)
     # Embedded mode (tasks in-process): an exception in a task fails its caller instead of being logged.
     ANALYTICS_TASKS_PROPAGATE_ERRORS: bool = False
     ANALYTICS_BUFFER_SIZE: int = Field(default=10_000, ge=1, le=1_000_000)
@@ -306,6 +307,10 @@ ANALYTICS_PARKED_OUTBOX_RETENTION_DAYS = ENV.ANALYTICS_PARKED_OUTBOX_RETENTION_D
 ANALYTICS_TIME_ZONE = ENV.ANALYTICS_TIME_ZONE
 ANALYTICS_TRUSTED_PROXIES = [p.strip() for p in ENV.ANALYTICS_TRUSTED_PROXIES.split(",") if p.strip()]
 ANALYTICS_SWEEP_INTERVAL_SECONDS = ENV.ANALYTICS_SWEEP_INTERVAL_SECONDS
+# How long a row claimed for sending (PostHog forwarding and deletions, alert notifications) is leased to the
+# run that took it: longer than those tasks' hard time limits (150 s), so a lease runs out only when its
+# sender is gone; the row is then sent again.
+ANALYTICS_DELIVERY_LEASE_SECONDS = ENV.ANALYTICS_DELIVERY_LEASE_SECONDS
 ANALYTICS_WORKER_HEARTBEAT_SECONDS = ENV.ANALYTICS_WORKER_HEARTBEAT_SECONDS
 # Embedded mode only: the server process runs the beat schedule itself (no beat process exists).
 ANALYTICS_EMBEDDED_SCHEDULER = ENV.ANALYTICS_EMBEDDED_SCHEDULER

@@ -46,9 +46,6 @@ BATCH_SIZE = 500  # events per POST (PostHog accepts far larger bodies; 500 keep
 MAX_BATCHES_PER_RUN = 20  # bounded work per task run; beat and the post-processing enqueue run it again
 RUN_BUDGET_SECONDS = 60.0  # no new batch is claimed after this long (the task's soft limit is 100 s)
 SEND_TIMEOUT_SECONDS = 10.0
-# A claimed batch is leased for longer than the task's hard time limit, so a lease only runs out
-# when the worker that took it is certainly gone; the rows are then sent again.
-LEASE_SECONDS = 300
 BACKOFF_BASE_SECONDS = 10.0
 BACKOFF_MAX_SECONDS = 3600.0
 # PostHog refuses the request itself: retrying the same body cannot succeed. Everything else
@@ -236,7 +233,7 @@ def _claim(*, batch_size: int) -> list[_Claimed]:
         claimed = [_Claimed(*row) for row in due.values_list("id", "event_id", "attempts")[:batch_size]]
         if claimed:
             ForwardingOutbox.objects.filter(id__in=[c.outbox_id for c in claimed]).update(
-                next_attempt_at=now + timedelta(seconds=LEASE_SECONDS)
+                next_attempt_at=now + timedelta(seconds=settings.ANALYTICS_DELIVERY_LEASE_SECONDS)
             )
     return claimed
 

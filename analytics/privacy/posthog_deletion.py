@@ -40,7 +40,6 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 1000  # PostHog's limit of distinct ids per bulk delete
 MAX_BATCHES_PER_RUN = 10
 TIMEOUT_SECONDS = 10.0
-LEASE_SECONDS = 300  # longer than the task's hard time limit: a lease runs out only when its worker is gone
 
 # Sent after an erasure that requested deletions has committed; kwargs: count, delay_seconds. The tasks
 # layer enqueues `delete_from_posthog` on it, to run once the deletions are due.
@@ -129,7 +128,7 @@ def _claim() -> list[tuple[int, str, int]]:
         claimed = list(due.values_list("id", "distinct_id", "attempts")[:BATCH_SIZE])
         if claimed:
             PostHogPersonDeletion.objects.filter(id__in=[c[0] for c in claimed]).update(
-                next_attempt_at=now + timedelta(seconds=LEASE_SECONDS)
+                next_attempt_at=now + timedelta(seconds=settings.ANALYTICS_DELIVERY_LEASE_SECONDS)
             )
     return claimed
 

@@ -21,7 +21,7 @@ def evaluate_alerts() -> dict[str, int]:
     return result.__dict__.copy()
 
 
-# Below the delivery lease (LEASE_SECONDS = 300): a lease never runs out while its sender lives.
+# Below the delivery lease (ANALYTICS_DELIVERY_LEASE_SECONDS, 300 s): a lease never runs out while its sender lives.
 @database_task(name="analytics.tasks.alerts.deliver_alert_notifications", soft_time_limit=120, time_limit=150)
 def deliver_alert_notifications() -> dict[str, int]:
     """Try every due alert notification once (webhook, e-mail); failures back off. Idempotent."""

@@ -27,7 +27,7 @@ _lock = threading.Lock()
 _skip_until = 0.0
 
 
-# Below the outbox lease (LEASE_SECONDS = 300): a lease never runs out while its sender lives.
+# Below the outbox lease (ANALYTICS_DELIVERY_LEASE_SECONDS, 300 s): a lease never runs out while its sender lives.
 @database_task(name="analytics.tasks.forwarding.forward_to_posthog", max_retries=8, soft_time_limit=100, time_limit=150)
 def forward_to_posthog() -> int:
     """Send due outbox rows to PostHog (idempotent; a no-op without POSTHOG_API_KEY). Returns how many."""

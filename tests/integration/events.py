@@ -32,3 +32,22 @@ def listing_created(listing_id: str, *, host_id: str = "h-7") -> dict[str, Any]:
             "starts_at": "2026-04-01T18:30:00+05:30",
         },
     }
+
+
+def platform_until_today(*, users: int, days: int, seed: int, anomalies: bool = False) -> Any:
+    """The simulator's config of a platform whose `days` end today (business time zone), in batches of 5,000."""
+    from django.conf import settings
+
+    from analytics.metrics.periods import business_today
+    from analytics.simulator import config_build
+
+    return config_build(
+        users=users,
+        days=days,
+        seed=seed,
+        end_date=None,
+        time_zone=settings.ANALYTICS_TIME_ZONE,
+        today=business_today(),
+        anomalies=anomalies,
+        batch_size=5000,
+    )

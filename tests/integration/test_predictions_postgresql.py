@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
-from django.conf import settings
 
 from analytics import clock
 from analytics.intelligence.anomalies.series import SERIES
@@ -34,7 +33,7 @@ from analytics.models import (
     UserPrediction,
 )
 from analytics.models.predictions import ModelStatus
-from analytics.simulator import config_build, simulation_run
+from analytics.simulator import simulation_run
 from analytics.simulator.sinks import InProcessSink
 from analytics.tasks import (
     detect_anomalies_batch,
@@ -42,6 +41,7 @@ from analytics.tasks import (
     score_prediction_models,
     train_prediction_models,
 )
+from tests.integration.events import platform_until_today
 from tests.integration.support import ServiceProcess, wait_until
 
 MODELS = ("churn", "conversion", "attendance", "revenue_forecast")
@@ -50,16 +50,7 @@ MODELS = ("churn", "conversion", "attendance", "revenue_forecast")
 def test_the_worker_trains_promotes_and_scores_every_model_on_postgresql(
     celery_worker: ServiceProcess, enqueue_after_commit: None, tmp_path: Path
 ) -> None:
-    config = config_build(
-        users=1800,
-        days=120,
-        seed=5,
-        end_date=None,
-        time_zone=settings.ANALYTICS_TIME_ZONE,
-        today=business_today(),
-        anomalies=True,
-        batch_size=5000,
-    )
+    config = platform_until_today(users=1800, days=120, seed=5, anomalies=True)
     # Stored here, processed by the worker (as ingestion is in production): the in-process final pass would
     # process the same rows as the worker at the same time.
     report = simulation_run(

@@ -20,7 +20,7 @@ from django.db.models import Count
 from fastapi.testclient import TestClient
 
 from analytics.models import UserEvent
-from tests.integration.events import page_view
+from tests.integration.events import page_view, platform_until_today
 from tests.integration.support import ServiceProcess, wait_until
 
 BATCH = "/api/analytics/events/batch"
@@ -134,3 +134,105 @@ def test_a_poison_message_fails_visibly_once_and_never_blocks_the_queue(
     recorded = {r["name"]: r for r in detailed["task_runs"]}
     assert recorded["analytics.tasks.metrics.process_daily_metrics_calculation"]["failed_runs"] == 4
     assert celery_worker.log_text().count("TypeError") >= 4
+
+
+def test_a_worker_killed_while_forwarding_to_posthog_loses_no_event_and_resends_only_the_batch_in_flight(
+    client: TestClient,
+    key_headers: dict[str, str],
+    celery_worker_with: Callable[..., ServiceProcess],
+    celery_beat: ServiceProcess,
+    monkeypatch: Any,
+) -> None:
+    """The worker is killed while PostHog holds its first batch unanswered. PostHog then ingests that batch
+    (its answer goes to a dead socket), the rows' lease runs out (5 s here) and beat's next forwarding run
+    sends them again: every event arrives, only the batch in flight twice — with the same uuids, on which
+    PostHog de-duplicates — and the outbox ends empty."""
+    from analytics.collection.forwarding import BATCH_SIZE
+    from analytics.models import ForwardingOutbox
+    from analytics.tasks import dispatch
+    from loopin_backend.celery import app
+    from tests.support.posthog_server import PostHogCaptureServer
+
+    monkeypatch.setattr(dispatch, "_skip_until", time.monotonic() + 3600)
+    total = 4 * BATCH_SIZE
+    events = [page_view(user_id=f"f-{i % 80}", path=f"/forward/{i}") for i in range(total)]
+    response = client.post(BATCH, json={"events": events}, headers=key_headers)
+    assert response.json()["stored"] == total, response.text
+
+    with PostHogCaptureServer(api_key="phc_itest") as posthog:
+        env = {
+            "POSTHOG_API_KEY": "phc_itest",
+            "POSTHOG_HOST": posthog.url,
+            "ANALYTICS_DELIVERY_LEASE_SECONDS": "5",
+            "ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS": "5",
+        }
+        posthog.pause()  # the first batch will be in flight, unanswered
+        first = celery_worker_with(**env)
+        app.send_task("analytics.tasks.process_user_events_batch")  # processing fills the outbox, then forwards
+        assert posthog.wait_for_requests(1, timeout=60), first.tail()
+        os.killpg(first.pid, signal.SIGKILL)
+        first.process.wait(timeout=10)
+        posthog.resume()  # PostHog ingests the held batch; nobody is left to delete its rows
+        assert ForwardingOutbox.objects.count() == total  # nothing recorded as sent by the dead worker
+
+        second = celery_worker_with(**env)
+        wait_until(
+            lambda: not ForwardingOutbox.objects.exists(),
+            timeout=120,
+            what="the next forwarding runs to send what the dead worker left",
+            alive=[second, celery_beat],
+        )
+        received = [event["uuid"] for event in posthog.events()]
+    stored = {str(u) for u in UserEvent.objects.values_list("uuid", flat=True)}
+    assert set(received) == stored and len(stored) == total  # every event arrived
+    assert total < len(received) <= total + BATCH_SIZE  # the batch in flight, and only it, sent twice
+
+
+def test_a_worker_killed_mid_metrics_run_leaves_the_numbers_a_clean_run_gives(
+    celery_worker_with: Callable[..., ServiceProcess], tmp_path: Any
+) -> None:
+    """The metrics run (every day of a simulated platform dirty) is killed while it runs; the redelivered
+    message finishes it, and every metric equals what a clean rebuild of every day computes afterwards —
+    no row missing, none twice, none left from the interrupted run."""
+    from django.core.management import call_command
+
+    from analytics.models import BusinessMetric, MetricDirtyDay, TaskRun
+    from analytics.simulator import simulation_run
+    from analytics.simulator.sinks import InProcessSink
+    from loopin_backend.celery import app
+
+    config = platform_until_today(users=400, days=45, seed=11)
+    simulation_run(config=config, sink=InProcessSink(), data_dir=tmp_path, progress=False)
+    assert not UserEvent.objects.filter(processed_at__isnull=True).exists()
+    dirty = MetricDirtyDay.objects.count()
+    assert dirty >= 45
+    name = "analytics.tasks.metrics.process_daily_metrics_calculation"
+
+    def running() -> bool:
+        return TaskRun.objects.filter(name=name, finished_at__isnull=True).exists()
+
+    first = celery_worker_with(ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS="5")
+    app.send_task("analytics.tasks.process_daily_metrics_calculation")
+    wait_until(running, timeout=60, interval=0.05, what="the metrics run to start", alive=[first])
+    time.sleep(1.0)
+    assert running(), "the metrics run ended before the kill: nothing would be tested"
+    os.killpg(first.pid, signal.SIGKILL)
+    first.process.wait(timeout=10)
+    assert MetricDirtyDay.objects.exists()  # the interrupted run did not finish its days
+
+    second = celery_worker_with(ANALYTICS_BROKER_VISIBILITY_TIMEOUT_SECONDS="5")
+    wait_until(
+        lambda: (
+            TaskRun.objects.filter(name=name, finished_runs__gte=1, succeeded=True).exists()
+            and not MetricDirtyDay.objects.exists()
+        ),
+        timeout=180,
+        what="the redelivered metrics run to finish",
+        alive=[second],
+    )
+    second.stop()
+    fields = ("metric_name", "period_type", "period_start", "breakdown_key", "value")
+    after_kill = sorted(BusinessMetric.objects.values_list(*fields))
+    assert len(after_kill) == len(set(after_kill)) and after_kill
+    call_command("backfill_metrics", verbosity=0)  # every day rebuilt from the events, in this process
+    assert sorted(BusinessMetric.objects.values_list(*fields)) == after_kill

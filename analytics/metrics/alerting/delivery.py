@@ -29,7 +29,6 @@ logger = logging.getLogger("analytics.alerts")
 BATCH_SIZE = 20
 MAX_PER_RUN = 200
 RUN_BUDGET_SECONDS = 60.0
-LEASE_SECONDS = 300  # longer than the task's hard time limit
 BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_MAX_SECONDS = 3600.0
 
@@ -58,7 +57,7 @@ def _claim(limit: int) -> list[AlertNotification]:
         claimed = list(due[:limit])
         if claimed:
             AlertNotification.objects.filter(id__in=[n.id for n in claimed]).update(
-                next_attempt_at=now + timedelta(seconds=LEASE_SECONDS)
+                next_attempt_at=now + timedelta(seconds=settings.ANALYTICS_DELIVERY_LEASE_SECONDS)
             )
     return claimed
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings as project_settings
 from django.db import connection
 from fastapi.testclient import TestClient
 
@@ -21,7 +22,6 @@ from analytics import clock
 from analytics.collection.envelope import RequestContext
 from analytics.collection.forwarding import (
     BACKOFF_MAX_SECONDS,
-    LEASE_SECONDS,
     posthog_forward,
     posthog_outbox_add,
 )
@@ -40,6 +40,8 @@ NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 EMAIL = "priya.sharma@example.com"
 PHONE = "+91 98765 43210"
 CLIENT_IP = "203.0.113.77"
+
+LEASE = project_settings.ANALYTICS_DELIVERY_LEASE_SECONDS  # how long a claimed row is leased (300 s)
 
 
 @pytest.fixture
@@ -345,10 +347,10 @@ def test_a_batch_in_flight_is_not_sent_again_by_a_concurrent_run(posthog: PostHo
 def test_a_lease_left_by_a_dead_worker_runs_out_and_the_rows_are_sent(posthog: PostHogCaptureServer) -> None:
     uuids = store_unsent(posthog, event(), event())
     # A worker claimed the rows and died before answering: only the lease remains.
-    ForwardingOutbox.objects.update(next_attempt_at=clock.now() + timedelta(seconds=LEASE_SECONDS))
+    ForwardingOutbox.objects.update(next_attempt_at=clock.now() + timedelta(seconds=LEASE))
     assert posthog_forward().batches == 0
 
-    later(LEASE_SECONDS)
+    later(LEASE)
     assert posthog_forward().sent == 2
     assert_each_once(posthog, uuids)
 
@@ -370,7 +372,7 @@ def test_tracked_event_over_http_reaches_posthog_through_the_task_in_embedded_mo
 
 def test_forward_task_is_late_acked_time_limited_within_the_lease_and_scheduled() -> None:
     assert forward_to_posthog.acks_late is True
-    assert forward_to_posthog.time_limit is not None and forward_to_posthog.time_limit < LEASE_SECONDS
+    assert forward_to_posthog.time_limit is not None and forward_to_posthog.time_limit < LEASE
     entry = beat_schedule()["forward-to-posthog"]
     assert entry["task"] == forward_to_posthog.name
     assert entry["options"]["queue"] == "default"
