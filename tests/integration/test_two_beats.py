@@ -41,6 +41,8 @@ def test_two_beats_run_each_slot_once_and_every_message_is_accounted_for(
     assert slot.runs <= max(sent) + 1, (slot.runs, sent)  # about one beat's worth of runs, not two
     assert slot.skipped >= min(sent) - 1, (slot.skipped, sent)
     assert "beat.slot_taken entry=sweep-unprocessed-events" in celery_worker.log_text()
-    # the skipped messages returned at once (None); the others ran the sweeper (the number it processed)
+    # the skipped messages returned at once (None); the others ran the sweeper, which returns how many events it
+    # processed (processing messages that earlier tests left on the broker run here too, never returning None)
     results = re.findall(r"process_new_events\[[^\]]+\] succeeded in [0-9.]+s: (\S+)", celery_worker.log_text())
-    assert (len(results) - results.count("None"), results.count("None")) == (slot.runs, slot.skipped), results
+    assert results.count("None") == slot.skipped, results
+    assert len(results) - results.count("None") >= slot.runs, results
