@@ -292,18 +292,6 @@ def _beat_start(test_database_url: str, directory: Path, name: str = "beat") -> 
 
 
 @pytest.fixture
-def celery_beat(
-    transactional_db: None, test_database_url: str, broker_proxy: TcpProxy, tmp_path: Path
-) -> Iterator[ServiceProcess]:
-    """A real `celery -A loopin_backend beat` sweeping every 2 s (its schedule file in a temp dir)."""
-    beat = _beat_start(test_database_url, tmp_path)
-    try:
-        yield beat
-    finally:
-        beat.stop()
-
-
-@pytest.fixture
 def celery_beat_named(
     transactional_db: None, test_database_url: str, broker_proxy: TcpProxy, tmp_path: Path
 ) -> Iterator[Callable[[str], ServiceProcess]]:
@@ -319,6 +307,12 @@ def celery_beat_named(
     finally:
         for beat in started:
             beat.stop()
+
+
+@pytest.fixture
+def celery_beat(celery_beat_named: Callable[[str], ServiceProcess]) -> ServiceProcess:
+    """A real `celery -A loopin_backend beat` sweeping every 2 s (its schedule file in a temp dir)."""
+    return celery_beat_named("beat")
 
 
 # --- the ASGI app as a real server -----------------------------------------------------------------
