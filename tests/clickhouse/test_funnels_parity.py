@@ -22,11 +22,18 @@ from django.db.models import Count
 
 from analytics import clock
 from analytics.metrics.analyses import DateRange
-from analytics.metrics.analyses.funnel_paths import DEFAULT_STEPS, FunnelPaths, FunnelSpec, funnel_paths
+from analytics.metrics.analyses.funnel_paths import (
+    DEFAULT_STEPS,
+    EntrantPath,
+    FunnelPaths,
+    FunnelSpec,
+    funnel_paths,
+    tally_found,
+)
 from analytics.metrics.analyses.funnels import FunnelQuery, funnel_run, funnel_spec
 from analytics.metrics.clickhouse import engine
 from analytics.metrics.clickhouse.client import ClickHouse
-from analytics.metrics.clickhouse.funnels import funnel_paths_clickhouse
+from analytics.metrics.clickhouse.funnels import funnel_paths_clickhouse, funnel_tallies_clickhouse
 from analytics.metrics.clickhouse.replication import replication_run
 from analytics.metrics.clickhouse.schema import Layout
 from analytics.models import EventListing, ReplicaPending, UserEvent
@@ -233,11 +240,12 @@ SEEDS = 30
 
 def test_the_engine_equals_brute_force(platform: None, settings: Any, chdb_dir: Path) -> None:
     """Per seed: random journeys, six random funnels, the engine's entrants and best paths (per user and per
-    breakdown value and user: steps, microsecond times, entry) equal the brute force's. Across the seeds the
+    breakdown value and user: steps, microsecond times, entry) equal the brute force's, and so do the series
+    it counts itself (per-step counts and medians) and the brute force's paths tallied. Across the seeds the
     funnels are not trivial: paths reach 2, 3 and 4 steps, some skip a free payment, some break down."""
     client, layout = on_engine(settings, chdb_dir)
     reached: set[int] = set()
-    skips = breakdowns = 0
+    skips = breakdowns = even_medians = 0  # even: a median is the mean of the two middle values
     for seed in range(SEEDS):
         origin = ERA + timedelta(days=90 * seed)  # each seed its own months
         rng = random.Random(seed)
@@ -251,6 +259,12 @@ def test_the_engine_equals_brute_force(platform: None, settings: Any, chdb_dir: 
                 assert (found.entrants, found.entrants_by) == (entrants, entrants_by), (seed, spec)
                 assert paths == expected, (seed, spec)
                 assert served(found) == served(funnel_paths(spec)), (seed, spec)  # and the SQL engine's
+                # The series the API serves, counted in the engine, equal the brute force's paths tallied.
+                best = [EntrantPath(user, value, *path) for (user, value), path in expected.items()]
+                tallied = tally_found(FunnelPaths(entrants, entrants_by, best), len(spec.steps))
+                assert funnel_tallies_clickhouse(spec, client, layout) == tallied, (seed, spec)
+                timed = [sum(len(p.times) > k and p.times[k] is not None for p in best) for k in range(1, 4)]
+                even_medians += sum(count > 0 and count % 2 == 0 for count in timed)
                 reached |= {path[0] for path in expected.values()}
                 skips += sum(None in path[1] for path in expected.values())
                 breakdowns += sum(value is not None for _, value in expected)
@@ -259,4 +273,4 @@ def test_the_engine_equals_brute_force(platform: None, settings: Any, chdb_dir: 
                 client.command(f"ALTER TABLE {layout.events} DROP PARTITION {int(month)}")
             UserEvent.objects.filter(timestamp__gte=origin).delete()
             EventListing.objects.filter(listing_id__in=LISTINGS).delete()
-    assert reached == {2, 3, 4} and skips > 0 and breakdowns > 0
+    assert reached == {2, 3, 4} and skips > 0 and breakdowns > 0 and even_medians > 0

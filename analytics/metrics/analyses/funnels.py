@@ -20,7 +20,6 @@ now): a user counts in every value through which they entered the funnel.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,16 +27,19 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
 from analytics.errors import ValidationFailed
-from analytics.metrics.analyses import DateRange, median, percent
+from analytics.metrics.analyses import DateRange, percent
 from analytics.metrics.analyses.funnel_paths import (
     DEFAULT_STEPS,
     DEFAULT_WINDOW_DAYS,
     EntrantPath,
     FunnelSpec,
+    FunnelTally,
     funnel_paths,
+    tally_found,
+    tally_paths,
 )
 from analytics.metrics.clickhouse import engine
-from analytics.metrics.clickhouse.funnels import funnel_paths_clickhouse
+from analytics.metrics.clickhouse.funnels import funnel_tallies_clickhouse
 from analytics.models import DailyFunnelReach, DailyUserEvent
 
 __all__ = ["DEFAULT_STEPS", "DEFAULT_WINDOW_DAYS", "FunnelQuery", "FunnelResult", "funnel_as_dict", "funnel_run"]
@@ -138,27 +140,10 @@ class FunnelResult:
     computed_from: str = "events"
 
 
-def _series(query: FunnelQuery, value: str | None, paths: list[EntrantPath], entrants: int) -> FunnelSeries:
-    n = len(query.steps)
-    # One pass over the paths (hundreds of thousands at scale): how many stopped at each step, and the
-    # seconds from the previous step that has a time (a skipped payment has none) and from the entry.
-    stopped_at = [0] * (n + 1)
-    gaps: list[list[float]] = [[] for _ in range(n)]
-    totals: list[list[float]] = [[] for _ in range(n)]
-    for p in paths:
-        stopped_at[p.reached] += 1
-        times = p.times
-        entry = previous = times[0]
-        for k in range(1, p.reached):
-            at = times[k]
-            if at is None:  # a skipped payment (no time of its own)
-                continue
-            gaps[k].append((at - previous).total_seconds())  # type: ignore[operator]
-            totals[k].append((at - entry).total_seconds())  # type: ignore[operator]
-            previous = at
-    counts = [entrants] + [sum(stopped_at[k + 1 :]) for k in range(1, n)]
+def _series(query: FunnelQuery, value: str | None, tally: FunnelTally) -> FunnelSeries:
+    counts = tally.counts
     steps = []
-    for k in range(n):
+    for k in range(len(query.steps)):
         steps.append(
             FunnelStep(
                 order=k + 1,
@@ -166,11 +151,11 @@ def _series(query: FunnelQuery, value: str | None, paths: list[EntrantPath], ent
                 count=counts[k],
                 conversion_from_previous=percent(counts[k], counts[k - 1]) if k else percent(counts[0], counts[0]),
                 conversion_from_start=percent(counts[k], counts[0]),
-                median_seconds_from_previous=median(gaps[k]) if k else None,
-                median_seconds_from_start=median(totals[k]) if k else None,
+                median_seconds_from_previous=tally.from_previous[k],
+                median_seconds_from_start=tally.from_start[k],
             )
         )
-    return FunnelSeries(value, entrants, counts[-1], percent(counts[-1], entrants), steps)
+    return FunnelSeries(value, tally.entrants, counts[-1], percent(counts[-1], tally.entrants), steps)
 
 
 def funnel_spec(query: FunnelQuery, listing_ids: list[str] | None = None) -> FunnelSpec:
@@ -219,7 +204,7 @@ def _from_rollup(query: FunnelQuery) -> FunnelResult:
         EntrantPath(user_id, None, reached, tuple(times[:reached]))
         for user_id, reached, *times in rows.iterator(chunk_size=10_000)
     ]
-    overall = _series(query, None, best, entrants)
+    overall = _series(query, None, tally_paths(best, entrants, len(query.steps)))
     return FunnelResult(query=query, by_listing=True, overall=overall, computed_from="rollup")
 
 
@@ -233,18 +218,15 @@ def funnel_run(*, query: FunnelQuery, listing_ids: list[str] | None = None, from
     if from_rollup and listing_ids is None and is_marketplace_funnel(query):
         return _from_rollup(query)
     analytics_engine = engine()
+    spec = funnel_spec(query, listing_ids)
     if analytics_engine is not None:
-        found = funnel_paths_clickhouse(funnel_spec(query, listing_ids), *analytics_engine)
+        tallies = funnel_tallies_clickhouse(spec, *analytics_engine)
     else:
-        found = funnel_paths(funnel_spec(query, listing_ids))
-    overall = _series(query, None, [p for p in found.paths if p.breakdown_value is None], found.entrants)
-    by_value: dict[str, list[EntrantPath]] = defaultdict(list)
-    for path in found.paths:
-        if path.breakdown_value is not None:
-            by_value[path.breakdown_value].append(path)
+        tallies = tally_found(funnel_paths(spec), len(query.steps))
+    overall = _series(query, None, tallies.overall)
+    by_value = tallies.by_value
     breakdown = [
-        _series(query, value, by_value[value], found.entrants_by[value])
-        for value in sorted(found.entrants_by, key=lambda v: (-found.entrants_by[v], v))
+        _series(query, value, by_value[value]) for value in sorted(by_value, key=lambda v: (-by_value[v].entrants, v))
     ]
     computed_from = "events" if analytics_engine is None else "clickhouse"
     return FunnelResult(

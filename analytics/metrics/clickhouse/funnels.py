@@ -42,7 +42,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analytics.metrics.analyses.funnel_paths import PAYMENT_STEP, EntrantPath, FunnelPaths, FunnelSpec
+from analytics.metrics.analyses.funnel_paths import (
+    PAYMENT_STEP,
+    EntrantPath,
+    FunnelPaths,
+    FunnelSpec,
+    FunnelTallies,
+    FunnelTally,
+)
 from analytics.metrics.clickhouse.client import ClickHouse, rows
 from analytics.metrics.clickhouse.expressions import Params, label
 from analytics.metrics.clickhouse.schema import Layout
@@ -185,7 +192,9 @@ def _layers(spec: FunnelSpec) -> list[str]:
     return exprs
 
 
-def _paths_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts | None) -> str:
+def _entries_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts | None) -> str:
+    """Every entry that got past step 1: `u, dim, free, entry_t, entry_id, reached, t1 … t{n-1}` (times in
+    microseconds; a step not reached, or a skipped payment, holds "never" or a meaningless value)."""
     n = len(spec.steps)
     part = _Statement(spec, layout, params)
     names = params.add(sorted(set(spec.steps)), "Array(String)")
@@ -250,22 +259,80 @@ def _paths_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts |
     at_steps = [f"e_{j} AS t{j}" for j in range(1, n)]
     joined = ", ".join(["e_ts AS entry_t", "e_id AS entry_id", "e_dim AS dim", *at_steps])
     times = "".join(f", t{j}" for j in range(1, n))
-    entries = (
+    return (
         f"SELECT u, dim, free, entry_t, entry_id, {reached} AS reached{times} FROM ({per_journey}) "  # noqa: S608
         f"ARRAY JOIN {joined} WHERE reached >= 2"
     )
+
+
+def _paths_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts | None) -> str:
+    n = len(spec.steps)
+    entries = _entries_sql(spec, layout, params, facts)
+    times = "".join(f", t{j}" for j in range(1, n))
     if spec.all_entries:
         return f"SELECT u, dim, reached, free, entry_id, entry_t{times} FROM ({entries})"  # noqa: S608
     # Each (breakdown value, user)'s best entry — most steps, then the earliest (time, id); the overall best
     # per user is the best of these (picked in Python: one row per value and user leaves the engine).
     by = "dim, u" if spec.breakdown else "u"
-    best = f"argMin((reached, free, entry_id, entry_t{times}), (-toInt16(reached), entry_t, entry_id))"
+    best = _best(spec)
     picked = ", ".join(f"best.{i + 1}" for i in range(4 + n - 1))
     value = "dim" if spec.breakdown else "''"
     return (
         f"SELECT u, {value}, {picked} FROM "  # noqa: S608
         f"(SELECT {by}, {best} AS best FROM ({entries}) GROUP BY {by})"
     )
+
+
+def _best(spec: FunnelSpec) -> str:
+    """A group's best entry as a tuple `(reached, free, entry_id, entry_t, t1 … t{n-1})`: most steps, then the
+    earliest (time, id)."""
+    times = "".join(f", t{j}" for j in range(1, len(spec.steps)))
+    return f"argMin((reached, free, entry_id, entry_t{times}), (-toInt16(reached), entry_t, entry_id))"
+
+
+def _tallies_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts | None) -> str:
+    """Per series — `(0, '')` overall, `(1, value)` per breakdown value — how many best paths got past each
+    step, and per step the lower and upper middle values (exact) of the microseconds from the previous step
+    with a time and from the entry, with how many there are: `_series`' inputs, without a row per user
+    leaving the engine."""
+    n = len(spec.steps)
+    entries = _entries_sql(spec, layout, params, facts)
+    if spec.breakdown:
+        per_value = f"SELECT u, dim, {_best(spec)} AS _p FROM ({entries}) GROUP BY dim, u"  # noqa: S608
+        overall = "argMin(_p, (-toInt16(_p.1), _p.4, _p.3))"  # the best of the user's values' best paths
+        per_user = (
+            f"SELECT arrayPushBack(groupArray((toUInt8(1), dim, _p)), (toUInt8(0), '', {overall})) AS _s "  # noqa: S608
+            f"FROM ({per_value}) GROUP BY u"
+        )
+        series = f"SELECT _x.1 AS part, _x.2 AS value, _x.3 AS _p FROM ({per_user}) ARRAY JOIN _s AS _x"  # noqa: S608
+    else:
+        series = f"SELECT toUInt8(0) AS part, '' AS value, {_best(spec)} AS _p FROM ({entries}) GROUP BY u"  # noqa: S608
+    columns = ["_p.1 AS reached", "_p.2 AS free", "_p.4 AS t0", *(f"_p.{4 + j} AS t{j}" for j in range(1, n))]
+    measures = []
+    previous = "t0"  # the latest step before step k with a time of its own
+    for k in range(1, n):
+        has_time = f"reached > {k}" + (" AND NOT free" if _skipped(spec, k) else "")
+        for since in (previous, "t0"):
+            value = f"t{k} - {since}"
+            measures += [
+                f"countIf({has_time})",
+                f"quantileExactLowIf(0.5)({value}, {has_time})",
+                f"quantileExactHighIf(0.5)({value}, {has_time})",
+            ]
+        previous = f"if(free, {previous}, t{k})" if _skipped(spec, k) else f"t{k}"
+    past = ", ".join(f"countIf(reached > {k})" for k in range(1, n))
+    return (
+        f"SELECT part, value, {past}, {', '.join(measures)} FROM "  # noqa: S608
+        f"(SELECT part, value, {', '.join(columns)} FROM ({series})) GROUP BY part, value"
+    )
+
+
+def _median(count: int, low: int, high: int) -> float | None:
+    """`analyses.median` of microsecond values given as seconds, from their count and middle values: the
+    same float (each value / 10⁶ is correctly rounded, as `timedelta.total_seconds()` is)."""
+    if not count:
+        return None
+    return low / 1_000_000 if count % 2 else (low / 1_000_000 + high / 1_000_000) / 2
 
 
 def _entrants_by(spec: FunnelSpec, client: ClickHouse, layout: Layout, facts: _Facts | None) -> dict[str, int]:
@@ -329,3 +396,38 @@ def funnel_paths_clickhouse(spec: FunnelSpec, client: ClickHouse, layout: Layout
             best[user] = tuple(row)
     overall = [_path(user, None, row) for user, row in best.items()]
     return FunnelPaths(entrants=entrants, entrants_by=entrants_by, paths=overall + paths)
+
+
+def funnel_tallies_clickhouse(spec: FunnelSpec, client: ClickHouse, layout: Layout) -> FunnelTallies:
+    """The funnel's series — what `tally_found(funnel_paths(spec))` gives — counted by the analytics engine:
+    one row per series leaves it, not one per user (`all_entries` is not a series: use the paths)."""
+    if spec.all_entries:
+        raise ValueError("all_entries asks for paths, not tallies")
+    n = len(spec.steps)
+    entrants, entered = _entered(spec, client, layout)
+    facts = _facts(spec, entered)
+    entrants_by = _entrants_by(spec, client, layout, facts)
+    found: dict[tuple[int, str], list[Any]] = {}
+    if n >= 2:  # one step: nobody gets past it
+        params = Params()
+        found = {
+            (int(part), str(value)): row
+            for part, value, *row in rows(client, _tallies_sql(spec, layout, params, facts), params)
+        }
+
+    def tally(entrants: int, row: list[Any] | None) -> FunnelTally:
+        if row is None:
+            row = [0] * (n - 1 + 6 * (n - 1))
+        past, measures = row[: n - 1], row[n - 1 :]
+        medians = [_median(*(int(v) for v in measures[i : i + 3])) for i in range(0, len(measures), 3)]
+        return FunnelTally(
+            entrants,
+            (entrants, *(int(c) for c in past)),
+            (None, *medians[0::2]),
+            (None, *medians[1::2]),
+        )
+
+    return FunnelTallies(
+        overall=tally(entrants, found.get((0, ""))),
+        by_value={value: tally(count, found.get((1, value))) for value, count in entrants_by.items()},
+    )
