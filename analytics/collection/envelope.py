@@ -100,9 +100,11 @@ class RequestContext:
     user_agent: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PreparedEvent:
-    """A valid, scrubbed, enriched tracked event: one row of `analytics_user_event`."""
+    """A valid, scrubbed, enriched tracked event: one row of `analytics_user_event`. Not frozen: a frozen
+    dataclass's constructor sets each of the 28 fields through `object.__setattr__`, and one is built per
+    event (treat it as immutable; `dataclasses.replace` makes a changed copy)."""
 
     uuid: uuid_lib.UUID
     payload_hash: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -40,6 +41,15 @@ def parse_instant(field_name: str, value: object) -> datetime:
         raise TimeProblem(field_name, "timestamp_out_of_range", f"'{field_name}' is out of range") from exc
 
 
+@lru_cache(maxsize=16)
+def _horizon(received_at: datetime, days: int) -> datetime:
+    """The retention horizon at `received_at` (`days` is the setting it was computed with): every event of a
+    batch shares its `received_at`, so it is worked out once a batch instead of once an event."""
+    from analytics.privacy.retention import events_horizon  # here: retention imports the metrics package
+
+    return events_horizon(received_at)
+
+
 def _check_range(field_name: str, instant: datetime, received_at: datetime) -> None:
     if instant < EARLIEST:
         raise TimeProblem(field_name, "timestamp_out_of_range", f"'{field_name}' is before 2000-01-01")
@@ -71,9 +81,7 @@ def event_time(*, timestamp: object, sent_at: object, received_at: datetime) -> 
         _check_range("timestamp", happened, received_at)
     if happened > received_at + FUTURE_CLAMP:
         happened = received_at
-    from analytics.privacy.retention import events_horizon  # here: retention imports the metrics package
-
-    if happened < events_horizon(received_at):
+    if happened < _horizon(received_at, settings.ANALYTICS_RETENTION_DAYS):
         raise TimeProblem(
             "timestamp",
             "older_than_retention",

@@ -98,3 +98,21 @@ def test_days_that_is_not_a_number_stays_validation_failed(
     else:
         response = client.post(path, json={"user_id": "u1", "days": "a week"}, headers=bearer("admin"))
     assert_error(response, 422, "validation_failed")
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (b'{"n": 1234567890123456789}', True),  # nineteen digits: could be past 64 bits
+        (b'{"n": 123456789012345678}', False),  # eighteen
+        (b'{"n": 123456789.0123456789}', False),  # a dot splits the run
+        (b'{"a": "1234567890", "b": "123456789"}', False),  # runs in separate strings
+        (b'{"n": ' + b"7" * 40 + b"}", True),
+    ],
+)
+def test_the_long_digit_check_finds_runs_of_nineteen(body: bytes, found: bool) -> None:
+    """Catches: the fast pre-check (translate + substring search) missing a 19-digit run or seeing one where a
+    non-digit splits it — a miss would store a past-64-bit integer as an approximate float."""
+    from analytics.api.body import _long_digits
+
+    assert _long_digits(body) is found
