@@ -29,6 +29,13 @@ the next step that is not skipped. Times travel as integer microseconds (`toUnix
 the paths' times come back microsecond-exact; "never" is the largest Int64, later than every deadline.
 The entries' layer-0 values give the reached step and the times; `argMin` picks each user's best entry.
 
+What the API serves (`funnel_tallies_clickhouse`) is counted in the engine too: per series (overall, and per
+breakdown value) how many best paths got past each step, and per step the lower and upper middle values
+(`quantileExactLow`/`High`) of the microseconds from the previous step with a time and from the entry — one
+row per series leaves the engine, and `_median` turns the middle values into the float `analyses.median`
+gives for the same seconds. `funnel_paths_clickhouse` returns the paths themselves (for the funnel-reach
+rollup's question and for the tests that hold the engine against the brute force).
+
 Listing facts (free, category, host — as they are now) live only in the system of record: they are read
 there (`EventListing`) for the listings that have an entry in the range, and passed in as array
 parameters. Every value — step names, times, listing and user ids — is a server-side parameter; the only
