@@ -170,6 +170,13 @@ _MEMO_CHARS = 256
 _MEMO_SIZE = 20_000
 _known_texts: tuple[set[str], set[str]] = (set(), set())  # by `identifier`
 _known_keys: dict[str, tuple[str, bool, bool]] = {}  # key -> (key, its value is secret, is an identifier)
+_known_names: set[str] = set()  # event names that passed the name checks
+
+
+def _remember(known: set[str], value: str) -> None:
+    if len(known) >= _MEMO_SIZE:
+        known.clear()
+    known.add(value)
 
 
 def _clean_text(value: str, path: str, identifier: bool, problems: list[Problem]) -> str:
@@ -188,9 +195,7 @@ def _clean_text(value: str, path: str, identifier: bool, problems: list[Problem]
         return value
     scrubbed = scrub_text(value, identifier=identifier)
     if scrubbed == value and len(value) <= _MEMO_CHARS:
-        if len(known) >= _MEMO_SIZE:
-            known.clear()
-        known.add(value)
+        _remember(known, value)
     return scrubbed
 
 
@@ -291,7 +296,7 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
 
     problems: list[Problem] = []
     name = envelope.event_name
-    if not NAME_PATTERN.match(name):
+    if name not in _known_names and not NAME_PATTERN.match(name):  # (a known name passed both checks)
         problems.append(
             Problem(
                 "event_name",
@@ -299,8 +304,13 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
                 "'event_name' must start with a letter or '$' and use letters, digits, spaces and _ . : / $ - only",
             )
         )
-    elif name_holds_personal_data(name):
-        problems.append(Problem("event_name", "personal_data", "'event_name' holds an email address or a phone number"))
+    elif name not in _known_names:
+        if name_holds_personal_data(name):
+            problems.append(
+                Problem("event_name", "personal_data", "'event_name' holds an email address or a phone number")
+            )
+        else:
+            _remember(_known_names, name)
     for id_field in ("user_id", "anonymous_id", "session_id"):
         id_value = getattr(envelope, id_field)
         if isinstance(id_value, str) and ("\x00" in id_value or not _encodable(id_value)):

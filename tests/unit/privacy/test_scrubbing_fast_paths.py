@@ -249,3 +249,16 @@ def test_a_remembered_value_is_still_refused_where_its_checks_fail() -> None:
         with pytest.raises(envelope.EventRejected) as rejected:
             prepare_event(event(properties=properties), source="tracker", request=request)
         assert rejected.value.code == "invalid_characters"
+
+
+@pytest.mark.parametrize(("name", "code"), [("call_9876543210", "personal_data"), ("9 lives", "invalid_event_name")])
+def test_an_event_name_is_remembered_only_once_it_passed_its_checks(name: str, code: str) -> None:
+    """Catches: the event-name memo keeping a name that a check refused (so the next event with it stored)."""
+    request = RequestContext(received_at=RECEIVED)
+    assert prepare_event(event(event_name="screen_viewed"), source="tracker", request=request)
+    assert "screen_viewed" in envelope._known_names
+    for _ in range(2):  # the second pass would go through the memo
+        with pytest.raises(envelope.EventRejected) as rejected:
+            prepare_event(event(event_name=name), source="tracker", request=request)
+        assert rejected.value.code == code
+    assert name not in envelope._known_names
