@@ -171,6 +171,7 @@ _MEMO_SIZE = 20_000
 _known_texts: tuple[set[str], set[str]] = (set(), set())  # by `identifier`
 _known_keys: dict[str, tuple[str, bool, bool]] = {}  # key -> (key, its value is secret, is an identifier)
 _known_names: set[str] = set()  # event names that passed the name checks
+_known_ids: set[str] = set()  # user, anonymous and session ids that passed the id checks
 
 
 def _remember(known: set[str], value: str) -> None:
@@ -313,9 +314,11 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
             _remember(_known_names, name)
     for id_field in ("user_id", "anonymous_id", "session_id"):
         id_value = getattr(envelope, id_field)
-        if isinstance(id_value, str) and ("\x00" in id_value or not _encodable(id_value)):
+        if not isinstance(id_value, str) or id_value in _known_ids:  # (a known id passed both checks)
+            continue
+        if "\x00" in id_value or not _encodable(id_value):
             problems.append(Problem(id_field, "invalid_characters", f"'{id_field}' contains a NUL or a lone surrogate"))
-        elif isinstance(id_value, str) and identifier_holds_personal_data(id_value):
+        elif identifier_holds_personal_data(id_value):
             problems.append(
                 Problem(
                     id_field,
@@ -323,6 +326,8 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
                     f"'{id_field}' is an email address or a phone number; send an opaque id (the platform's own)",
                 )
             )
+        else:
+            _remember(_known_ids, id_value)
     if envelope.properties is not None and envelope.metadata is not None:
         problems.append(Problem("metadata", "metadata_conflict", "send 'properties' or 'metadata', not both"))
     raw_properties = envelope.properties if envelope.properties is not None else (envelope.metadata or {})

@@ -262,3 +262,19 @@ def test_an_event_name_is_remembered_only_once_it_passed_its_checks(name: str, c
             prepare_event(event(event_name=name), source="tracker", request=request)
         assert rejected.value.code == code
     assert name not in envelope._known_names
+
+
+@pytest.mark.parametrize(
+    ("user_id", "code"),
+    [("priya@example.com", "personal_data"), ("+91 98765 43210", "personal_data"), ("u\x00", "invalid_characters")],
+)
+def test_an_id_is_remembered_only_once_it_passed_its_checks(user_id: str, code: str) -> None:
+    """Catches: the id memo keeping an id that a check refused (so the next event with it stored)."""
+    request = RequestContext(received_at=RECEIVED)
+    assert prepare_event(event(user_id="user-9876543210"), source="tracker", request=request)
+    assert "user-9876543210" in envelope._known_ids
+    for _ in range(2):  # the second pass would go through the memo
+        with pytest.raises(envelope.EventRejected) as rejected:
+            prepare_event(event(user_id=user_id), source="tracker", request=request)
+        assert rejected.value.code == code
+    assert user_id not in envelope._known_ids
