@@ -199,9 +199,9 @@ def _layers(spec: FunnelSpec) -> list[str]:
     return exprs
 
 
-def _entries_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts | None) -> str:
-    """Every entry that got past step 1: `u, dim, free, entry_t, entry_id, reached, t1 … t{n-1}` (times in
-    microseconds; a step not reached, or a skipped payment, holds "never" or a meaningless value)."""
+def _per_journey_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts | None) -> str:
+    """One row per journey with an entry: `u, free`, and per entry (arrays in (time, id) order) `e_ts`,
+    `e_id`, `e_dim` and `e_1 … e_{n-1}` — when each later step happens on the greedy path from it."""
     n = len(spec.steps)
     part = _Statement(spec, layout, params)
     names = params.add(sorted(set(spec.steps)), "Array(String)")
@@ -220,25 +220,30 @@ def _entries_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts
     window = (
         f"user_id IS NOT NULL AND timestamp >= {part.start} AND timestamp < {horizon}{part.with_listing}{part.scope}"
     )
-    # Only a journey with an event of a later step can get past its first step — or a free one, whose
-    # skipped payment step counts as reached. Most journeys are one look at one listing: leaving them out
+    # Only a journey with an event of a later step can get past its first step — or a free one when step 2
+    # is a payment, which it skips (counted as reached). Most journeys are one look at one listing: leaving them out
     # before the grouping halves the statement at millions of events (docs/benchmarks.md).
+    # (When the first step's name comes again later, every journey with an entry has such an event — the
+    # entry itself — and the filter would only cost a second read.)
     later = params.add(sorted(set(spec.steps[1:])), "Array(String)")
     going_on = (
         f"(assumeNotNull(user_id), {key}) IN (SELECT assumeNotNull(user_id), {key} FROM {part.source} "  # noqa: S608
         f"WHERE event_name IN {later} AND {window})"
     )
-    if free_event != "0":
+    if spec.steps[0] in spec.steps[1:]:
+        going_on = "1"
+    elif free_event != "0" and _skipped(spec, 1):  # (a later skipped step needs step 2's event all the same)
         going_on = f"({going_on} OR {free_event})"
+    carried = f", {dim} AS d" if spec.breakdown else ""  # (without a breakdown every value is '')
     events = (
         f"SELECT assumeNotNull(user_id) AS u, {key} AS k, toUnixTimestamp64Micro(timestamp) AS t, "  # noqa: S608
         f"event_id AS id, toUInt16({bits}) AS b, "
-        f"toUInt8(event_name = {part.first} AND timestamp < {part.end}) AS entry, {dim} AS d "
+        f"toUInt8(event_name = {part.first} AND timestamp < {part.end}) AS entry{carried} "
         f"FROM {part.source} WHERE event_name IN {names} AND {window} AND {going_on}"
     )
     # One row per journey with an entry, its events sorted by (time, id) (tuples sort by their elements).
     journeys = (
-        f"SELECT u, k, {free} AS free, arraySort(groupArray((t, id, b, entry, d))) AS ev "  # noqa: S608
+        f"SELECT u, k, {free} AS free, arraySort(groupArray((t, id, b, entry{', d' if spec.breakdown else ''}))) AS ev "  # noqa: S608
         f"FROM ({events}) GROUP BY u, k HAVING max(entry) = 1"
     )
     arrays = [
@@ -246,7 +251,8 @@ def _entries_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts
         "arrayMap(_e -> _e.2, ev) AS ids",
         "arrayMap(_e -> _e.3, ev) AS bits",
         "arrayMap(_e -> _e.4, ev) AS entries",
-        "arrayMap(_e -> _e.5, ev) AS dims",
+        # (Without a breakdown every event's value is '': not carried through the arrays.)
+        "arrayMap(_e -> _e.5, ev) AS dims" if spec.breakdown else "arrayMap(_e -> '', ev) AS dims",
         # The first position of each instant (ties in time count as in order).
         "arrayMap((_d, _i) -> _i = 1 OR _d != 0, arrayDifference(ts), arrayEnumerate(ts)) AS instant_starts",
         *_layers(spec),
@@ -256,19 +262,56 @@ def _entries_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts
         f"arrayFilter((_x, _e) -> _e, {name}, entries) AS e_{suffix}"
         for name, suffix in [("ts", "ts"), ("ids", "id"), ("dims", "dim")] + [(f"T0_{j}", str(j)) for j in range(1, n)]
     )
-    per_journey = f"SELECT u, free, {at_entries} FROM (SELECT u, free, {', '.join(arrays)} FROM ({journeys}))"  # noqa: S608
+    return f"SELECT u, free, {at_entries} FROM (SELECT u, free, {', '.join(arrays)} FROM ({journeys}))"  # noqa: S608
+
+
+def _reached(spec: FunnelSpec) -> str:
+    """The step an entry reaches, from `entry_t`, `t1 … t{n-1}` and its journey's `free`."""
+    n = len(spec.steps)
     window = f"toInt64({int(spec.window_days) * _MICROS_PER_DAY})"
     fails = []
     for j in range(1, n):
         fail = f"t{j} > entry_t + {window}"  # not found ("never") or after the window
         fails.append(f"{'NOT free AND ' + fail if _skipped(spec, j) else fail}, {j}")
-    reached = f"toUInt8(multiIf({', '.join(fails)}, {n}))"
-    at_steps = [f"e_{j} AS t{j}" for j in range(1, n)]
-    joined = ", ".join(["e_ts AS entry_t", "e_id AS entry_id", "e_dim AS dim", *at_steps])
+    return f"toUInt8(multiIf({', '.join(fails)}, {n}))"
+
+
+def _with_reached(spec: FunnelSpec, per_journey: str) -> str:
+    """The journeys with an entry past step 1, and `_r`: the step each of their entries reaches (in order)."""
+    n = len(spec.steps)
+    names = ["entry_t", *(f"t{j}" for j in range(1, n))]
+    reached = f"arrayMap(({', '.join(names)}) -> {_reached(spec)}, e_ts{''.join(f', e_{j}' for j in range(1, n))})"
+    return f"SELECT *, {reached} AS _r FROM ({per_journey}) WHERE arrayMax(_r) >= 2"  # noqa: S608
+
+
+def _entries_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts | None) -> str:
+    """Every entry that got past step 1: `u, dim, free, entry_t, entry_id, reached, t1 … t{n-1}` (times in
+    microseconds; a step not reached, or a skipped payment, holds "never" or a meaningless value). Entries
+    that stay at step 1 — most of them — are dropped inside their journey's arrays, before the ARRAY JOIN."""
+    n = len(spec.steps)
+    journeys = _with_reached(spec, _per_journey_sql(spec, layout, params, facts))
+    arrays = ["ts", "id", "dim", *(str(j) for j in range(1, n))]
+    kept = ", ".join(f"arrayFilter((_x, _k) -> _k >= 2, e_{name}, _r) AS f_{name}" for name in arrays)
+    at_steps = [f"f_{j} AS t{j}" for j in range(1, n)]
+    joined = ", ".join(["f_ts AS entry_t", "f_id AS entry_id", "f_dim AS dim", "f_r AS reached", *at_steps])
     times = "".join(f", t{j}" for j in range(1, n))
     return (
-        f"SELECT u, dim, free, entry_t, entry_id, {reached} AS reached{times} FROM ({per_journey}) "  # noqa: S608
-        f"ARRAY JOIN {joined} WHERE reached >= 2"
+        f"SELECT u, dim, free, entry_t, entry_id, reached{times} FROM "  # noqa: S608
+        f"(SELECT u, free, {kept}, arrayFilter(_k -> _k >= 2, _r) AS f_r FROM ({journeys})) ARRAY JOIN {joined}"
+    )
+
+
+def _journey_bests_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts | None) -> str:
+    """Without a breakdown: each journey's best entry that got past step 1, `u, _p` (`_p` as `_best` gives
+    it), picked inside the journey's arrays — its entries are in (time, id) order, so the best is the first
+    that reaches the furthest — instead of one row per entry (every page view, in a funnel that starts
+    with one)."""
+    n = len(spec.steps)
+    journeys = _with_reached(spec, _per_journey_sql(spec, layout, params, facts))
+    picked = "".join(f", e_{j}[_i]" for j in range(1, n))
+    return (
+        f"SELECT u, (arrayMax(_r) AS _top, free, e_id[_i], e_ts[_i]{picked}) AS _p FROM "  # noqa: S608
+        f"(SELECT *, arrayFirstIndex(_x -> _x = arrayMax(_r), _r) AS _i FROM ({journeys}))"
     )
 
 
@@ -290,6 +333,9 @@ def _paths_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts |
     )
 
 
+_RANK = "(-toInt16(_p.1), _p.4, _p.3)"  # of a best-entry tuple `_p`: most steps, then the earliest (time, id)
+
+
 def _best(spec: FunnelSpec) -> str:
     """A group's best entry as a tuple `(reached, free, entry_id, entry_t, t1 … t{n-1})`: most steps, then the
     earliest (time, id)."""
@@ -303,17 +349,21 @@ def _tallies_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts
     with a time and from the entry, with how many there are: `_series`' inputs, without a row per user
     leaving the engine."""
     n = len(spec.steps)
-    entries = _entries_sql(spec, layout, params, facts)
     if spec.breakdown:
+        entries = _entries_sql(spec, layout, params, facts)
         per_value = f"SELECT u, dim, {_best(spec)} AS _p FROM ({entries}) GROUP BY dim, u"  # noqa: S608
-        overall = "argMin(_p, (-toInt16(_p.1), _p.4, _p.3))"  # the best of the user's values' best paths
+        overall = f"argMin(_p, {_RANK})"  # the best of the user's values' best paths
         per_user = (
             f"SELECT arrayPushBack(groupArray((toUInt8(1), dim, _p)), (toUInt8(0), '', {overall})) AS _s "  # noqa: S608
             f"FROM ({per_value}) GROUP BY u"
         )
         series = f"SELECT _x.1 AS part, _x.2 AS value, _x.3 AS _p FROM ({per_user}) ARRAY JOIN _s AS _x"  # noqa: S608
-    else:
-        series = f"SELECT toUInt8(0) AS part, '' AS value, {_best(spec)} AS _p FROM ({entries}) GROUP BY u"  # noqa: S608
+    elif spec.by_listing:  # a person's best is the best of their journeys' (one per listing)
+        bests = _journey_bests_sql(spec, layout, params, facts)
+        series = f"SELECT toUInt8(0) AS part, '' AS value, argMin(_p, {_RANK}) AS _p FROM ({bests}) GROUP BY u"  # noqa: S608
+    else:  # one journey per person
+        bests = _journey_bests_sql(spec, layout, params, facts)
+        series = f"SELECT toUInt8(0) AS part, '' AS value, _p FROM ({bests})"  # noqa: S608
     columns = ["_p.1 AS reached", "_p.2 AS free", "_p.4 AS t0", *(f"_p.{4 + j} AS t{j}" for j in range(1, n))]
     measures = []
     previous = "t0"  # the latest step before step k with a time of its own
