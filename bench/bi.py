@@ -47,7 +47,15 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 from serving import uvicorn_server  # bench/serving.py (this directory is on the path)
-from support import PG_DSN, database_exists, say, service_env, simulated_database_build, timed
+from support import (
+    PG_DSN,
+    database_exists,
+    say,
+    service_env,
+    simulated_database_build,
+    simulator_version,
+    timed,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -55,7 +63,7 @@ DB_NAME = "loopin_bench_bi"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 ZONE = ZoneInfo("Asia/Kolkata")
 
-USERS = int(os.environ.get("BENCH_BI_USERS", "88000"))
+USERS = int(os.environ.get("BENCH_BI_USERS", "132000"))
 DAYS = int(os.environ.get("BENCH_BI_DAYS", "90"))
 SEED = int(os.environ.get("BENCH_BI_SEED", "7"))
 END = date.fromisoformat(os.environ.get("BENCH_BI_END", datetime.now(ZONE).date().isoformat()))
@@ -85,7 +93,11 @@ def _marker(conn: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
     exists = conn.execute("SELECT to_regclass('bench_bi_dataset')").fetchone()
     if not exists or exists[0] is None:
         return None
-    return conn.execute("SELECT users, days, seed, end_date, events FROM bench_bi_dataset").fetchone()
+    columns = "users, days, seed, end_date, model_version, events"
+    try:
+        return conn.execute(f"SELECT {columns} FROM bench_bi_dataset").fetchone()  # noqa: S608
+    except psycopg.errors.UndefinedColumn:  # a dataset from before the marker named the simulator's version
+        return None
 
 
 def dataset_ready() -> bool:
@@ -93,7 +105,7 @@ def dataset_ready() -> bool:
         return False
     with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
         marker = _marker(conn)
-        if marker is None or marker[:4] != (USERS, DAYS, SEED, END):
+        if marker is None or marker[:5] != (USERS, DAYS, SEED, END, simulator_version()):
             return False
         held = conn.execute("SELECT to_regclass('bench_held_day')").fetchone()
         if held and held[0] is not None:  # an earlier run stopped with the day held back: put it back
@@ -106,8 +118,14 @@ def dataset_build() -> None:
     simulated_database_build(name=DB_NAME, env=ENV, users=USERS, days=DAYS, seed=SEED, end=END, summary_chars=400)
     with psycopg.connect(PG_DSN, dbname=DB_NAME, autocommit=True) as conn:
         events = conn.execute("SELECT count(*) FROM analytics_user_event").fetchone()[0]  # type: ignore[index]
-        conn.execute("CREATE TABLE bench_bi_dataset (users int, days int, seed int, end_date date, events bigint)")
-        conn.execute("INSERT INTO bench_bi_dataset VALUES (%s, %s, %s, %s, %s)", (USERS, DAYS, SEED, END, events))
+        conn.execute(
+            "CREATE TABLE bench_bi_dataset "
+            "(users int, days int, seed int, end_date date, model_version text, events bigint)"
+        )
+        conn.execute(
+            "INSERT INTO bench_bi_dataset VALUES (%s, %s, %s, %s, %s, %s)",
+            (USERS, DAYS, SEED, END, simulator_version(), events),
+        )
 
 
 def dataset_describe(conn: psycopg.Connection[Any]) -> int:

@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 from serving import uvicorn_server  # bench/serving.py (this directory is on the path)
-from support import PG_DSN, database_exists, say, service_env, simulated_database_build, timed
+from support import PG_DSN, database_exists, say, service_env, simulated_database_build, simulator_version, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,12 +66,6 @@ JWT_SECRET = secrets.token_urlsafe(48)
 ENV = service_env(database_url=DATABASE_URL, data_dir=DATA_DIR, secret=SECRET, jwt_secret=JWT_SECRET)
 
 
-def _model_version() -> str:
-    from analytics.simulator.parameters import MODEL_VERSION
-
-    return MODEL_VERSION
-
-
 def dataset_ready() -> bool:
     if not database_exists(DB_NAME):
         return False
@@ -80,7 +74,7 @@ def dataset_ready() -> bool:
         if not exists or exists[0] is None:
             return False
         marker = conn.execute("SELECT users, days, seed, end_date, model_version FROM bench_models_dataset").fetchone()
-        return marker == (USERS, DAYS, SEED, END, _model_version())
+        return marker == (USERS, DAYS, SEED, END, simulator_version())
 
 
 def dataset_build() -> None:
@@ -90,7 +84,8 @@ def dataset_build() -> None:
             "CREATE TABLE bench_models_dataset (users int, days int, seed int, end_date date, model_version text)"
         )
         conn.execute(
-            "INSERT INTO bench_models_dataset VALUES (%s, %s, %s, %s, %s)", (USERS, DAYS, SEED, END, _model_version())
+            "INSERT INTO bench_models_dataset VALUES (%s, %s, %s, %s, %s)",
+            (USERS, DAYS, SEED, END, simulator_version()),
         )
 
 

@@ -55,6 +55,14 @@ def database_exists(name: str) -> bool:
         return admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
 
+def simulator_version() -> str:
+    """The simulator's MODEL_VERSION: a benchmark dataset built by another version is built again."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from analytics.simulator.parameters import MODEL_VERSION
+
+    return MODEL_VERSION
+
+
 def simulated_database_build(
     *, name: str, env: dict[str, str], users: int, days: int, seed: int, end: date, summary_chars: int = 300
 ) -> None:
