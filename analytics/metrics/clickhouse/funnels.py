@@ -392,6 +392,32 @@ def _median(count: int, low: int, high: int) -> float | None:
     return low / 1_000_000 if count % 2 else (low / 1_000_000 + high / 1_000_000) / 2
 
 
+def _entrants(spec: FunnelSpec, client: ClickHouse, layout: Layout) -> tuple[int, dict[str, int], _Facts | None]:
+    """Entrants overall and per breakdown value, and the listing facts the funnel needs. A platform or city is
+    the entry event's own, so one read gives all three: per value, the users who entered through it (with a
+    listing when the funnel follows one) and their set, whose merge is the overall count."""
+    if spec.breakdown not in ("platform", "city"):  # a category or host needs the facts first
+        entrants, entered = _entered(spec, client, layout)
+        facts = _facts(spec, entered)
+        return entrants, _entrants_by(spec, client, layout, facts), facts
+    params = Params()
+    part = _Statement(spec, layout, params)
+    through = "listing_id IS NOT NULL" if spec.by_listing else "1"
+    state, merged = "", ""
+    if _wants_facts(spec):
+        state = ", groupUniqArrayIfState(assumeNotNull(listing_id), listing_id IS NOT NULL) AS l"
+        merged = ", arraySort(groupUniqArrayIfMerge(l))"
+    sql = (
+        f"SELECT groupArrayIf(dim, n > 0), groupArrayIf(n, n > 0), uniqExactMerge(s){merged} FROM "  # noqa: S608
+        f"(SELECT {_dim(spec, params, None)} AS dim, uniqExactIf(user_id, {through}) AS n, "
+        f"uniqExactState(user_id) AS s{state} FROM {part.source} WHERE {part.firsts(listing_only=False)} GROUP BY dim)"
+    )
+    # (Two arrays filled in one pass keep their order; an array of tuples would come back as Arrow structs.)
+    values, counts, entrants, *entered = rows(client, sql, params)[0]
+    facts = _facts(spec, [str(listing) for listing in entered[0]] if entered else [])
+    return int(entrants), {str(value): int(count) for value, count in zip(values, counts, strict=True)}, facts
+
+
 def _entrants_by(spec: FunnelSpec, client: ClickHouse, layout: Layout, facts: _Facts | None) -> dict[str, int]:
     """Per breakdown value, the identified users who entered through it (with a listing when the funnel
     follows one)."""
@@ -426,13 +452,12 @@ class _PathMaker:
 def funnel_paths_clickhouse(spec: FunnelSpec, client: ClickHouse, layout: Layout) -> FunnelPaths:
     """Entrants (overall and per breakdown value) and each entrant's best paths that got past step 1 —
     `funnel_paths(spec)`, answered by the analytics engine."""
-    needs_entries = not spec.all_entries or _wants_facts(spec)
-    entrants, entered = _entered(spec, client, layout) if needs_entries else (0, [])
-    facts = _facts(spec, entered)
+    entrants_by: dict[str, int]
     if spec.all_entries:  # every entry's path, no entrant counts
         entrants, entrants_by = 0, {}
+        facts = _facts(spec, _entered(spec, client, layout)[1]) if _wants_facts(spec) else None
     else:
-        entrants_by = _entrants_by(spec, client, layout, facts)
+        entrants, entrants_by, facts = _entrants(spec, client, layout)
     paths: list[EntrantPath] = []
     if len(spec.steps) < 2:  # one step: nobody gets past it
         return FunnelPaths(entrants=entrants, entrants_by=entrants_by, paths=paths)
@@ -461,9 +486,7 @@ def funnel_tallies_clickhouse(spec: FunnelSpec, client: ClickHouse, layout: Layo
     if spec.all_entries:
         raise ValueError("all_entries asks for paths, not tallies")
     n = len(spec.steps)
-    entrants, entered = _entered(spec, client, layout)
-    facts = _facts(spec, entered)
-    entrants_by = _entrants_by(spec, client, layout, facts)
+    entrants, entrants_by, facts = _entrants(spec, client, layout)
     found: dict[tuple[int, str], list[Any]] = {}
     if n >= 2:  # one step: nobody gets past it
         params = Params()
