@@ -494,7 +494,10 @@ else:
             "max_size": ENV.ANALYTICS_DB_POOL_SIZE,
             "timeout": 5.0,
             "max_idle": 60.0,
-            "reconnect_timeout": 3600.0,
+            # A failed reconnection is retried with a doubling delay (1, 2, 4 … s) until this many seconds, and
+            # a request waits for it: with an hour, the first requests after a minute-long outage still got
+            # 503 for up to a minute. Given up after 5 s, the next request starts a new attempt at once.
+            "reconnect_timeout": 5.0,
         }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
