@@ -251,30 +251,27 @@ def test_a_remembered_value_is_still_refused_where_its_checks_fail() -> None:
         assert rejected.value.code == "invalid_characters"
 
 
-@pytest.mark.parametrize(("name", "code"), [("call_9876543210", "personal_data"), ("9 lives", "invalid_event_name")])
-def test_an_event_name_is_remembered_only_once_it_passed_its_checks(name: str, code: str) -> None:
-    """Catches: the event-name memo keeping a name that a check refused (so the next event with it stored)."""
-    request = RequestContext(received_at=RECEIVED)
-    assert prepare_event(event(event_name="screen_viewed"), source="tracker", request=request)
-    assert "screen_viewed" in envelope._known_names
-    for _ in range(2):  # the second pass would go through the memo
-        with pytest.raises(envelope.EventRejected) as rejected:
-            prepare_event(event(event_name=name), source="tracker", request=request)
-        assert rejected.value.code == code
-    assert name not in envelope._known_names
-
-
 @pytest.mark.parametrize(
-    ("user_id", "code"),
-    [("priya@example.com", "personal_data"), ("+91 98765 43210", "personal_data"), ("u\x00", "invalid_characters")],
+    ("field", "good", "refused", "code"),
+    [
+        ("event_name", "screen_viewed", "call_9876543210", "personal_data"),
+        ("event_name", "screen_viewed", "9 lives", "invalid_event_name"),
+        ("user_id", "user-9876543210", "priya@example.com", "personal_data"),
+        ("user_id", "user-9876543210", "+91 98765 43210", "personal_data"),
+        ("user_id", "user-9876543210", "u\x00", "invalid_characters"),
+    ],
 )
-def test_an_id_is_remembered_only_once_it_passed_its_checks(user_id: str, code: str) -> None:
-    """Catches: the id memo keeping an id that a check refused (so the next event with it stored)."""
+def test_a_name_or_id_is_remembered_only_once_it_passed_its_checks(
+    field: str, good: str, refused: str, code: str
+) -> None:
+    """Catches: the event-name or id memo keeping a value that a check refused (so the next event with it
+    stored)."""
+    known = envelope._known_names if field == "event_name" else envelope._known_ids
     request = RequestContext(received_at=RECEIVED)
-    assert prepare_event(event(user_id="user-9876543210"), source="tracker", request=request)
-    assert "user-9876543210" in envelope._known_ids
+    assert prepare_event(event(**{field: good}), source="tracker", request=request)
+    assert good in known
     for _ in range(2):  # the second pass would go through the memo
         with pytest.raises(envelope.EventRejected) as rejected:
-            prepare_event(event(user_id=user_id), source="tracker", request=request)
+            prepare_event(event(**{field: refused}), source="tracker", request=request)
         assert rejected.value.code == code
-    assert user_id not in envelope._known_ids
+    assert refused not in known
