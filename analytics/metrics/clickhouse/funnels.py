@@ -234,9 +234,11 @@ def _per_journey_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _F
         goes_on = " AND max(b) >= 2"
     else:
         later = params.add(sorted(set(spec.steps[1:])), "Array(String)")
+        # (A hash of the journey, not its two texts: a set of integers is faster to build and probe, and a
+        # collision only lets an extra journey through, which then reaches step 1 alone and is dropped.)
         going_on = (
-            f"(assumeNotNull(user_id), {key}) IN (SELECT assumeNotNull(user_id), {key} FROM {part.source} "  # noqa: S608
-            f"WHERE event_name IN {later} AND {window})"
+            f"cityHash64(assumeNotNull(user_id), {key}) IN (SELECT cityHash64(assumeNotNull(user_id), {key}) "  # noqa: S608
+            f"FROM {part.source} WHERE event_name IN {later} AND {window})"
         )
         if free_event != "0" and _skipped(spec, 1):  # (a later skipped step needs step 2's event all the same)
             going_on = f"({going_on} OR {free_event})"
@@ -308,16 +310,27 @@ def _entries_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts
 
 
 def _journey_bests_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts | None) -> str:
-    """Without a breakdown: each journey's best entry that got past step 1, `u, _p` (`_p` as `_best` gives
-    it), picked inside the journey's arrays — its entries are in (time, id) order, so the best is the first
-    that reaches the furthest — instead of one row per entry (every page view, in a funnel that starts
-    with one)."""
+    """Each journey's best entry that got past step 1 — per breakdown value when there is one — as `u, dim,
+    _p` (`_p` as `_best` gives it), picked inside the journey's arrays: its entries are in (time, id) order,
+    so the best is the first that reaches the furthest. One row per journey (and value) instead of one per
+    entry (every page view, in a funnel that starts with one)."""
     n = len(spec.steps)
     journeys = _with_reached(spec, _per_journey_sql(spec, layout, params, facts))
     picked = "".join(f", e_{j}[_i]" for j in range(1, n))
+    best = f"(_r[_i], free, e_id[_i], e_ts[_i]{picked}) AS _p"
+    if not spec.breakdown:
+        return (
+            f"SELECT u, '' AS dim, {best} FROM "  # noqa: S608
+            f"(SELECT *, arrayFirstIndex(_x -> _x = arrayMax(_r), _r) AS _i FROM ({journeys}))"
+        )
+    # Per value among the entries past step 1 (a platform or city is each entry's own): the first entry of
+    # the value that reaches the furthest any of the value's entries reaches.
+    top = "arrayMax(arrayMap((_k, _x) -> if(_x = _v, _k, 0), _r, e_dim))"
+    firsts = f"arrayMap(_v -> arrayFirstIndex((_k, _x) -> _x = _v AND _k = {top}, _r, e_dim), _vs)"
     return (
-        f"SELECT u, (arrayMax(_r) AS _top, free, e_id[_i], e_ts[_i]{picked}) AS _p FROM "  # noqa: S608
-        f"(SELECT *, arrayFirstIndex(_x -> _x = arrayMax(_r), _r) AS _i FROM ({journeys}))"
+        f"SELECT u, dim, {best} FROM (SELECT *, {firsts} AS _is FROM "  # noqa: S608
+        f"(SELECT *, arrayDistinct(arrayFilter((_x, _k) -> _k >= 2, e_dim, _r)) AS _vs FROM ({journeys}))) "
+        "ARRAY JOIN _vs AS dim, _is AS _i"
     )
 
 
@@ -356,8 +369,8 @@ def _tallies_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts
     leaving the engine."""
     n = len(spec.steps)
     if spec.breakdown:
-        entries = _entries_sql(spec, layout, params, facts)
-        per_value = f"SELECT u, dim, {_best(spec)} AS _p FROM ({entries}) GROUP BY dim, u"  # noqa: S608
+        bests = _journey_bests_sql(spec, layout, params, facts)
+        per_value = f"SELECT u, dim, argMin(_p, {_RANK}) AS _p FROM ({bests}) GROUP BY dim, u"  # noqa: S608
         overall = f"argMin(_p, {_RANK})"  # the best of the user's values' best paths
         per_user = (
             f"SELECT arrayPushBack(groupArray((toUInt8(1), dim, _p)), (toUInt8(0), '', {overall})) AS _s "  # noqa: S608
