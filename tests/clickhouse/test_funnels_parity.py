@@ -211,7 +211,7 @@ def random_journeys(rng: random.Random, origin: datetime, seed: int) -> list[Row
                     listing_id=rng.choice((*LISTINGS, None)),
                     timestamp=at,
                     received_at=at,
-                    device_type=rng.choice(("mobile", "desktop", "")),
+                    device_type=rng.choice(("mobile", "desktop", "", "unknown")),  # ("" is "unknown" too)
                     source="simulator",
                 )
             )

@@ -169,10 +169,17 @@ def _dim(spec: FunnelSpec, params: Params, facts: _Facts | None) -> str:
     return "''"
 
 
+def _bit(spec: FunnelSpec, k: int) -> int:
+    """The bit of an event's step bits (`b`) that says it is named like step k: the first step of that name's."""
+    return spec.steps.index(spec.steps[k])
+
+
 def _layers(spec: FunnelSpec) -> list[str]:
     """The per-journey arrays, in dependency order: `m{k}` (is the event named like step k), `T{k}_{j}`."""
     n = len(spec.steps)
-    exprs = [f"arrayMap(_b -> bitTest(_b, {k}), bits) AS m{k}" for k in range(n)]
+    # A step named like an earlier one reads that step's bit: the same expression, which the engine computes
+    # once (in `page_view → page_view → …`, `m1` and `T1_1` are `m0` and `T0_0`).
+    exprs = [f"arrayMap(_f -> bitTest(_f, {1 + _bit(spec, k)}), flags) AS m{k}" for k in range(n)]
 
     def read(k: int, m: int, j: int) -> str:
         """`T{m}_{j}` read from a step-k position: at the first step-m event strictly after it (a name
@@ -206,7 +213,9 @@ def _per_journey_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _F
     part = _Statement(spec, layout, params)
     names = params.add(sorted(set(spec.steps)), "Array(String)")
     bits = " + ".join(
-        f"toUInt16(event_name = {params.add(name, 'String')}) * {1 << i}" for i, name in enumerate(spec.steps)
+        f"toUInt16(event_name = {params.add(name, 'String')}) * {1 << i}"
+        for i, name in enumerate(spec.steps)
+        if _bit(spec, i) == i
     )
     horizon = params.instant(spec.end + timedelta(days=spec.window_days))
     key = "ifNull(listing_id, '')" if spec.by_listing else "''"
@@ -222,14 +231,16 @@ def _per_journey_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _F
     )
     # Only a journey with an event of a later step can get past its first step — or a free one when step 2
     # is a payment, which it skips (counted as reached). When the first step's name comes again later,
-    # every journey with an entry has such an event (the entry itself): no filter. Per listing, most
+    # every journey with an entry has such an event (the entry itself): only single-event journeys are left
+    # out (unless step 2 is a skipped payment). Per listing, most
     # journeys are one look at one listing: leaving them out before the grouping (`IN` against the later
     # steps' journeys) halves the statement at millions of events. Per person, almost everyone who enters
     # goes on, and that `IN` cost a third of the statement (docs/benchmarks.md): the grouped journey is
     # checked instead — an event of a later step has a bit other than step 1's (`max(b) >= 2`).
     going_on, goes_on = "1", ""
     if spec.steps[0] in spec.steps[1:]:
-        pass
+        if not _skipped(spec, 1):  # (a path past step 1 needs an event besides its entry all the same)
+            goes_on = " AND count() >= 2"
     elif not spec.by_listing:
         goes_on = " AND max(b) >= 2"
     else:
@@ -249,18 +260,26 @@ def _per_journey_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _F
         f"toUInt8(event_name = {part.first} AND timestamp < {part.end}) AS entry{carried} "
         f"FROM {part.source} WHERE event_name IN {names} AND {window} AND {going_on}"
     )
-    # One row per journey with an entry, its events sorted by (time, id) (tuples sort by their elements).
+    # One row per journey with an entry, its events as arrays sorted by (time, id). An array of tuples is
+    # slow to gather (half of the statement at millions of events), so each event travels as two numbers:
+    # a 128-bit sort key — the time (its sign bit flipped: unsigned order is then time order) above the id
+    # — and its step bits with the entry flag below them; the breakdown value, when there is one, beside.
+    flip = "9223372036854775808"  # 2⁶³
+    sort_key = f"bitOr(bitShiftLeft(toUInt128(bitXor(toUInt64(t), {flip})), 64), toUInt128(id))"
+    dims = ", groupArray(d) AS _dims" if spec.breakdown else ""
     journeys = (
-        f"SELECT u, k, {free} AS free, arraySort(groupArray((t, id, b, entry{', d' if spec.breakdown else ''}))) AS ev "  # noqa: S608
-        f"FROM ({events}) GROUP BY u, k HAVING max(entry) = 1{goes_on}"
+        f"SELECT u, k, {free} AS free, groupArray({sort_key}) AS _keys, "  # noqa: S608
+        f"groupArray(toUInt16(b * 2 + entry)) AS _flags{dims} FROM ({events}) "
+        f"GROUP BY u, k HAVING max(entry) = 1{goes_on}"
     )
     arrays = [
-        "arrayMap(_e -> _e.1, ev) AS ts",
-        "arrayMap(_e -> _e.2, ev) AS ids",
-        "arrayMap(_e -> _e.3, ev) AS bits",
-        "arrayMap(_e -> _e.4, ev) AS entries",
+        "arraySort(_keys) AS _sorted",
+        f"arrayMap(_k -> toInt64(bitXor(toUInt64(bitShiftRight(_k, 64)), {flip})), _sorted) AS ts",
+        "arrayMap(_k -> toUInt64(bitAnd(_k, toUInt128('18446744073709551615'))), _sorted) AS ids",
+        "arraySort((_f, _k) -> _k, _flags, _keys) AS flags",  # (bit 0: an entry; bit 1 + k: named like step k)
+        "arrayMap(_f -> bitTest(_f, 0), flags) AS entries",
         # (Without a breakdown every event's value is '': not carried through the arrays.)
-        "arrayMap(_e -> _e.5, ev) AS dims" if spec.breakdown else "arrayMap(_e -> '', ev) AS dims",
+        "arraySort((_d, _k) -> _k, _dims, _keys) AS dims" if spec.breakdown else "arrayMap(_k -> '', _keys) AS dims",
         # The first position of each instant (ties in time count as in order).
         "arrayMap((_d, _i) -> _i = 1 OR _d != 0, arrayDifference(ts), arrayEnumerate(ts)) AS instant_starts",
         *_layers(spec),
@@ -310,27 +329,31 @@ def _entries_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts
 
 
 def _journey_bests_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts | None) -> str:
-    """Each journey's best entry that got past step 1 — per breakdown value when there is one — as `u, dim,
-    _p` (`_p` as `_best` gives it), picked inside the journey's arrays: its entries are in (time, id) order,
-    so the best is the first that reaches the furthest. One row per journey (and value) instead of one per
-    entry (every page view, in a funnel that starts with one)."""
+    """Each journey's best entry that got past step 1, as `u, part, value, _p` (`_p` as `_best` gives it):
+    overall (`part` 0, `value` ''), and per breakdown value when there is one (`part` 1). Picked inside the
+    journey's arrays — its entries are in (time, id) order, so the best is the first that reaches the
+    furthest: one row per journey (and value) instead of one per entry (every page view, in a funnel that
+    starts with one)."""
     n = len(spec.steps)
     journeys = _with_reached(spec, _per_journey_sql(spec, layout, params, facts))
     picked = "".join(f", e_{j}[_i]" for j in range(1, n))
     best = f"(_r[_i], free, e_id[_i], e_ts[_i]{picked}) AS _p"
+    first_best = "arrayFirstIndex(_x -> _x = arrayMax(_r), _r)"
     if not spec.breakdown:
         return (
-            f"SELECT u, '' AS dim, {best} FROM "  # noqa: S608
-            f"(SELECT *, arrayFirstIndex(_x -> _x = arrayMax(_r), _r) AS _i FROM ({journeys}))"
+            f"SELECT u, toUInt8(0) AS part, '' AS value, {best} FROM "  # noqa: S608
+            f"(SELECT *, {first_best} AS _i FROM ({journeys}))"
         )
     # Per value among the entries past step 1 (a platform or city is each entry's own): the first entry of
-    # the value that reaches the furthest any of the value's entries reaches.
+    # the value that reaches the furthest any of the value's entries reaches. The overall best rides along
+    # as one more element: the journey's rows come out of one ARRAY JOIN (no array of tuples to gather).
     top = "arrayMax(arrayMap((_k, _x) -> if(_x = _v, _k, 0), _r, e_dim))"
     firsts = f"arrayMap(_v -> arrayFirstIndex((_k, _x) -> _x = _v AND _k = {top}, _r, e_dim), _vs)"
     return (
-        f"SELECT u, dim, {best} FROM (SELECT *, {firsts} AS _is FROM "  # noqa: S608
+        f"SELECT u, part, value, {best} FROM (SELECT *, {firsts} AS _is FROM "  # noqa: S608
         f"(SELECT *, arrayDistinct(arrayFilter((_x, _k) -> _k >= 2, e_dim, _r)) AS _vs FROM ({journeys}))) "
-        "ARRAY JOIN _vs AS dim, _is AS _i"
+        f"ARRAY JOIN arrayPushBack(arrayMap(_v -> toUInt8(1), _vs), toUInt8(0)) AS part, "
+        f"arrayPushBack(_vs, '') AS value, arrayPushBack(_is, {first_best}) AS _i"
     )
 
 
@@ -368,21 +391,11 @@ def _tallies_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _Facts
     with a time and from the entry, with how many there are: `_series`' inputs, without a row per user
     leaving the engine."""
     n = len(spec.steps)
-    if spec.breakdown:
-        bests = _journey_bests_sql(spec, layout, params, facts)
-        per_value = f"SELECT u, dim, argMin(_p, {_RANK}) AS _p FROM ({bests}) GROUP BY dim, u"  # noqa: S608
-        overall = f"argMin(_p, {_RANK})"  # the best of the user's values' best paths
-        per_user = (
-            f"SELECT arrayPushBack(groupArray((toUInt8(1), dim, _p)), (toUInt8(0), '', {overall})) AS _s "  # noqa: S608
-            f"FROM ({per_value}) GROUP BY u"
-        )
-        series = f"SELECT _x.1 AS part, _x.2 AS value, _x.3 AS _p FROM ({per_user}) ARRAY JOIN _s AS _x"  # noqa: S608
-    elif spec.by_listing:  # a person's best is the best of their journeys' (one per listing)
-        bests = _journey_bests_sql(spec, layout, params, facts)
-        series = f"SELECT toUInt8(0) AS part, '' AS value, argMin(_p, {_RANK}) AS _p FROM ({bests}) GROUP BY u"  # noqa: S608
+    bests = _journey_bests_sql(spec, layout, params, facts)
+    if spec.breakdown or spec.by_listing:  # a person's best (per value) is the best of their journeys'
+        series = f"SELECT part, value, argMin(_p, {_RANK}) AS _p FROM ({bests}) GROUP BY part, value, u"  # noqa: S608
     else:  # one journey per person
-        bests = _journey_bests_sql(spec, layout, params, facts)
-        series = f"SELECT toUInt8(0) AS part, '' AS value, _p FROM ({bests})"  # noqa: S608
+        series = f"SELECT part, value, _p FROM ({bests})"  # noqa: S608
     columns = ["_p.1 AS reached", "_p.2 AS free", "_p.4 AS t0", *(f"_p.{4 + j} AS t{j}" for j in range(1, n))]
     measures = []
     previous = "t0"  # the latest step before step k with a time of its own
@@ -422,14 +435,19 @@ def _entrants(spec: FunnelSpec, client: ClickHouse, layout: Layout) -> tuple[int
     params = Params()
     part = _Statement(spec, layout, params)
     through = "listing_id IS NOT NULL" if spec.by_listing else "1"
-    state, merged = "", ""
+    state, merged, relabelled = "", "", ""
     if _wants_facts(spec):
-        state = ", groupUniqArrayIfState(assumeNotNull(listing_id), listing_id IS NOT NULL) AS l"
+        state = ", groupUniqArrayIfState(assumeNotNull(listing_id), listing_id IS NOT NULL) AS l0"
+        relabelled = ", groupUniqArrayIfMergeState(l0) AS l"
         merged = ", arraySort(groupUniqArrayIfMerge(l))"
+    # Grouped by the stored column first (few values, no text built per event), then by its label ("" and
+    # "unknown" are one value): the sets merge.
+    raw = "device_type" if spec.breakdown == "platform" else "city"
     sql = (
         f"SELECT groupArrayIf(dim, n > 0), groupArrayIf(n, n > 0), uniqExactMerge(s){merged} FROM "  # noqa: S608
-        f"(SELECT {_dim(spec, params, None)} AS dim, uniqExactIf(user_id, {through}) AS n, "
-        f"uniqExactState(user_id) AS s{state} FROM {part.source} WHERE {part.firsts(listing_only=False)} GROUP BY dim)"
+        f"(SELECT {label('raw')} AS dim, uniqExactIfMerge(n0) AS n, uniqExactMergeState(s0) AS s{relabelled} FROM "
+        f"(SELECT {raw} AS raw, uniqExactIfState(user_id, {through}) AS n0, uniqExactState(user_id) AS s0{state} "
+        f"FROM {part.source} WHERE {part.firsts(listing_only=False)} GROUP BY raw) GROUP BY dim)"
     )
     # (Two arrays filled in one pass keep their order; an array of tuples would come back as Arrow structs.)
     values, counts, entrants, *entered = rows(client, sql, params)[0]
