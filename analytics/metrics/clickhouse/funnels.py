@@ -156,11 +156,16 @@ def _facts(spec: FunnelSpec, entered: list[str]) -> _Facts | None:
     return _Facts(free=free, ids=ids, values=values)
 
 
+def _stored(spec: FunnelSpec) -> str:
+    """The column a platform or city breakdown reads ("" for any other breakdown, or none)."""
+    return {"platform": "device_type", "city": "city"}.get(spec.breakdown or "", "")
+
+
 def _dim(spec: FunnelSpec, params: Params, facts: _Facts | None) -> str:
     """The breakdown value of an event (used for entries): its platform or city, or its listing's category
     or host; "unknown" when empty."""
-    if spec.breakdown in ("platform", "city"):
-        return label("device_type" if spec.breakdown == "platform" else "city")
+    if _stored(spec):
+        return label(_stored(spec))
     if spec.breakdown in ("category", "host"):
         assert facts is not None
         ids = params.add(facts.ids, "Array(String)")
@@ -253,7 +258,9 @@ def _per_journey_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _F
         )
         if free_event != "0" and _skipped(spec, 1):  # (a later skipped step needs step 2's event all the same)
             going_on = f"({going_on} OR {free_event})"
-    carried = f", {dim} AS d" if spec.breakdown else ""  # (without a breakdown every value is '')
+    # (Without a breakdown every value is ''. A platform or city travels as the stored column and is labelled
+    # at the entries alone: no text built for every event.)
+    carried = f", {_stored(spec) or dim} AS d" if spec.breakdown else ""
     events = (
         f"SELECT assumeNotNull(user_id) AS u, {key} AS k, toUnixTimestamp64Micro(timestamp) AS t, "  # noqa: S608
         f"event_id AS id, toUInt16({bits}) AS b, "
@@ -285,10 +292,13 @@ def _per_journey_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _F
         *_layers(spec),
     ]
     # Only the entries' values leave the journey (the other arrays are not copied by the ARRAY JOIN).
-    at_entries = ", ".join(
-        f"arrayFilter((_x, _e) -> _e, {name}, entries) AS e_{suffix}"
+    kept = {
+        suffix: f"arrayFilter((_x, _e) -> _e, {name}, entries)"
         for name, suffix in [("ts", "ts"), ("ids", "id"), ("dims", "dim")] + [(f"T0_{j}", str(j)) for j in range(1, n)]
-    )
+    }
+    if _stored(spec):
+        kept["dim"] = f"arrayMap(_x -> {label('_x')}, {kept['dim']})"
+    at_entries = ", ".join(f"{value} AS e_{suffix}" for suffix, value in kept.items())
     return f"SELECT u, free, {at_entries} FROM (SELECT u, free, {', '.join(arrays)} FROM ({journeys}))"  # noqa: S608
 
 
@@ -442,7 +452,7 @@ def _entrants(spec: FunnelSpec, client: ClickHouse, layout: Layout) -> tuple[int
         merged = ", arraySort(groupUniqArrayIfMerge(l))"
     # Grouped by the stored column first (few values, no text built per event), then by its label ("" and
     # "unknown" are one value): the sets merge.
-    raw = "device_type" if spec.breakdown == "platform" else "city"
+    raw = _stored(spec)
     sql = (
         f"SELECT groupArrayIf(dim, n > 0), groupArrayIf(n, n > 0), uniqExactMerge(s){merged} FROM "  # noqa: S608
         f"(SELECT {label('raw')} AS dim, uniqExactIfMerge(n0) AS n, uniqExactMergeState(s0) AS s{relabelled} FROM "
