@@ -237,9 +237,9 @@ def _per_journey_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _F
     # Only a journey with an event of a later step can get past its first step — or a free one when step 2
     # is a payment, which it skips (counted as reached). When the first step's name comes again later,
     # every journey with an entry has such an event (the entry itself): only single-event journeys are left
-    # out (unless step 2 is a skipped payment). Per listing, most
-    # journeys are one look at one listing: leaving them out before the grouping (`IN` against the later
-    # steps' journeys) halves the statement at millions of events. Per person, almost everyone who enters
+    # out (unless step 2 is a skipped payment). Per listing, most journeys are one look at one listing:
+    # leaving them out before the grouping (`IN` against the later steps' journeys) halves the statement at
+    # millions of events. Per person, almost everyone who enters
     # goes on, and that `IN` cost a third of the statement (docs/benchmarks.md): the grouped journey is
     # checked instead — an event of a later step has a bit other than step 1's (`max(b) >= 2`).
     going_on, goes_on = "1", ""
