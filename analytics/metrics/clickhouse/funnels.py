@@ -174,17 +174,10 @@ def _dim(spec: FunnelSpec, params: Params, facts: _Facts | None) -> str:
     return "''"
 
 
-def _bit(spec: FunnelSpec, k: int) -> int:
-    """The bit of an event's step bits (`b`) that says it is named like step k: the first step of that name's."""
-    return spec.steps.index(spec.steps[k])
-
-
 def _layers(spec: FunnelSpec) -> list[str]:
     """The per-journey arrays, in dependency order: `m{k}` (is the event named like step k), `T{k}_{j}`."""
     n = len(spec.steps)
-    # A step named like an earlier one reads that step's bit: the same expression, which the engine computes
-    # once (in `page_view → page_view → …`, `m1` and `T1_1` are `m0` and `T0_0`).
-    exprs = [f"arrayMap(_f -> bitTest(_f, {1 + _bit(spec, k)}), flags) AS m{k}" for k in range(n)]
+    exprs = [f"arrayMap(_f -> bitTest(_f, {1 + k}), flags) AS m{k}" for k in range(n)]
 
     def read(k: int, m: int, j: int) -> str:
         """`T{m}_{j}` read from a step-k position: at the first step-m event strictly after it (a name
@@ -218,9 +211,7 @@ def _per_journey_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _F
     part = _Statement(spec, layout, params)
     names = params.add(sorted(set(spec.steps)), "Array(String)")
     bits = " + ".join(
-        f"toUInt16(event_name = {params.add(name, 'String')}) * {1 << i}"
-        for i, name in enumerate(spec.steps)
-        if _bit(spec, i) == i
+        f"toUInt16(event_name = {params.add(name, 'String')}) * {1 << i}" for i, name in enumerate(spec.steps)
     )
     horizon = params.instant(spec.end + timedelta(days=spec.window_days))
     key = "ifNull(listing_id, '')" if spec.by_listing else "''"
@@ -236,16 +227,14 @@ def _per_journey_sql(spec: FunnelSpec, layout: Layout, params: Params, facts: _F
     )
     # Only a journey with an event of a later step can get past its first step — or a free one when step 2
     # is a payment, which it skips (counted as reached). When the first step's name comes again later,
-    # every journey with an entry has such an event (the entry itself): only single-event journeys are left
-    # out (unless step 2 is a skipped payment). Per listing, most journeys are one look at one listing:
-    # leaving them out before the grouping (`IN` against the later steps' journeys) halves the statement at
-    # millions of events. Per person, almost everyone who enters
-    # goes on, and that `IN` cost a third of the statement (docs/benchmarks.md): the grouped journey is
-    # checked instead — an event of a later step has a bit other than step 1's (`max(b) >= 2`).
+    # every journey with an entry has such an event (the entry itself): no filter. Per listing, most journeys
+    # are one look at one listing: leaving them out before the grouping (`IN` against the later steps'
+    # journeys) halves the statement at millions of events. Per person, almost everyone who enters goes on,
+    # and that `IN` cost a third of the statement (docs/benchmarks.md): the grouped journey is checked
+    # instead — an event of a later step has a bit other than step 1's (`max(b) >= 2`).
     going_on, goes_on = "1", ""
     if spec.steps[0] in spec.steps[1:]:
-        if not _skipped(spec, 1):  # (a path past step 1 needs an event besides its entry all the same)
-            goes_on = " AND count() >= 2"
+        pass
     elif not spec.by_listing:
         goes_on = " AND max(b) >= 2"
     else:
