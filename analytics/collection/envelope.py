@@ -180,19 +180,27 @@ def _remember(known: set[str], value: str) -> None:
     known.add(value)
 
 
+def _check_text(value: str, path: str, problems: list[Problem]) -> bool:
+    """Whether a string can be stored (no NUL, not over the length limit, no lone surrogate); else a problem
+    is appended."""
+    if "\x00" in value:
+        problems.append(Problem(path, "invalid_characters", f"'{path}' contains a NUL character"))
+        return False
+    if len(value) > MAX_STRING_CHARS:
+        problems.append(Problem(path, "string_too_long", f"'{path}' is over {MAX_STRING_CHARS} characters"))
+        return False
+    if not _encodable(value):
+        problems.append(Problem(path, "invalid_characters", f"'{path}' contains a lone surrogate"))
+        return False
+    return True
+
+
 def _clean_text(value: str, path: str, identifier: bool, problems: list[Problem]) -> str:
     """A string checked (NUL, length, lone surrogates) and scrubbed; problems are appended."""
     known = _known_texts[identifier]
     if len(value) <= _MEMO_CHARS and value in known:
         return value
-    if "\x00" in value:
-        problems.append(Problem(path, "invalid_characters", f"'{path}' contains a NUL character"))
-        return value
-    if len(value) > MAX_STRING_CHARS:
-        problems.append(Problem(path, "string_too_long", f"'{path}' is over {MAX_STRING_CHARS} characters"))
-        return value
-    if not _encodable(value):
-        problems.append(Problem(path, "invalid_characters", f"'{path}' contains a lone surrogate"))
+    if not _check_text(value, path, problems):
         return value
     scrubbed = scrub_text(value, identifier=identifier)
     if scrubbed == value and len(value) <= _MEMO_CHARS:
@@ -236,14 +244,23 @@ def _clean(value: Any, *, path: str, depth: int, identifier: bool, problems: lis
             return {}
         cleaned: dict[str, Any] = {}
         for key, item in value.items():
-            if not isinstance(key, str):
-                problems.append(Problem(path, "invalid_field", f"keys of '{path}' must be strings"))
-                continue
-            safe_key, secret, identifier_key = _known_keys.get(key) or _clean_key(key, path, problems)
+            known_key = _known_keys.get(key)  # (only string keys are ever remembered)
+            if known_key is None:
+                if not isinstance(key, str):
+                    problems.append(Problem(path, "invalid_field", f"keys of '{path}' must be strings"))
+                    continue
+                known_key = _clean_key(key, path, problems)
+            safe_key, secret, identifier_key = known_key
             if secret and item is not None:
                 cleaned[safe_key] = REDACTED
-            elif isinstance(item, str):
-                cleaned[safe_key] = _clean_text(item, f"{path}.{key}", identifier_key, problems)
+            elif type(item) is str:
+                # The common case inline: a short text already known to pass (its path is built only when needed).
+                if len(item) <= _MEMO_CHARS and item in _known_texts[identifier_key]:
+                    cleaned[safe_key] = item
+                else:
+                    cleaned[safe_key] = _clean_text(item, f"{path}.{key}", identifier_key, problems)
+            elif type(item) is int and MIN_INTEGER <= item <= MAX_INTEGER:
+                cleaned[safe_key] = item
             else:
                 cleaned[safe_key] = _clean(
                     item, path=f"{path}.{key}", depth=depth + 1, identifier=identifier_key, problems=problems
@@ -278,10 +295,9 @@ def _nested(mapping: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def payload_hash(payload: Mapping[str, Any]) -> str:
-    """A stable fingerprint of what the client sent (minus `sent_at`, which retries may change)."""
-    material = {key: value for key, value in payload.items() if key != "sent_at"}
-    return hashlib.sha256(orjson.dumps(material, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()[:32]
+def payload_hash(payload: dict[str, Any]) -> str:
+    """A stable fingerprint of what the client sent. The caller leaves `sent_at` out: a retry may change it."""
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()[:32]
 
 
 def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int | None = None) -> PreparedEvent:
@@ -332,7 +348,14 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
         problems.append(Problem("metadata", "metadata_conflict", "send 'properties' or 'metadata', not both"))
     raw_properties = envelope.properties if envelope.properties is not None else (envelope.metadata or {})
     properties = _clean(raw_properties, path="properties", depth=0, identifier=False, problems=problems)
-    context = _clean(envelope.context or {}, path="context", depth=0, identifier=False, problems=problems)
+    raw_context = envelope.context or {}
+    context_ip = raw_context.get("ip")
+    if isinstance(context_ip, str):
+        # The client's IP is consumed by enrichment below (only its truncated network is kept), so it is checked
+        # like any text but not scrubbed: scrubbing would only truncate it first (the same network).
+        raw_context = {key: value for key, value in raw_context.items() if key != "ip"}
+        _check_text(context_ip, "context.ip", problems)
+    context = _clean(raw_context, path="context", depth=0, identifier=False, problems=problems)
     if not problems:
         problems.extend(
             Problem(f"properties.{p.field}", "invalid_property", p.message) for p in check_properties(name, properties)
@@ -366,7 +389,8 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
     properties = properties_encrypt(name, properties)
     # Enrichment: the IP and user agent are consumed here; only the truncated prefix and the
     # parsed fields are kept.
-    context_ip = context.pop("ip", None)
+    if not isinstance(context_ip, str):
+        context_ip = context.pop("ip", None)
     ip_prefix = truncate_ip(context_ip) if isinstance(context_ip, str) and context_ip else request.ip_prefix
     user_agent = context.pop("user_agent", None)
     agent = parse_user_agent(user_agent if isinstance(user_agent, str) else request.user_agent)

@@ -192,6 +192,10 @@ TRACKING_PLAN: Mapping[str, EventSpec] = {spec.name: spec for spec in _SPECS}
 
 # Properties every event may carry whose type is checked wherever they appear.
 _COMMON_CHECKS: Mapping[str, Check] = {"listing_id": _ID, "host_id": _ID, "order_id": _ID}
+# Every check of a canonical event's properties (common, optional, required; a later one wins), merged once.
+_CHECKS: Mapping[str, Mapping[str, Check]] = {
+    spec.name: {**_COMMON_CHECKS, **spec.optional, **spec.required} for spec in _SPECS
+}
 
 # Events whose amount moves revenue, and in which direction.
 REVENUE_SIGN: Mapping[str, int] = {"payment_completed": 1, "payment_refunded": -1, "payment_chargeback": -1}
@@ -212,13 +216,11 @@ def check_properties(name: str, properties: dict[str, Any]) -> list[PropertyProb
         # The platform's existing tracker says event_id for the listing.
         properties["listing_id"] = properties.pop("event_id")
     spec = TRACKING_PLAN.get(name)
-    checks: dict[str, Check] = dict(_COMMON_CHECKS)
+    checks = _CHECKS.get(name, _COMMON_CHECKS)
     if spec is not None:
-        checks.update(spec.optional)
         for key in spec.required:
             if key not in properties or properties[key] is None:
                 problems.append(PropertyProblem(key, f"'{name}' requires property '{key}'"))
-        checks.update(spec.required)
         if spec.one_of and not any(
             isinstance(properties.get(key), str) and properties[key].strip() for key in spec.one_of
         ):

@@ -8,11 +8,14 @@ import uuid as uuid_lib
 from collections import Counter
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count
 from fastapi.testclient import TestClient
 
+from analytics import clock
+from analytics.collection.envelope import RequestContext, prepare_event
 from analytics.collection.pipeline import IngestResult, event_ingest
+from analytics.collection.storage import insert_new_events
 from analytics.models import FailedEvent, UserEvent
 from analytics.models.events import EventSource
 from tests.integration.events import page_view
@@ -117,3 +120,39 @@ def test_concurrent_batches_with_overlapping_uuids_store_each_uuid_exactly_once(
     rows = UserEvent.objects.aggregate(rows=Count("id"), uuids=Count("uuid", distinct=True))
     assert rows == {"rows": len(every_uuid), "uuids": len(every_uuid)}
     assert FailedEvent.objects.count() == 0
+
+
+def test_two_batches_sharing_every_uuid_in_opposite_orders_wait_for_each_other_instead_of_deadlocking(
+    transactional_db: None,
+) -> None:
+    """A batch is copied into the table in uuid order, so two writers that share uuids take their index locks
+    in one order: the second waits for the first, finds its uuids stored, and stores none of them again.
+    Copied as given (one forwards, one backwards) they would meet in the middle and deadlock."""
+    request = RequestContext(received_at=clock.now())
+    events = [prepare_event(page_view(path=f"/d/{i}"), source=EventSource.HTTP, request=request) for i in range(2000)]
+    batches = [events, events[::-1]]
+    start = threading.Barrier(len(batches))
+    inserted: list[set[uuid_lib.UUID] | BaseException] = [RuntimeError("did not run")] * len(batches)
+
+    def run(position: int) -> None:
+        try:
+            with transaction.atomic():
+                start.wait(timeout=30)  # both transactions copy at once
+                inserted[position] = insert_new_events(batches[position])
+        except BaseException as exc:
+            inserted[position] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a writer hung"
+    errors = [result for result in inserted if isinstance(result, BaseException)]
+    assert not errors, f"a writer failed: {errors!r}"
+    first, second = (result for result in inserted if isinstance(result, set))
+    assert first | second == {event.uuid for event in events}
+    assert not first & second
+    assert UserEvent.objects.count() == len(events)

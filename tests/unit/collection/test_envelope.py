@@ -123,17 +123,26 @@ def test_string_longer_than_the_limit_is_refused() -> None:
     assert rejection(event(properties={"text": "x" * (MAX_STRING_CHARS + 1)})).code == "string_too_long"
 
 
+def test_client_ip_in_the_context_is_checked_like_any_text_and_kept_only_as_its_network() -> None:
+    # The IP is consumed by enrichment rather than scrubbed and stored, but a bad one still refuses the event.
+    refused = rejection(event(context={"ip": "203.0.113.77" + "7" * MAX_STRING_CHARS}))
+    assert (refused.code, refused.problems[0].field) == ("string_too_long", "context.ip")
+    kept = prepare(event(context={"ip": "203.0.113.77", "locale": "en-IN"}))
+    assert (kept.ip_prefix, kept.context) == ("203.0.113.0/24", {"locale": "en-IN"})
+
+
 @pytest.mark.parametrize(
     "fields",
     [
         {"properties": {"note": "a\x00b"}},
         {"properties": {"a\x00b": "note"}},
         {"context": {"deep": [{"note": "\x00"}]}},
+        {"context": {"ip": "203.0.113.77\x00"}},
         {"user_id": "user\x00-1"},
         {"anonymous_id": "anon\x00"},
         {"session_id": "sess\x00"},
     ],
-    ids=["value", "key", "context", "user_id", "anonymous_id", "session_id"],
+    ids=["value", "key", "context", "context-ip", "user_id", "anonymous_id", "session_id"],
 )
 def test_nul_character_anywhere_is_refused(fields: dict[str, Any]) -> None:
     assert rejection(event(**fields)).code == "invalid_characters"
@@ -144,11 +153,12 @@ def test_nul_character_anywhere_is_refused(fields: dict[str, Any]) -> None:
     [
         {"properties": {"note": "bad \ud800 text"}},
         {"properties": {"\udc00": "key"}},
+        {"context": {"ip": "203.0.113.77\ud800"}},
         {"user_id": "user-\ud800"},
         {"anonymous_id": "\udfff"},
         {"session_id": "s\ud83d"},
     ],
-    ids=["value", "key", "user_id", "anonymous_id", "session_id"],
+    ids=["value", "key", "context-ip", "user_id", "anonymous_id", "session_id"],
 )
 def test_lone_surrogate_anywhere_is_refused(fields: dict[str, Any]) -> None:
     # JSON cannot bring these in (orjson refuses "\ud800"), but the in-process tracker can.
