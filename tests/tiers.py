@@ -6,7 +6,8 @@ Tiers (docs/design.md, "Quality bars"):
   beside SQLite; every analysis on both engines must answer the same;
 - postgresql — the unit modules whose code has a PostgreSQL-only path (`SKIP LOCKED` claims of forwarding,
   alert delivery, processing and PostHog deletions under concurrent runs, the funnel engine's SQL and its
-  brute-force comparison, the partial unique constraint of active alerts) run again on the real PostgreSQL;
+  brute-force comparison, the partial unique constraint of active alerts, the session cursors' and the
+  opt-out reads' JSON parameters) run again on the real PostgreSQL;
 - integration — the real PostgreSQL (127.0.0.1:5432) and Redis, a real Celery worker process;
 - eval — the evaluation smoke: every model trained or scored on a small simulated platform (SQLite)
   must beat its baseline (`make eval` runs the full evaluations; tests/eval runs the small ones);
@@ -159,6 +160,8 @@ POSTGRESQL_MODULES = [
     "tests/unit/metrics/test_alerting.py",
     "tests/unit/metrics/test_alerting_delivery.py",
     "tests/unit/privacy/test_posthog_deletion.py",
+    "tests/unit/collection/test_identity_and_sessions.py",
+    "tests/unit/privacy/test_consent_api.py",
 ]
 
 

@@ -46,9 +46,10 @@ DROPPED = "dropped"
 UUID_CONFLICT = "uuid_conflict"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EventOutcome:
-    """What happened to one event of a batch."""
+    """What happened to one event of a batch. Not frozen: one is built per event, and a frozen dataclass's
+    constructor sets each field through `object.__setattr__` (treat it as immutable)."""
 
     index: int
     uuid: str | None

@@ -93,6 +93,14 @@ def test_server_side_session_continues_across_batches_and_is_capped_at_24_hours(
     assert longest.duration_seconds < 24 * 3600
 
 
+def test_a_session_opened_after_inactivity_is_the_one_the_next_batch_continues() -> None:
+    _ingest(event(user_id="u4", session_id=None, timestamp=_at(0)))
+    _ingest(event(user_id="u4", session_id=None, timestamp=_at(120)))  # two hours on: a new session
+    _ingest(event(user_id="u4", session_id=None, timestamp=_at(130)))  # ten minutes later: that new one
+    first, second, third = UserEvent.objects.order_by("timestamp").values_list("session_id", flat=True)
+    assert first != second == third
+
+
 def test_client_session_ids_are_kept_and_summarised() -> None:
     _ingest(
         event(session_id="client-s", event_name="page_view", properties={"path": "/a"}, timestamp=_at(0)),
