@@ -30,6 +30,7 @@ from analytics.privacy.scrubbing import (
     identifier_holds_personal_data,
     key_rules,
     name_holds_personal_data,
+    scrub_address,
     scrub_text,
 )
 
@@ -352,7 +353,7 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
     context_ip = raw_context.get("ip")
     if isinstance(context_ip, str):
         # The client's IP is consumed by enrichment below (only its truncated network is kept), so it is checked
-        # like any text but not scrubbed: scrubbing would only truncate it first (the same network).
+        # like any text but not walked and scrubbed with the rest; the fingerprint takes it as scrubbing leaves it.
         raw_context = {key: value for key, value in raw_context.items() if key != "ip"}
         _check_text(context_ip, "context.ip", problems)
     context = _clean(raw_context, path="context", depth=0, identifier=False, problems=problems)
@@ -380,7 +381,8 @@ def prepare_event(raw: Any, *, source: str, request: RequestContext, size: int |
             "session_id": envelope.session_id,
             "timestamp": str(envelope.timestamp) if envelope.timestamp is not None else None,
             "properties": properties,
-            "context": context,
+            # (As scrubbed: the fingerprint of what was stored before the IP left the walk stays the same.)
+            "context": context if not isinstance(context_ip, str) else {**context, "ip": scrub_address(context_ip)},
         }
     )
 

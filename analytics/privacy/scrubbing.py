@@ -294,6 +294,22 @@ def scrub_text(text: str, *, identifier: bool = False) -> str:
     return scrubbed
 
 
+def scrub_address(value: str) -> str:
+    """`scrub_text(value)` for a value that is usually one IP address (a client's `context.ip`), at a fraction of
+    the cost: a plain address is read by the C parser and printed as scrubbing prints its network (`203.0.113.0`,
+    `2001:db8:1::`, an IPv4-mapped address written with dots as its IPv4 network); anything else is scrubbed as
+    text. Equal to `scrub_text` for every value (tests compare them)."""
+    try:
+        packed = socket.inet_pton(socket.AF_INET6 if ":" in value else socket.AF_INET, value)
+    except (OSError, ValueError):
+        return scrub_text(value)
+    if len(packed) == 4:
+        return f"{packed[0]}.{packed[1]}.{packed[2]}.0"
+    if "." in value and packed[:12] == _IPV4_MAPPED:  # (scrubbing reads the dotted tail as an IPv4 address)
+        return f"{packed[12]}.{packed[13]}.{packed[14]}.0"
+    return socket.inet_ntop(socket.AF_INET6, packed[:6] + bytes(10))
+
+
 def _scrub_plain(text: str, *, identifier: bool) -> str:
     if "@" in text:
         text = _EMAIL.sub(EMAIL_MARK, text)

@@ -147,8 +147,12 @@ def evaluate(*, smoke: bool = False) -> EvaluationSection:
         Target(
             "churn ROC-AUC closes half the distance from the baseline to the oracle",
             share,
-            f"≥ {GAP_SHARE_TARGET} on {over} (baseline {base_auc:.3f}, oracle {oracle_auc:.3f}: model ≥ "
-            f"{base_auc + GAP_SHARE_TARGET * (oracle_auc - base_auc):.3f})",
+            (
+                f"≥ {GAP_SHARE_TARGET}: the mean of the {len(every)} platforms' shares (each in the table below)"
+                if len(every) > 1
+                else f"≥ {GAP_SHARE_TARGET} (baseline {base_auc:.3f}, oracle {oracle_auc:.3f}: model ≥ "
+                f"{base_auc + GAP_SHARE_TARGET * (oracle_auc - base_auc):.3f})"
+            ),
             share >= GAP_SHARE_TARGET,
             "" if share >= GAP_SHARE_TARGET else f"model {model_auc:.3f} closes {share:.0%} (section 'Churn risk')",
         ),

@@ -9,7 +9,7 @@ import pytest
 
 from analytics.collection.pipeline import event_ingest
 from analytics.collection.processing import process_pending_events
-from analytics.models import IdentityLink, Session, UserEvent
+from analytics.models import IdentityLink, Session, SessionCursor, UserEvent
 from analytics.tracker import identify, track
 from tests.factories import event
 
@@ -96,9 +96,16 @@ def test_server_side_session_continues_across_batches_and_is_capped_at_24_hours(
 def test_a_session_opened_after_inactivity_is_the_one_the_next_batch_continues() -> None:
     _ingest(event(user_id="u4", session_id=None, timestamp=_at(0)))
     _ingest(event(user_id="u4", session_id=None, timestamp=_at(120)))  # two hours on: a new session
-    _ingest(event(user_id="u4", session_id=None, timestamp=_at(130)))  # ten minutes later: that new one
+    latest = _at(130 + 1.234567 / 60)  # ten minutes later (and some microseconds): that new one
+    _ingest(event(user_id="u4", session_id=None, timestamp=latest))
     first, second, third = UserEvent.objects.order_by("timestamp").values_list("session_id", flat=True)
     assert first != second == third
+    cursor = SessionCursor.objects.get(actor_key="u:u4")  # kept to the microsecond, time zone and all
+    assert (cursor.session_id, cursor.started_at, cursor.last_event_at) == (
+        second,
+        datetime.fromisoformat(_at(120)),
+        datetime.fromisoformat(latest),
+    )
 
 
 def test_client_session_ids_are_kept_and_summarised() -> None:
