@@ -6,7 +6,8 @@ import random
 import threading
 import uuid as uuid_lib
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -21,6 +22,7 @@ from analytics.models.events import EventSource
 from tests.integration.events import page_view
 
 BATCH = "/api/analytics/events/batch"
+T = TypeVar("T")
 
 
 def test_batch_with_replays_and_conflicts_gives_exact_counts_on_postgresql(
@@ -68,27 +70,37 @@ def test_batch_with_replays_and_conflicts_gives_exact_counts_on_postgresql(
     assert quarantined == {"uuid_conflict": 2, "missing_field": 1}
 
 
-def _ingest_in_threads(batches: list[list[dict[str, Any]]]) -> list[IngestResult | BaseException]:
-    """Each batch from its own thread (own connection, own transaction), started together."""
-    results: list[IngestResult | BaseException] = [RuntimeError("did not run")] * len(batches)
-    start = threading.Barrier(len(batches))
+def _run_together(count: int, work: Callable[[int, Callable[[], object]], T]) -> list[T | BaseException]:
+    """`work(position, start)` in `count` threads, each with its own connection; each calls `start()` where the
+    threads must go on together. What each returned, or raised."""
+    results: list[T | BaseException] = [RuntimeError("did not run")] * count
+    barrier = threading.Barrier(count)
 
     def run(position: int) -> None:
         try:
-            start.wait(timeout=30)
-            results[position] = event_ingest(batch=batches[position], source=EventSource.HTTP)
+            results[position] = work(position, lambda: barrier.wait(timeout=30))
         except BaseException as exc:
             results[position] = exc
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "an ingesting thread hung"
+    assert not any(thread.is_alive() for thread in threads), "a writing thread hung"
     return results
+
+
+def _ingest_in_threads(batches: list[list[dict[str, Any]]]) -> list[IngestResult | BaseException]:
+    """Each batch from its own thread (own connection, own transaction), started together."""
+
+    def ingest(position: int, start: Callable[[], object]) -> IngestResult:
+        start()
+        return event_ingest(batch=batches[position], source=EventSource.HTTP)
+
+    return _run_together(len(batches), ingest)
 
 
 def test_concurrent_batches_with_overlapping_uuids_store_each_uuid_exactly_once(
@@ -131,25 +143,13 @@ def test_two_batches_sharing_every_uuid_in_opposite_orders_wait_for_each_other_i
     request = RequestContext(received_at=clock.now())
     events = [prepare_event(page_view(path=f"/d/{i}"), source=EventSource.HTTP, request=request) for i in range(2000)]
     batches = [events, events[::-1]]
-    start = threading.Barrier(len(batches))
-    inserted: list[set[uuid_lib.UUID] | BaseException] = [RuntimeError("did not run")] * len(batches)
 
-    def run(position: int) -> None:
-        try:
-            with transaction.atomic():
-                start.wait(timeout=30)  # both transactions copy at once
-                inserted[position] = insert_new_events(batches[position])
-        except BaseException as exc:
-            inserted[position] = exc
-        finally:
-            connection.close()
+    def copy(position: int, start: Callable[[], object]) -> set[uuid_lib.UUID]:
+        with transaction.atomic():
+            start()  # both transactions copy at once
+            return insert_new_events(batches[position])
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a writer hung"
+    inserted = _run_together(len(batches), copy)
     errors = [result for result in inserted if isinstance(result, BaseException)]
     assert not errors, f"a writer failed: {errors!r}"
     first, second = (result for result in inserted if isinstance(result, set))
